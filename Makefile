@@ -1,0 +1,47 @@
+# Deliver-to-Bill: the common loops. Every target installs what it needs first.
+# `make run` and `make test` are the two set-up commands of the README.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+# uv from PATH when present, else the one pip installs for this Python.
+UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
+# Lint needs a warehouse path for dbt's templater; keep it away from real state.
+LINT_HOME := $(CURDIR)/.d2b/lint
+
+.PHONY: help install run test test-slow lint format dev generate clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+install:  ## install uv (if missing) and the locked environment into .venv
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --locked
+
+run: install  ## generate a sample firm if the landing zone is empty, build everything, print a summary
+	$(UV) run d2b run
+
+test: install lint  ## lint, then the default test suite (slow suites excluded)
+	$(UV) run pytest
+
+test-slow: install  ## the slow suites (large scale, browser); exit 5 (none collected) is fine
+	$(UV) run pytest -m slow; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
+
+lint: install  ## ruff and sqlfluff (dbt templater)
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	@mkdir -p $(LINT_HOME)
+	D2B_HOME=$(LINT_HOME) $(UV) run sqlfluff lint dbt_project/models
+
+format: install  ## apply ruff's fixes and formatting
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+dev: install  ## the Dagster UI on this project (http://127.0.0.1:3000)
+	$(UV) run d2b dev
+
+generate: install  ## a synthetic firm into $$D2B_LANDING (SCALE=0.02 SEED=42 by default)
+	$(UV) run d2b generate --scale $${SCALE:-0.02} --seed $${SEED:-42}
+
+clean:  ## remove build output and local lint state (not D2B_HOME)
+	rm -rf dbt_project/target dbt_project/logs .d2b/lint .pytest_cache .ruff_cache

@@ -1,0 +1,221 @@
+"""The ``d2b`` command line (DESIGN §8).
+
+``d2b run`` loads the landing zone and builds every model in-process, ``d2b generate``
+writes a synthetic firm, ``d2b dev`` opens the Dagster UI. Settings come from
+``D2B_HOME``, ``D2B_LANDING`` and ``D2B_WAREHOUSE`` (see ``d2b --help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from ingest.settings import ENVIRONMENT_VARIABLES, Settings
+
+#: The small sample firm ``d2b run`` generates into an empty landing zone (about 100 people).
+SAMPLE_SCALE = 0.02
+SAMPLE_SEED = 42
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``d2b`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except CliError as error:
+        print(f"d2b: error: {error}", file=sys.stderr)
+        return 1
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    environment = "\n".join(f"  {name:<14} {text}" for name, text in ENVIRONMENT_VARIABLES.items())
+    parser = argparse.ArgumentParser(
+        prog="d2b",
+        description="Deliver-to-Bill: deliver-to-bill analytics for professional-services firms.",
+        epilog=f"environment variables:\n{environment}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="load the landing zone and build every model in-process, then print a summary",
+        description=(
+            "Materialize every asset in-process on the embedded DuckDB warehouse: load new "
+            "files from the landing zone, build the dbt models and run their tests. With an "
+            "empty landing zone, a small sample firm is generated first."
+        ),
+    )
+    run.add_argument("--as-of", type=_date, help="build the marts as of this date (YYYY-MM-DD)")
+    run.add_argument(
+        "--no-sample",
+        action="store_true",
+        help="do not generate the sample firm when the landing zone is empty",
+    )
+    run.set_defaults(handler=_run)
+
+    generate = commands.add_parser(
+        "generate",
+        help="write a synthetic firm (all source systems) into a landing zone, with ground truth",
+        description=(
+            "Write a deterministic synthetic professional-services firm into a landing zone "
+            "and its ground truth next to it. Scale 1.0 is a 5,000-person firm over 12 months."
+        ),
+    )
+    generate.add_argument(
+        "--scale", type=float, default=SAMPLE_SCALE, help="firm size (1.0 = 5,000 people)"
+    )
+    generate.add_argument("--seed", type=int, default=SAMPLE_SEED, help="random seed")
+    generate.add_argument(
+        "--as-of", type=_date, default=None, help="last day of history (default today)"
+    )
+    generate.add_argument(
+        "--out", type=Path, default=None, help="landing directory (default $D2B_LANDING)"
+    )
+    generate.add_argument(
+        "--truth", type=Path, default=None, help="ground-truth directory (default: beside --out)"
+    )
+    generate.add_argument("--quiet", action="store_true", help="no progress bar")
+    generate.set_defaults(handler=_generate)
+
+    dev = commands.add_parser(
+        "dev",
+        help="open the Dagster UI (dagster dev) on this project with D2B_HOME's instance",
+        description="Run `dagster dev` with DAGSTER_HOME under D2B_HOME; extra args pass through.",
+    )
+    dev.add_argument("dagster_args", nargs=argparse.REMAINDER, help="arguments for dagster dev")
+    dev.set_defaults(handler=_dev)
+    return parser
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from error
+
+
+def _settings() -> Settings:
+    """Resolve settings and export them, so dbt and Dagster child processes agree."""
+    settings = Settings.from_env()
+    os.environ.update(settings.environment())
+    # dbt is looked up on PATH; make this environment's dbt findable without activation.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    return settings
+
+
+def _has_files(directory: Path) -> bool:
+    return directory.exists() and any(p.is_file() for p in directory.rglob("*"))
+
+
+def _generate_into(settings: Settings, out: Path, truth: Path | None, args) -> None:
+    try:
+        from ingest.generator import generate
+    except ImportError as error:  # pragma: no cover - only before the generator lands
+        raise CliError(f"the synthetic firm generator is not available: {error}") from error
+    as_of = args.as_of or date.today()
+    started = time.perf_counter()
+    result = generate(
+        out,
+        scale=args.scale,
+        seed=args.seed,
+        as_of=as_of,
+        truth_dir=truth,
+        progress=not getattr(args, "quiet", False),
+    )
+    for line in result.summary_lines():
+        print(line)
+    print(f"generated in {time.perf_counter() - started:.1f} s")
+
+
+def _generate(args) -> int:
+    settings = _settings()
+    out = (args.out or settings.landing).expanduser().absolute()
+    truth = args.truth.expanduser().absolute() if args.truth else None
+    if out.exists() and _has_files(out):
+        raise CliError(f"{out} already holds files; generate into an empty directory")
+    _generate_into(settings, out, truth, args)
+    return 0
+
+
+def _run(args) -> int:
+    from dagster_project.instance import ensure_dagster_home
+
+    settings = _settings()
+    print(f"D2B_HOME={settings.home}\nlanding: {settings.landing}\nwarehouse: {settings.warehouse}")
+    if not _has_files(settings.landing):
+        if args.no_sample:
+            raise CliError(f"the landing zone {settings.landing} is empty")
+        print(f"landing zone is empty: generating the sample firm (scale {SAMPLE_SCALE})")
+        sample = argparse.Namespace(
+            scale=SAMPLE_SCALE, seed=SAMPLE_SEED, as_of=args.as_of, quiet=False
+        )
+        _generate_into(settings, settings.landing, None, sample)
+
+    ensure_dagster_home(settings)
+    import dagster as dg
+
+    from dagster_project.dbt import prepare_manifest
+
+    started = time.perf_counter()
+    prepare_manifest(force=True)  # pick up any model edits since the last run
+    from dagster_project.definitions import ALL_ASSETS_JOB, defs
+
+    definitions = defs()
+    job = definitions.resolve_job_def(ALL_ASSETS_JOB)
+    run_config = {}
+    if args.as_of:
+        run_config = {"ops": {"d2b_dbt_models": {"config": {"as_of_date": args.as_of.isoformat()}}}}
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        failures = [event for event in result.all_events if event.is_failure]
+        for event in failures:
+            print(f"failed: {event.step_key}: {event.message}", file=sys.stderr)
+        raise CliError(f"run {result.run_id} failed after {elapsed:.1f} s")
+
+    from dagster_project.summary import warehouse_summary
+
+    print(f"run {result.run_id} succeeded in {elapsed:.1f} s")
+    for line in warehouse_summary(settings.warehouse):
+        print(line)
+    return 0
+
+
+def _dev(args) -> int:
+    from dagster_project.instance import ensure_dagster_home
+
+    settings = _settings()
+    ensure_dagster_home(settings)
+    command = [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-m",
+        "dagster_project.definitions",
+        *[a for a in args.dagster_args if a != "--"],
+    ]
+    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}\n{' '.join(command)}")
+    os.execv(command[0], command)
+    return 0  # pragma: no cover - execv does not return
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

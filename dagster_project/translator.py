@@ -1,0 +1,53 @@
+"""How dbt nodes become Dagster assets: driven by dbt's own metadata, never by model names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from ingest.schema import SourceSchema
+
+
+def raw_asset_key(schema: SourceSchema) -> dg.AssetKey:
+    """Asset key of the raw table that ingest writes for ``schema``."""
+    return dg.AssetKey(["raw", schema.raw_table])
+
+
+class D2BDbtTranslator(DagsterDbtTranslator):
+    """Sources map onto the ingest assets; models group by their folder (layer and domain).
+
+    * a source table is the ``raw`` table ingest writes: key ``["raw", <identifier>]``;
+    * a model's group is its folder path, e.g. ``staging_harvest``, ``marts_billing``,
+      unless ``meta.dagster.group`` says otherwise;
+    * owners come from ``meta.owner`` (an email, or a team name shown as ``team:<name>``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """Raw tables for sources, dbt's default (schema-free model name) otherwise."""
+        if dbt_resource_props["resource_type"] == "source":
+            identifier = dbt_resource_props.get("identifier") or dbt_resource_props["name"]
+            return dg.AssetKey([dbt_resource_props["schema"], identifier])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """The model's folder below ``models/``, joined with underscores."""
+        configured = dbt_resource_props.get("meta", {}).get("dagster", {}).get("group")
+        if configured:
+            return configured
+        fqn = dbt_resource_props.get("fqn", [])
+        folders = fqn[1:-1]
+        return "_".join(folders) if folders else None
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        """Owners from ``meta.owner`` (string or list)."""
+        owner = dbt_resource_props.get("meta", {}).get("owner")
+        if not owner:
+            return None
+        owners = [owner] if isinstance(owner, str) else list(owner)
+        return [o if "@" in o or o.startswith("team:") else f"team:{o}" for o in owners]

@@ -1,0 +1,46 @@
+with
+
+source as (
+
+    select * from {{ source('harvest', 'time_entries') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(id as varchar) as time_entry_source_id,
+        cast(user_id as varchar) as person_source_id,
+        cast(project_id as varchar) as project_source_id,
+        cast(task_id as varchar) as task_source_id,
+        cast(client_id as varchar) as client_source_id,
+        project_code,
+
+        -- work
+        spent_date as work_date,
+        hours,
+        billable as is_billable,
+        billable_rate as psa_bill_rate,
+        client_currency as psa_currency,
+        notes,
+
+        -- approval audit
+        approval_status,
+        submitted_at,
+        approved_at,
+        created_at,
+        updated_at,
+
+        -- lineage
+        _source_file as source_file,
+        _file_sha256 as source_file_sha256,
+        _row_number as source_row_number,
+        _ingested_at as ingested_at,
+        _load_id as load_id
+
+    from source
+
+)
+
+select * from renamed

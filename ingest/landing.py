@@ -1,0 +1,71 @@
+"""The landing zone: ``<landing>/<system>/<entity>/<file>``, immutable files keyed by SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One file found in the landing zone."""
+
+    path: Path
+    relative_path: str
+    system: str
+    entity: str
+    size_bytes: int
+
+    def sha256(self) -> str:
+        """Hex SHA-256 of the file's bytes, read in chunks."""
+        return file_sha256(self.path)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of ``path``'s bytes, read in chunks so memory stays flat."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def discover(landing: Path, system: str | None = None) -> list[LandedFile]:
+    """List the files of the landing zone (or of one ``system``) in a stable order.
+
+    Hidden files and files being written (``*.tmp``, ``*.part``) are skipped, so a
+    producer can write ``x.part`` and rename it when complete.
+    """
+    if not landing.exists():
+        return []
+    roots = [landing / system] if system else sorted(p for p in landing.iterdir() if p.is_dir())
+    found: list[LandedFile] = []
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(landing)
+            if not path.is_file() or _is_skipped(relative):
+                continue
+            if len(relative.parts) < 3:
+                continue  # a file must sit in <system>/<entity>/
+            found.append(
+                LandedFile(
+                    path=path,
+                    relative_path=relative.as_posix(),
+                    system=relative.parts[0],
+                    entity=relative.parts[1],
+                    size_bytes=path.stat().st_size,
+                )
+            )
+    return found
+
+
+def _is_skipped(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts) or relative.suffix in {
+        ".tmp",
+        ".part",
+    }
