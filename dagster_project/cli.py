@@ -194,9 +194,14 @@ def _run(args) -> int:
 
     from dagster_project.summary import warehouse_summary
 
+    from serving.snapshot import current
+
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s")
     for line in warehouse_summary(settings.warehouse):
         print(line)
+    snapshot = current(settings.serving)
+    if snapshot is not None:
+        print(f"Serving snapshot {snapshot.version}: {snapshot.path}")
     return 0
 
 

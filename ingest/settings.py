@@ -50,6 +50,11 @@ class Settings:
         return self.landing.parent / "ground_truth"
 
     @property
+    def serving(self) -> Path:
+        """Published read-only snapshots for dashboards and analysts (DESIGN §7)."""
+        return self.home / "serving"
+
+    @property
     def dagster_home(self) -> Path:
         """Dagster instance directory (run history, event logs) kept under the home."""
         return self.home / "dagster"

@@ -85,7 +85,15 @@ def test_bad_rows_go_to_quarantine_with_specific_reasons(tmp_path, warehouse):
     write_page(
         landing,
         "p1.json",
-        [good, non_numeric, impossible_date, absurd_hours, negative_hours, missing_id, not_an_object],
+        [
+            good,
+            non_numeric,
+            impossible_date,
+            absurd_hours,
+            negative_hours,
+            missing_id,
+            not_an_object,
+        ],
     )
 
     report = load_landing(warehouse, landing)
@@ -151,9 +159,12 @@ def test_new_version_of_a_file_supersedes_its_rows(tmp_path, warehouse):
 
     assert [o.status for o in report.files] == [LOADED]
     assert raw_count(warehouse) == 3
-    assert warehouse.execute(
-        "SELECT count(DISTINCT _load_id) FROM raw.harvest__time_entries"
-    ).fetchone()[0] == 1
+    assert (
+        warehouse.execute(
+            "SELECT count(DISTINCT _load_id) FROM raw.harvest__time_entries"
+        ).fetchone()[0]
+        == 1
+    )
     supersedes = warehouse.execute(
         "SELECT count(*) FROM ops.landed_files WHERE supersedes_load_id IS NOT NULL"
     ).fetchone()[0]

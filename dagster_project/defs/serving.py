@@ -1,0 +1,50 @@
+"""Publish: the read-only serving snapshot dashboards and analysts read (DESIGN §7)."""
+
+import dagster as dg
+
+from dagster_project.defs.dbt_models import d2b_dbt_models
+from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
+from ingest.warehouse import connect
+from serving.snapshot import DEFAULT_KEEP, publish
+
+#: dbt places every mart in schema "marts": the first part of its asset key.
+MART_KEYS = [key for key in d2b_dbt_models.keys if key.path[0] == "marts"]
+
+
+class PublishConfig(dg.Config):
+    """Run configuration of the publish asset."""
+
+    keep: int = DEFAULT_KEEP
+    """How many snapshot versions to keep."""
+
+
+@dg.asset(
+    key=["serving", "snapshot"],
+    deps=MART_KEYS,
+    group_name="serving",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Versioned read-only copy of the marts (and pipeline bookkeeping) with an atomic "
+        "pointer swap; dashboards read it, never the warehouse file."
+    ),
+)
+def serving_snapshot(
+    context: dg.AssetExecutionContext, d2b: D2BSettingsResource, config: PublishConfig
+) -> dg.MaterializeResult:
+    """Publish a new snapshot after the marts built and their tests passed."""
+    settings = d2b.settings()
+    with connect(settings.warehouse) as con:
+        snapshot = publish(con, settings.serving, keep=config.keep)
+    context.log.info("published serving snapshot %s", snapshot.version)
+    return dg.MaterializeResult(
+        metadata={
+            "version": snapshot.version,
+            "path": str(snapshot.path),
+            "tables": len(snapshot.tables),
+            "dagster/row_count": sum(snapshot.tables.values()),
+        }
+    )
+
+
+defs = dg.Definitions(assets=[serving_snapshot])
