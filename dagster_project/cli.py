@@ -193,7 +193,6 @@ def _run(args) -> int:
         raise CliError(f"run {result.run_id} failed after {elapsed:.1f} s")
 
     from dagster_project.summary import warehouse_summary
-
     from serving.snapshot import current
 
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from ingest.schema import SourceSchema
 
@@ -22,11 +23,28 @@ class D2BDbtTranslator(DagsterDbtTranslator):
     * a source table is the ``raw`` table ingest writes: key ``["raw", <identifier>]``;
     * a model's group is its folder path, e.g. ``staging_harvest``, ``marts_billing``,
       unless ``meta.dagster.group`` says otherwise;
-    * owners come from ``meta.owner`` (an email, or a team name shown as ``team:<name>``).
+    * owners come from ``meta.owner`` (an email, or a team name shown as ``team:<name>``);
+    * ``meta.freshness: {warn_after_hours: W, fail_after_hours: F}`` sets a freshness policy.
     """
 
     def __init__(self) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        """dbt's spec, plus a freshness policy when the node's meta declares one."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        freshness = self.get_resource_props(manifest, unique_id).get("meta", {}).get("freshness")
+        if not freshness:
+            return spec
+        warn = freshness.get("warn_after_hours")
+        return spec.replace_attributes(
+            freshness_policy=dg.FreshnessPolicy.time_window(
+                fail_window=timedelta(hours=freshness["fail_after_hours"]),
+                warn_window=timedelta(hours=warn) if warn else None,
+            )
+        )
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         """Raw tables for sources, dbt's default (schema-free model name) otherwise."""

@@ -24,6 +24,7 @@ def describe(definitions: dg.Definitions) -> dict:
                 "group": spec.group_name,
                 "deps": sorted(dep.asset_key.to_user_string() for dep in spec.deps),
                 "owners": sorted(spec.owners),
+                "freshness_fail_hours": _fail_hours(spec.freshness_policy),
             }
             for spec in specs
         },
@@ -37,6 +38,10 @@ def describe(definitions: dg.Definitions) -> dict:
         },
         "sensors": sorted(s.name for s in definitions.sensors),
     }
+
+
+def _fail_hours(policy) -> float | None:
+    return policy.fail_window.to_timedelta().total_seconds() / 3600 if policy else None
 
 
 def test_definitions_match_the_reviewed_snapshot(dbt_manifest):

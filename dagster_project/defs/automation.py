@@ -6,48 +6,16 @@ import logging
 import os
 import urllib.request
 from collections import defaultdict
-from dataclasses import dataclass
 
 import dagster as dg
 
+from dagster_project.cadences import CADENCES
 from dagster_project.defs.ingest import ingest_assets
 from dagster_project.resources import D2BSettingsResource
 from ingest.landing import discover, file_sha256
 
 logger = logging.getLogger("d2b.alerts")
 
-
-@dataclass(frozen=True)
-class Cadence:
-    """How often a group of source systems is refreshed, as a firm runs it."""
-
-    name: str
-    cron: str
-    systems: tuple[str, ...]
-    description: str
-
-
-#: Refresh cadences (issue "Operations"). Systems without an ingest asset yet are skipped.
-CADENCES: tuple[Cadence, ...] = (
-    Cadence(
-        "psa_hourly",
-        "0 8-19 * * 1-5",
-        ("harvest", "toggl", "kantata"),
-        "Time entries and approvals: hourly during business hours, Monday to Friday.",
-    ),
-    Cadence(
-        "master_data_nightly",
-        "0 2 * * *",
-        ("salesforce", "hris", "mdm"),
-        "CRM accounts, contracts, rate cards and HR master data: nightly.",
-    ),
-    Cadence(
-        "expenses_daily",
-        "0 6 * * *",
-        ("concur", "erp"),
-        "Expenses and ERP postings: daily, before the working day.",
-    ),
-)
 
 #: Schedules run in this time zone; firms override it by editing here or in dagster dev.
 SCHEDULE_TIMEZONE = "UTC"
