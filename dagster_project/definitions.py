@@ -18,24 +18,32 @@ def defs() -> dg.Definitions:
     dbt_project.prepare_if_dev()  # re-parses on each reload under `dagster dev`
     prepare_manifest()  # elsewhere: parse once if no manifest exists yet
 
-    from dagster_project.defs import automation, dbt_models, ingest, serving
+    from dagster_project.defs import automation, dbt_models, ingest, observability, serving
 
-    return dg.Definitions.merge(
+    domains = dg.Definitions.merge(
         ingest.defs,
         dbt_models.defs,
         serving.defs,
+        dg.Definitions(resources={"d2b": D2BSettingsResource(), "alerts": AlertResource()}),
+    )
+    # The history asset records every other asset and check, so it is built from them.
+    # It runs right after ingest, so dbt's health marts read it within the same run.
+    history = observability.build_history_asset(
+        catalog=observability.catalog_of(list(domains.resolve_all_asset_specs())),
+        check_keys=list(domains.resolve_asset_graph().asset_check_keys),
+        after=[key for assets in ingest.defs.assets for key in assets.keys],
+    )
+    return dg.Definitions.merge(
+        domains,
         automation.defs,
         dg.Definitions(
+            assets=[history],
             jobs=[
                 dg.define_asset_job(
                     ALL_ASSETS_JOB,
                     selection=dg.AssetSelection.all(),
-                    description="Load the landing zone and build every model.",
+                    description="Load the landing zone, build every model, publish.",
                 )
             ],
-            resources={
-                "d2b": D2BSettingsResource(),
-                "alerts": AlertResource(),
-            },
         ),
     )

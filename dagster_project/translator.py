@@ -33,7 +33,7 @@ class D2BDbtTranslator(DagsterDbtTranslator):
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> dg.AssetSpec:
-        """dbt's spec, plus a freshness policy when the node's meta declares one."""
+        """The spec dbt gives, plus a freshness policy when the node's meta declares one."""
         spec = super().get_asset_spec(manifest, unique_id, project)
         freshness = self.get_resource_props(manifest, unique_id).get("meta", {}).get("freshness")
         if not freshness:

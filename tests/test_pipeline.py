@@ -94,6 +94,17 @@ def test_full_graph_materializes_and_the_mart_has_the_expected_figures(
             "SELECT count(*), count(DISTINCT correlation_id) FROM marts.fct_time_entries"
         ).fetchone()
         quarantined = con.execute("SELECT count(*) FROM quarantine.rejected_rows").fetchone()[0]
+        source_health = con.execute(
+            "SELECT files_loaded, files_rejected, rows_loaded, rows_rejected, last_file "
+            "FROM marts.pipeline_health_sources WHERE source_system = 'harvest'"
+        ).fetchone()
+        raw_health = con.execute(
+            "SELECT freshness_status, rows_rejected, checks_total, checks_failed, row_count "
+            "FROM marts.pipeline_health_assets WHERE asset_key = 'raw/harvest__time_entries'"
+        ).fetchone()
+        runs = con.execute(
+            "SELECT run_id FROM marts.pipeline_health_runs WHERE job_name = ?", [ALL_ASSETS_JOB]
+        ).fetchall()
 
     assert mart == [
         ("501", AS_OF, 2, Decimal("12.0000"), Decimal("8.0000"), Decimal("4.0000"), Decimal("0")),
@@ -101,6 +112,16 @@ def test_full_graph_materializes_and_the_mart_has_the_expected_figures(
     ]
     assert fct == (7, 7)  # 8 entries written, one quarantined; entry 7 counted once
     assert quarantined == 1
+    assert source_health == (
+        2,
+        0,
+        8,
+        1,
+        "harvest/time_entries/time_entries_updated_2026-07-03_page_0001.json",
+    )
+    # ingest materialized (and checked) the raw table earlier in this same run
+    assert raw_health == ("fresh", 1, 2, 0, 8)
+    assert runs == [(result.run_id,)]
 
 
 def test_rerunning_the_job_changes_nothing(landing, d2b_home, dbt_manifest):

@@ -36,14 +36,42 @@ unioned as (
 
 ),
 
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by source_system, source_id
+            order by updated_at desc, ingested_at desc, source_file desc, source_row_number desc
+        ) as version_rank
+    from unioned
+
+),
+
 latest as (
 
-    select *
-    from unioned
-    qualify row_number() over (
-        partition by source_system, source_id
-        order by updated_at desc, ingested_at desc, source_file desc, source_row_number desc
-    ) = 1
+    select
+        source_system,
+        source_id,
+        person_source_id,
+        project_source_id,
+        task_source_id,
+        client_source_id,
+        work_date,
+        hours,
+        is_billable,
+        psa_bill_rate,
+        psa_currency,
+        approval_status,
+        submitted_at,
+        approved_at,
+        created_at,
+        updated_at,
+        source_file,
+        source_row_number,
+        ingested_at
+    from ranked
+    where version_rank = 1
 
 )
 

@@ -1,0 +1,199 @@
+"""Pipeline history: the Dagster instance's runs, materializations and checks, in the warehouse.
+
+The ``ops/dagster_*`` tables are a snapshot of the instance taken during each run (replaced
+whole, so re-running is safe); dbt's ``pipeline_health_*`` marts join them with the landing
+registry and quarantine, and the serving snapshot carries them to the Data health page.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
+from ingest.warehouse import connect
+
+#: How many recent runs the history keeps.
+RUN_HISTORY_LIMIT = 500
+
+RUNS_KEY = dg.AssetKey(["ops", "dagster_runs"])
+ASSETS_KEY = dg.AssetKey(["ops", "dagster_asset_status"])
+CHECKS_KEY = dg.AssetKey(["ops", "dagster_check_status"])
+
+
+HISTORY_DDL = {
+    RUNS_KEY: "run_id VARCHAR, job_name VARCHAR, status VARCHAR, started_at TIMESTAMP, "
+    "ended_at TIMESTAMP, duration_seconds DOUBLE, created_at TIMESTAMP",
+    ASSETS_KEY: "asset_key VARCHAR, group_name VARCHAR, last_materialized_at TIMESTAMP, "
+    "last_run_id VARCHAR, row_count BIGINT, freshness_warn_hours DOUBLE, "
+    "freshness_fail_hours DOUBLE",
+    CHECKS_KEY: "asset_key VARCHAR, check_name VARCHAR, status VARCHAR, passed BOOLEAN, "
+    "severity VARCHAR, evaluated_at TIMESTAMP, run_id VARCHAR",
+}
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """What the history needs to know about one asset of the definitions."""
+
+    key: dg.AssetKey
+    group: str | None
+    warn_hours: float | None
+    fail_hours: float | None
+
+
+def catalog_of(specs: list[dg.AssetSpec]) -> list[CatalogEntry]:
+    """Summarise asset specs (key, group, freshness windows) for the history asset."""
+    entries = []
+    for spec in specs:
+        policy = spec.freshness_policy
+        warn = getattr(policy, "warn_window", None)
+        fail = getattr(policy, "fail_window", None)
+        entries.append(
+            CatalogEntry(
+                key=spec.key,
+                group=spec.group_name,
+                warn_hours=warn.to_timedelta().total_seconds() / 3600 if warn else None,
+                fail_hours=fail.to_timedelta().total_seconds() / 3600 if fail else None,
+            )
+        )
+    return sorted(entries, key=lambda e: e.key.to_user_string())
+
+
+def _utc(timestamp: float | None) -> datetime | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+
+
+def runs_frame(instance: dg.DagsterInstance) -> pd.DataFrame:
+    """Recent runs with status and duration."""
+    rows = []
+    for record in instance.get_run_records(limit=RUN_HISTORY_LIMIT):
+        run = record.dagster_run
+        started, ended = _utc(record.start_time), _utc(record.end_time)
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "job_name": run.job_name,
+                "status": run.status.value,
+                "started_at": started,
+                "ended_at": ended,
+                "duration_seconds": (
+                    (record.end_time - record.start_time)
+                    if record.start_time and record.end_time
+                    else None
+                ),
+                "created_at": _utc(record.create_timestamp.timestamp()),
+            }
+        )
+    columns = ["run_id", "job_name", "status", "started_at", "ended_at", "duration_seconds"]
+    return pd.DataFrame(rows, columns=[*columns, "created_at"])
+
+
+def assets_frame(instance: dg.DagsterInstance, catalog: list[CatalogEntry]) -> pd.DataFrame:
+    """Per asset: last materialization, its run and row count, and freshness windows."""
+    latest = instance.get_latest_materialization_events([entry.key for entry in catalog])
+    rows = []
+    for entry in catalog:
+        event = latest.get(entry.key)
+        metadata = (
+            event.asset_materialization.metadata if event and event.asset_materialization else {}
+        )
+        row_count = metadata.get("dagster/row_count")
+        rows.append(
+            {
+                "asset_key": entry.key.to_user_string(),
+                "group_name": entry.group,
+                "last_materialized_at": _utc(event.timestamp) if event else None,
+                "last_run_id": event.run_id if event else None,
+                "row_count": int(row_count.value) if row_count is not None else None,
+                "freshness_warn_hours": entry.warn_hours,
+                "freshness_fail_hours": entry.fail_hours,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def checks_frame(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> pd.DataFrame:
+    """Per asset check: the latest execution's status and outcome."""
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
+    rows = []
+    for key in sorted(check_keys, key=lambda k: k.to_user_string()):
+        record = latest.get(key)
+        # a check planned but not yet evaluated (e.g. in this very run) has no outcome yet
+        evaluation = record.evaluation if record else None
+        passed = getattr(evaluation, "passed", None)
+        severity = getattr(evaluation, "severity", None)
+        rows.append(
+            {
+                "asset_key": key.asset_key.to_user_string(),
+                "check_name": key.name,
+                "status": record.status.value if record else "NEVER_RUN",
+                "passed": passed,
+                "severity": severity.value if severity else None,
+                "evaluated_at": _utc(record.create_timestamp) if record else None,
+                "run_id": record.run_id if record else None,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "asset_key",
+            "check_name",
+            "status",
+            "passed",
+            "severity",
+            "evaluated_at",
+            "run_id",
+        ],
+    )
+
+
+def build_history_asset(
+    catalog: list[CatalogEntry], check_keys: list[dg.AssetCheckKey], after: list[dg.AssetKey]
+) -> dg.AssetsDefinition:
+    """The asset that copies the instance's history into ``ops.dagster_*``."""
+
+    @dg.multi_asset(
+        name="dagster_history",
+        specs=[
+            dg.AssetSpec(
+                key,
+                group_name="ops",
+                kinds={"duckdb", "dagster"},
+                deps=after,
+                description=text,
+                owners=["team:data_platform"],
+            )
+            for key, text in (
+                (RUNS_KEY, "Recent Dagster runs: job, status, start, end, duration."),
+                (ASSETS_KEY, "Per asset: last materialization, rows, freshness windows."),
+                (CHECKS_KEY, "Per asset check: latest status and outcome."),
+            )
+        ],
+        pool=WAREHOUSE_POOL,
+    )
+    def _history(context: dg.AssetExecutionContext, d2b: D2BSettingsResource):
+        frames = {
+            RUNS_KEY: runs_frame(context.instance),
+            ASSETS_KEY: assets_frame(context.instance, catalog),
+            CHECKS_KEY: checks_frame(context.instance, check_keys),
+        }
+        with connect(d2b.settings().warehouse) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+            con.begin()
+            for key, frame in frames.items():
+                table = f'ops."{key.path[-1]}"'
+                con.execute(f"CREATE OR REPLACE TABLE {table} ({HISTORY_DDL[key]})")
+                con.register("_history_frame", frame)
+                try:
+                    con.execute(f"INSERT INTO {table} SELECT * FROM _history_frame")
+                finally:
+                    con.unregister("_history_frame")
+            con.commit()
+        for key, frame in frames.items():
+            yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": len(frame)})
+
+    return _history
