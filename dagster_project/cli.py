@@ -91,6 +91,20 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--quiet", action="store_true", help="no progress bar")
     generate.set_defaults(handler=_generate)
 
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="open the Streamlit dashboards on the published serving snapshot",
+        description=(
+            "Serve the dashboards (Streamlit) for D2B_HOME. They read the latest published "
+            "serving snapshot read-only, so they stay up while the pipeline runs."
+        ),
+    )
+    dashboard.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    dashboard.add_argument(
+        "--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    dashboard.set_defaults(handler=_dashboard)
+
     dev = commands.add_parser(
         "dev",
         help="open the Dagster UI (dagster dev) on this project with D2B_HOME's instance",
@@ -202,6 +216,27 @@ def _run(args) -> int:
     if snapshot is not None:
         print(f"Serving snapshot {snapshot.version}: {snapshot.path}")
     return 0
+
+
+def _dashboard(args) -> int:
+    settings = _settings()
+    app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
+    command = [
+        str(Path(sys.executable).parent / "streamlit"),
+        "run",
+        str(app),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    print(f"dashboards for D2B_HOME={settings.home} on http://{args.address}:{args.port}")
+    os.execv(command[0], command)
+    return 0  # pragma: no cover - execv does not return
 
 
 def _dev(args) -> int:
