@@ -9,7 +9,10 @@ UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv"
 # Lint needs a warehouse path for dbt's templater; keep it away from real state.
 LINT_HOME := $(CURDIR)/.d2b/lint
 
-.PHONY: help install run test test-slow lint format dev generate clean
+# apt-get needs root; use sudo when not root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install browser-deps run test test-slow lint format dev generate clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,7 +27,11 @@ run: install  ## generate a sample firm if the landing zone is empty, build ever
 test: install lint  ## lint, then the default test suite (slow suites excluded)
 	$(UV) run pytest
 
-test-slow: install  ## the slow suites (large scale, browser); exit 5 (none collected) is fine
+browser-deps:  ## Debian's Chromium for the browser suite (Playwright drives it; no download)
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test-slow: install browser-deps  ## the slow suites (large scale, browser); exit 5 (none collected) is fine
 	$(UV) run pytest -m slow; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
 lint: install  ## ruff and sqlfluff (dbt templater)

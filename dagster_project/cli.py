@@ -233,6 +233,8 @@ def _dashboard(args) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     print(f"dashboards for D2B_HOME={settings.home} on http://{args.address}:{args.port}")
     os.execv(command[0], command)

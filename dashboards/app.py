@@ -6,15 +6,12 @@ dashboards stay up while the pipeline writes.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import streamlit as st
 
 from dashboards.data import current_snapshot
-
-PAGES = {
-    "Operations": [
-        st.Page("pages/data_health.py", title="Data health", icon=":material/monitor_heart:"),
-    ],
-}
+from dashboards.navigation import PAGE_SPECS
 
 
 def main() -> None:
@@ -22,7 +19,18 @@ def main() -> None:
     st.set_page_config(
         page_title="Deliver-to-Bill", page_icon=":material/receipt_long:", layout="wide"
     )
-    page = st.navigation(PAGES)
+    sections: dict[str, list] = defaultdict(list)
+    for index, spec in enumerate(PAGE_SPECS):
+        sections[spec.section].append(
+            st.Page(
+                spec.script,
+                title=spec.title,
+                icon=spec.icon,
+                url_path=spec.url_path,
+                default=index == 0,
+            )
+        )
+    page = st.navigation(dict(sections))
     with st.sidebar:
         st.markdown("**Deliver-to-Bill**")
         snapshot = current_snapshot()

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
 
 from ingest.settings import Settings
+from tests.harvest_pages import Entry, write_page
 
 
 @pytest.fixture
@@ -22,3 +25,38 @@ def dbt_manifest():
     from dagster_project.dbt import prepare_manifest
 
     return prepare_manifest(force=True)
+
+
+@pytest.fixture(scope="module")
+def published_home(tmp_path_factory, dbt_manifest):
+    """A D2B_HOME after one full pipeline run (snapshot published) on a small written landing.
+
+    Three valid approved entries of 2 hours, one row with non-numeric hours and one
+    truncated file, built as of 2026-06-30.
+    """
+    home = tmp_path_factory.mktemp("dash_home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("D2B_HOME", str(home))
+    for name in ("D2B_LANDING", "D2B_WAREHOUSE", "DAGSTER_HOME"):
+        mp.delenv(name, raising=False)
+    approved = datetime(2026, 6, 1, 9)
+    good = [
+        Entry(i, date(2026, 5, 29), 2, submitted_at=approved, approved_at=approved)
+        for i in (1, 2, 3)
+    ]
+    bad = {**Entry(4, date(2026, 5, 29), 1).as_json(), "hours": "n/a"}
+    write_page(home / "landing", "p1.json", [*good, bad])
+    (home / "landing" / "harvest" / "time_entries" / "broken.json").write_text('{"time_entries": [')
+
+    from dagster_project.definitions import ALL_ASSETS_JOB, defs
+
+    result = (
+        defs()
+        .resolve_job_def(ALL_ASSETS_JOB)
+        .execute_in_process(
+            run_config={"ops": {"d2b_dbt_models": {"config": {"as_of_date": "2026-06-30"}}}}
+        )
+    )
+    assert result.success
+    yield home
+    mp.undo()

@@ -2,46 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.harvest_pages import Entry, write_page
-
 APP = str(Path(__file__).parent.parent / "dashboards" / "app.py")
-
-
-@pytest.fixture(scope="module")
-def published_home(tmp_path_factory, dbt_manifest):
-    """A D2B_HOME after one full pipeline run (snapshot published)."""
-    home = tmp_path_factory.mktemp("dash_home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("D2B_HOME", str(home))
-    for name in ("D2B_LANDING", "D2B_WAREHOUSE", "DAGSTER_HOME"):
-        mp.delenv(name, raising=False)
-    approved = datetime(2026, 6, 1, 9)
-    good = [
-        Entry(i, date(2026, 5, 29), 2, submitted_at=approved, approved_at=approved)
-        for i in (1, 2, 3)
-    ]
-    bad = {**Entry(4, date(2026, 5, 29), 1).as_json(), "hours": "n/a"}
-    write_page(home / "landing", "p1.json", [*good, bad])
-    (home / "landing" / "harvest" / "time_entries" / "broken.json").write_text('{"time_entries": [')
-
-    from dagster_project.definitions import ALL_ASSETS_JOB, defs
-
-    result = (
-        defs()
-        .resolve_job_def(ALL_ASSETS_JOB)
-        .execute_in_process(
-            run_config={"ops": {"d2b_dbt_models": {"config": {"as_of_date": "2026-06-30"}}}}
-        )
-    )
-    assert result.success
-    yield home
-    mp.undo()
 
 
 def run_page(page: str) -> AppTest:
@@ -54,7 +19,7 @@ def run_page(page: str) -> AppTest:
 
 
 def test_data_health_shows_rejections_sources_and_runs(published_home):
-    app = run_page("pages/data_health.py")
+    app = run_page("views/data_health.py")
 
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Rows rejected"] == "1"
@@ -79,5 +44,5 @@ def test_sidebar_names_the_snapshot_shown(published_home):
 
 def test_pages_explain_when_nothing_is_published(tmp_path, monkeypatch):
     monkeypatch.setenv("D2B_HOME", str(tmp_path))
-    app = run_page("pages/data_health.py")
+    app = run_page("views/data_health.py")
     assert "No data published yet" in app.info[0].value

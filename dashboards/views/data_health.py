@@ -40,7 +40,7 @@ if require_snapshot():
             orientation="h",
             labels={"rows": "rejected rows", "reason": ""},
         )
-        figure.update_layout(height=80 + 40 * len(rejections["reason"].unique()))
+        figure.update_layout(height=max(220, 80 + 40 * rejections["reason"].nunique()))
         st.plotly_chart(figure, width="stretch")
     table(rejections, "quarantine_reasons", empty="Nothing rejected.")
 
