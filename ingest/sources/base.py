@@ -87,9 +87,7 @@ class SourceEntity:
                 con.execute(f"CREATE TEMP TABLE records AS {self.reader.records_sql(path)}")
             except duckdb.Error as error:
                 raise FileRejected(UNPARSEABLE, _first_line(error)) from error
-            yield from con.sql(validated_select(self.schema, "records")).to_arrow_reader(
-                batch_rows
-            )
+            yield from con.sql(validated_select(self.schema, "records")).to_arrow_reader(batch_rows)
         finally:
             con.close()
 

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from erp.adapters.base import ErpAdapter
+from erp.adapters.tryton import TrytonAdapter
+from erp.model import BillingBatch
+from erp.settings import TrytonSettings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def template_dir() -> Path:
+    """Bootstrapped Tryton templates, kept across sessions (bootstrap takes ~16 s)."""
+    path = Path(os.environ.get("D2B_ERP_TEMPLATE_DIR") or REPO / ".d2b" / "erp-templates")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def erp_settings(tmp_path, template_dir) -> TrytonSettings:
+    """A fresh embedded Tryton database for one test (a copy of the cached template)."""
+    # Names are unique per process: trytond's SQLite directory is process-wide.
+    return TrytonSettings(
+        database_dir=tmp_path / "erp",
+        database_name=f"erp_{uuid.uuid4().hex[:10]}",
+        template_dir=template_dir,
+    )
+
+
+@pytest.fixture
+def tryton(erp_settings):
+    adapter = TrytonAdapter(erp_settings)
+    yield adapter
+    adapter.close()
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield con
+    con.close()
+
+
+def child_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRYTOND_", "D2B_"))}
+    env["D2B_HOME"] = str(home)
+    return env
+
+
+def run_billing_cli(
+    tmp_path: Path, settings: TrytonSettings, batches_file: Path, *extra: str
+) -> subprocess.CompletedProcess:
+    """Run ``python -m erp.run_billing`` in a child process against the test's ERP."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "erp.run_billing",
+        "--warehouse",
+        str(tmp_path / "warehouse.duckdb"),
+        "--batches",
+        str(batches_file),
+        "--erp-dir",
+        str(settings.database_dir),
+        "--erp-name",
+        settings.database_name,
+        "--template-dir",
+        str(settings.template_dir),
+        "--backoff-seconds",
+        "0",
+        *extra,
+    ]
+    return subprocess.run(
+        cmd,
+        cwd=REPO,
+        env=child_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def assert_exactly_once(
+    con: duckdb.DuckDBPyConnection, adapter: ErpAdapter, batches: list[BillingBatch]
+) -> None:
+    """Every candidate line on exactly one ERP line, none twice, none missing; totals tie."""
+    expected_lines = {ln.line_key for b in batches for ln in b.lines}
+    invoices = adapter.read_invoices(None)
+    erp_line_keys = Counter(ln.line_key for inv in invoices for ln in inv.lines)
+    assert set(erp_line_keys) == expected_lines, "ERP lines differ from candidate lines"
+    assert max(erp_line_keys.values()) == 1, "a line key is on two ERP lines"
+    per_key = Counter(inv.batch_key for inv in invoices)
+    assert per_key == Counter({b.batch_key: 1 for b in batches}), (
+        "a batch is not on exactly one invoice"
+    )
+    by_key = {inv.batch_key: inv for inv in invoices}
+    for batch in batches:
+        totals = batch.control_totals()
+        inv = by_key[batch.batch_key]
+        assert len(inv.lines) == totals.line_count
+        assert sum(ln.quantity for ln in inv.lines) == totals.quantity
+        assert inv.untaxed_amount == totals.amount
+        assert inv.tax_amount == totals.tax_amount
+    # Every correlation id traced to exactly one ERP line through the read back.
+    cids = Counter(
+        cid
+        for (cid,) in con.execute(
+            "SELECT unnest(correlation_ids) FROM raw.erp_api__invoice_lines"
+        ).fetchall()
+    )
+    expected_cids = {c for b in batches for c in b.correlation_ids}
+    assert set(cids) == expected_cids
+    assert max(cids.values()) == 1
+    statuses = dict(
+        con.execute("SELECT status, count(*) FROM ops.erp_outbox GROUP BY 1").fetchall()
+    )
+    assert statuses == {"reconciled": len(batches)}
+
+
+def audit_events(con: duckdb.DuckDBPyConnection, batch_key: str) -> list[str]:
+    return [
+        e
+        for (e,) in con.execute(
+            "SELECT event FROM ops.audit_log WHERE batch_key = ? ORDER BY event_at, event_id",
+            [batch_key],
+        ).fetchall()
+    ]
