@@ -15,19 +15,22 @@ the invariant *rows read = rows loaded + rows rejected* is checked before commit
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Mapping
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from ingest.landing import LandedFile, discover
 from ingest.schema import quote_identifier
 from ingest.sinks import BatchCounts, DuckDBSink, LoadContext
 from ingest.sources import SOURCE_ENTITIES, FileRejected, SourceEntity
-from ingest.warehouse import ensure_bookkeeping
+from ingest.warehouse import ensure_bookkeeping, ensure_raw_table
 
 LOADED = "loaded"
 REJECTED = "rejected"
@@ -96,6 +99,13 @@ class LoadReport:
         }
 
 
+#: Most files, and bytes, one query reads for formats that read several files at once.
+BATCH_FILES = 200
+BATCH_BYTES = 256 << 20
+#: Batches parsed ahead of the one being written (each parse runs on its own core).
+PARSE_WORKERS = 2
+
+
 def load_landing(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
@@ -105,145 +115,287 @@ def load_landing(
     clock: Callable[[], datetime] | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
 ) -> LoadReport:
-    """Load every new file of ``landing`` (or of one ``system``) into the warehouse."""
+    """Load every new file of ``landing`` (or of one ``system``) into the warehouse.
+
+    Files of one entity are read in batches: one query per batch, parsed in worker
+    threads ahead of the writer, and written in one transaction per batch. A batch in which
+    some file cannot be read is split in halves down to that file, so one bad file never
+    blocks the others.
+    """
     ensure_bookkeeping(con)
+    for (entity_system, _), entity in entities.items():
+        # Every registered entity has its raw table, so models build before its first file.
+        if system is None or entity_system == system:
+            ensure_raw_table(con, entity.schema)
     now = clock or _utc_now
     report = LoadReport()
+    groups: dict[tuple[str, str], list[LandedFile]] = {}
     for landed in discover(landing, system):
-        outcome = load_file(con, landed, entities=entities, ingested_at=now())
-        report.files.append(outcome)
-        if on_file is not None:
-            on_file(outcome)
+        entity = entities.get((landed.system, landed.entity))
+        if entity is None or not entity.accepts(landed.path):
+            # Not registered: left in place, so a later release that reads it still loads it.
+            outcome = FileOutcome(landed.relative_path, landed.system, landed.entity, UNRECOGNISED)
+            _record(report, outcome, on_file)
+            continue
+        groups.setdefault((landed.system, landed.entity), []).append(landed)
+    with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="d2b-parse") as pool:
+        for key, files in groups.items():
+            for outcome in _load_entity(con, entities[key], files, now(), pool):
+                _record(report, outcome, on_file)
     return report
 
 
-def load_file(
+def _record(
+    report: LoadReport, outcome: FileOutcome, on_file: Callable[[FileOutcome], None] | None
+) -> None:
+    report.files.append(outcome)
+    if on_file is not None:
+        on_file(outcome)
+
+
+@dataclass(frozen=True)
+class _NewFile:
+    landed: LandedFile
+    load: LoadContext
+
+
+def _load_entity(
     con: duckdb.DuckDBPyConnection,
-    landed: LandedFile,
-    *,
-    entities: Mapping[tuple[str, str], SourceEntity] = SOURCE_ENTITIES,
+    entity: SourceEntity,
+    files: list[LandedFile],
     ingested_at: datetime,
-) -> FileOutcome:
-    """Load one landed file (see the module docstring for the rules)."""
-    entity = entities.get((landed.system, landed.entity))
-    if entity is None or not entity.accepts(landed.path):
-        # Not registered: left in place, so a later release that reads it still loads it.
-        return FileOutcome(landed.relative_path, landed.system, landed.entity, UNRECOGNISED)
+    pool: ThreadPoolExecutor,
+) -> Iterator[FileOutcome]:
+    """Load the files of one entity; yield each file's outcome as it is committed."""
+    new: list[_NewFile] = []
+    duplicates: list[tuple[_NewFile, str, str]] = []
+    seen_in_run: dict[str, tuple[str, str]] = {}
+    for landed in files:
+        sha256 = landed.sha256()
+        load = LoadContext(
+            # Unique even for two files with the same bytes loaded at the same instant.
+            f"{ingested_at:%Y%m%dT%H%M%S%f}-{sha256[:12]}-{uuid.uuid4().hex[:8]}",
+            landed.relative_path,
+            sha256,
+            ingested_at,
+        )
+        if con.execute(
+            "SELECT 1 FROM ops.landed_files WHERE file_sha256 = ? AND source_file = ?",
+            [sha256, landed.relative_path],
+        ).fetchall():
+            yield FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
+            continue
+        seen = con.execute(
+            "SELECT load_id, source_file FROM ops.landed_files WHERE file_sha256 = ? "
+            "AND status IN ('loaded', 'rejected') ORDER BY loaded_at LIMIT 1",
+            [sha256],
+        ).fetchall()
+        original = seen[0] if seen else seen_in_run.get(sha256)
+        if original is not None:
+            duplicates.append((_NewFile(landed, load), *original))
+            continue
+        seen_in_run[sha256] = (load.load_id, landed.relative_path)
+        new.append(_NewFile(landed, load))
 
-    sha256 = landed.sha256()
-    seen = con.execute(
-        "SELECT load_id, source_file, status FROM ops.landed_files WHERE file_sha256 = ? "
-        "AND status IN ('loaded', 'rejected') ORDER BY loaded_at LIMIT 1",
-        [sha256],
-    ).fetchone()
-    same_name = con.execute(
-        "SELECT 1 FROM ops.landed_files WHERE file_sha256 = ? AND source_file = ?",
-        [sha256, landed.relative_path],
-    ).fetchone()
-    if same_name:
-        return FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
+    batches = _batches(new, batchable=entity.reader.batchable)
+    pending: deque[tuple[list[_NewFile], Future[list[pa.RecordBatch]]]] = deque()
+    for index, batch in enumerate(batches):
+        pending.append((batch, pool.submit(_parse, entity, batch)))
+        if index + 1 < PARSE_WORKERS:
+            continue
+        yield from _store(con, entity, *pending.popleft())
+    while pending:
+        yield from _store(con, entity, *pending.popleft())
+    # After the originals: a duplicate never points at a load that is not committed.
+    if duplicates:
+        con.begin()
+        try:
+            outcomes = []
+            for item, original_load_id, original_file in duplicates:
+                outcome = FileOutcome(
+                    item.landed.relative_path,
+                    item.landed.system,
+                    item.landed.entity,
+                    DUPLICATE,
+                    load_id=item.load.load_id,
+                    detail=f"same bytes as {original_file}",
+                )
+                _register(con, item.landed, item.load, outcome, duplicate_of=original_load_id)
+                outcomes.append(outcome)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        yield from outcomes
 
-    load_id = f"{ingested_at:%Y%m%dT%H%M%S%f}-{sha256[:12]}"
-    load = LoadContext(load_id, landed.relative_path, sha256, ingested_at)
+
+def _batches(files: list[_NewFile], *, batchable: bool) -> list[list[_NewFile]]:
+    if not batchable:
+        return [[item] for item in files]
+    batches: list[list[_NewFile]] = [[]]
+    size = 0
+    for item in files:
+        if batches[-1] and (
+            len(batches[-1]) >= BATCH_FILES or size + item.landed.size_bytes > BATCH_BYTES
+        ):
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += item.landed.size_bytes
+    return [batch for batch in batches if batch]
+
+
+def _parse(entity: SourceEntity, batch: list[_NewFile]) -> list[pa.RecordBatch]:
+    """Parse a batch completely (in a worker thread; DuckDB releases the GIL)."""
+    return list(entity.parse([item.landed.path for item in batch]))
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection,
+    entity: SourceEntity,
+    batch: list[_NewFile],
+    parsed: Future[list[pa.RecordBatch]],
+) -> Iterator[FileOutcome]:
+    """Write one parsed batch in one transaction, or split it around an unreadable file."""
+    try:
+        record_batches = parsed.result()
+    except FileRejected as rejection:
+        if len(batch) > 1:
+            middle = len(batch) // 2
+            for half in (batch[:middle], batch[middle:]):
+                yield from _store(con, entity, half, _completed(_parse, entity, half))
+            return
+        (item,) = batch
+        con.begin()
+        try:
+            outcome = _reject_file(con, item.landed, item.load, rejection)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        yield outcome
+        return
     con.begin()
     try:
-        if seen is not None:
-            outcome = FileOutcome(
-                landed.relative_path,
-                landed.system,
-                landed.entity,
-                DUPLICATE,
-                load_id=load_id,
-                detail=f"same bytes as {seen[1]}",
-            )
-            _register(con, landed, load, outcome, duplicate_of=seen[0])
-        else:
-            outcome = _parse_and_store(con, entity, landed, load)
+        sink = DuckDBSink(con)
+        loads = {str(item.landed.path): item.load for item in batch}
+        totals = {path: BatchCounts() for path in loads}
+        for record_batch in record_batches:
+            for path, counts in sink.write(entity.schema, record_batch, loads).items():
+                totals[path].read += counts.read
+                totals[path].loaded += counts.loaded
+                totals[path].rejected += counts.rejected
+        new = {str(item.landed.path): (item.landed, item.load) for item in batch}
+        outcomes = _finish_loads(con, entity, new, totals)
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    return outcome
+    yield from outcomes
 
 
-def _parse_and_store(
-    con: duckdb.DuckDBPyConnection, entity: SourceEntity, landed: LandedFile, load: LoadContext
-) -> FileOutcome:
-    previous = con.execute(
-        "SELECT load_id FROM ops.landed_files WHERE source_file = ? AND status = 'loaded' "
-        "ORDER BY loaded_at DESC LIMIT 1",
-        [landed.relative_path],
-    ).fetchone()
-    sink = DuckDBSink(con)
-    totals = BatchCounts()
+def _completed(
+    function: Callable[..., list[pa.RecordBatch]], *args: object
+) -> Future[list[pa.RecordBatch]]:
+    """Run ``function`` now and wrap its result (or error) in a finished future."""
+    future: Future[list[pa.RecordBatch]] = Future()
     try:
-        for batch in entity.parse(landed.path):
-            counts = sink.write(entity.schema, batch, load)
-            totals.read += counts.read
-            totals.loaded += counts.loaded
-            totals.rejected += counts.rejected
-    except FileRejected as rejection:
-        # Drop whatever part of the file was stored before the reader failed.
-        con.rollback()
-        con.begin()
-        outcome = FileOutcome(
-            landed.relative_path,
-            landed.system,
-            landed.entity,
-            REJECTED,
-            load_id=load.load_id,
-            reason=rejection.reason,
-            detail=rejection.detail,
-        )
-        con.execute(
-            "INSERT INTO quarantine.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                load.load_id,
-                load.source_file,
-                load.file_sha256,
-                landed.system,
-                landed.entity,
-                rejection.reason,
-                rejection.detail,
-                load.ingested_at,
-            ],
-        )
-        _register(con, landed, load, outcome)
-        return outcome
+        future.set_result(function(*args))
+    except BaseException as error:  # noqa: BLE001 - handed to the caller via the future
+        future.set_exception(error)
+    return future
 
-    superseded = previous[0] if previous else None
-    if superseded is not None:
-        table = f"raw.{quote_identifier(entity.schema.raw_table)}"
-        con.execute(f"DELETE FROM {table} WHERE _load_id = ?", [superseded])
-    _check_invariant(con, entity, load.load_id, totals)
+
+def _reject_file(
+    con: duckdb.DuckDBPyConnection, landed: LandedFile, load: LoadContext, rejection: FileRejected
+) -> FileOutcome:
     outcome = FileOutcome(
         landed.relative_path,
         landed.system,
         landed.entity,
-        LOADED,
-        rows_read=totals.read,
-        rows_loaded=totals.loaded,
-        rows_rejected=totals.rejected,
+        REJECTED,
         load_id=load.load_id,
+        reason=rejection.reason,
+        detail=rejection.detail,
     )
-    _register(con, landed, load, outcome, supersedes=superseded)
+    con.execute(
+        "INSERT INTO quarantine.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            load.load_id,
+            load.source_file,
+            load.file_sha256,
+            landed.system,
+            landed.entity,
+            rejection.reason,
+            rejection.detail,
+            load.ingested_at,
+        ],
+    )
+    _register(con, landed, load, outcome)
     return outcome
 
 
-def _check_invariant(
-    con: duckdb.DuckDBPyConnection, entity: SourceEntity, load_id: str, totals: BatchCounts
-) -> None:
+def _finish_loads(
+    con: duckdb.DuckDBPyConnection,
+    entity: SourceEntity,
+    new: dict[str, tuple[LandedFile, LoadContext]],
+    counts: dict[str, BatchCounts],
+) -> list[FileOutcome]:
+    """Supersede earlier versions, check the invariant and register each loaded file."""
     table = f"raw.{quote_identifier(entity.schema.raw_table)}"
-    (loaded,) = con.execute(
-        f"SELECT count(*) FROM {table} WHERE _load_id = ?", [load_id]
-    ).fetchone()
-    (rejected,) = con.execute(
-        "SELECT count(*) FROM quarantine.rejected_rows WHERE load_id = ?", [load_id]
-    ).fetchone()
-    if loaded + rejected != totals.read or loaded != totals.loaded:
-        raise LoadInvariantError(
-            f"load {load_id}: read {totals.read} rows but stored {loaded} + rejected {rejected}"
+    ensure_raw_table(con, entity.schema)
+    _check_invariant(con, table, {load.load_id: counts[path] for path, (_, load) in new.items()})
+    outcomes = []
+    for path, (landed, load) in new.items():
+        previous = con.execute(
+            "SELECT load_id FROM ops.landed_files WHERE source_file = ? AND status = 'loaded' "
+            "ORDER BY loaded_at DESC LIMIT 1",
+            [landed.relative_path],
+        ).fetchone()
+        superseded = previous[0] if previous else None
+        if superseded is not None:
+            con.execute(f"DELETE FROM {table} WHERE _load_id = ?", [superseded])
+        totals = counts[path]
+        outcome = FileOutcome(
+            landed.relative_path,
+            landed.system,
+            landed.entity,
+            LOADED,
+            rows_read=totals.read,
+            rows_loaded=totals.loaded,
+            rows_rejected=totals.rejected,
+            load_id=load.load_id,
         )
+        _register(con, landed, load, outcome, supersedes=superseded)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _check_invariant(
+    con: duckdb.DuckDBPyConnection, table: str, expected: dict[str, BatchCounts]
+) -> None:
+    """Rows read = rows in ``raw`` + rows in quarantine, for every load of the batch."""
+    ids = list(expected)
+    stored = dict(
+        con.execute(
+            f"SELECT _load_id, count(*) FROM {table} WHERE list_contains(?, _load_id) GROUP BY 1",
+            [ids],
+        ).fetchall()
+    )
+    rejected = dict(
+        con.execute(
+            "SELECT load_id, count(*) FROM quarantine.rejected_rows "
+            "WHERE list_contains(?, load_id) GROUP BY 1",
+            [ids],
+        ).fetchall()
+    )
+    for load_id, totals in expected.items():
+        loaded, quarantined = stored.get(load_id, 0), rejected.get(load_id, 0)
+        if loaded + quarantined != totals.read or loaded != totals.loaded:
+            raise LoadInvariantError(
+                f"load {load_id}: read {totals.read} rows but stored {loaded} + rejected "
+                f"{quarantined}"
+            )
 
 
 def _register(

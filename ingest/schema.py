@@ -1,8 +1,9 @@
 """Declared schemas of landed source entities, and the SQL that validates rows against them.
 
 A :class:`SourceSchema` says which fields an entity has, their warehouse types, which are
-required, and the ranges a value must fall in. :func:`validated_select` turns it into one
-set-based DuckDB query that types every field and gives each row either no reject reason
+required, the ranges and values a field may take, and the record key. A reader
+(:mod:`ingest.sources.base`) turns files into a relation with one text column per declared
+field; :func:`validated_select` types every field and gives each row either no reject reason
 (it goes to ``raw``) or the first rule it breaks (it goes to ``quarantine.rejected_rows``).
 Validation in SQL keeps memory flat and runs at DuckDB speed on millions of rows.
 """
@@ -17,16 +18,33 @@ from decimal import Decimal
 MISSING_REQUIRED_FIELD = "missing_required_field"
 INVALID_TYPE = "invalid_type"
 OUT_OF_RANGE = "out_of_range"
+INVALID_VALUE = "invalid_value"
 NOT_AN_OBJECT = "not_an_object"
+UNEXPECTED_RECORD_TYPE = "unexpected_record_type"
+DUPLICATE_ROW = "duplicate_row"
+DUPLICATE_KEY = "duplicate_key"
+
+#: Every row-level reason, for docs and accepted-values tests.
+ROW_REASONS = (
+    NOT_AN_OBJECT,
+    UNEXPECTED_RECORD_TYPE,
+    MISSING_REQUIRED_FIELD,
+    INVALID_TYPE,
+    OUT_OF_RANGE,
+    INVALID_VALUE,
+    DUPLICATE_ROW,
+    DUPLICATE_KEY,
+)
 
 
 @dataclass(frozen=True)
 class Column:
     """One field of a source entity.
 
-    ``source`` is where the value comes from in the record: a JSON path such as
+    ``source`` is where the value comes from in the record: a dotted JSON path such as
     ``user.id`` for JSON sources, or the header name for CSV sources (default: ``name``).
     ``type`` is the DuckDB type of the raw column; ``JSON`` keeps a nested value as JSON.
+    ``accepted`` lists the only values a text field may take (``invalid_value`` otherwise).
     """
 
     name: str
@@ -35,23 +53,34 @@ class Column:
     required: bool = False
     minimum: Decimal | int | None = None
     maximum: Decimal | int | None = None
+    accepted: tuple[str, ...] = ()
     description: str = ""
 
     @property
     def source_path(self) -> str:
-        """Dotted location of the value in the source record."""
+        """Location of the value in the source record (dotted for nested JSON)."""
         return self.source or self.name
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the raw column keeps the value as JSON rather than a scalar."""
+        return self.type.upper() == "JSON"
 
 
 @dataclass(frozen=True)
 class SourceSchema:
-    """The declared shape of one landed entity (``<system>/<entity>``)."""
+    """The declared shape of one landed entity (``<system>/<entity>``).
+
+    ``snapshot`` entities are full exports (master data): a file without data rows would
+    wipe the current state, so it is rejected rather than loaded as empty.
+    """
 
     system: str
     entity: str
     columns: Sequence[Column]
     key: Sequence[str] = field(default_factory=tuple)
     description: str = ""
+    snapshot: bool = False
 
     @property
     def raw_table(self) -> str:
@@ -65,6 +94,11 @@ class SourceSchema:
         for column in self.columns:
             seen.setdefault(column.source_path.split(".")[0], None)
         return list(seen)
+
+    @property
+    def required_sources(self) -> list[str]:
+        """Top-level source fields (CSV headers) that must be present in every file."""
+        return [c.source_path for c in self.columns if c.required and "." not in c.source_path]
 
     def column(self, name: str) -> Column:
         """Return the declared column called ``name``."""
@@ -84,46 +118,49 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _json_text(record: str, column: Column) -> str:
-    path = quote_literal("$." + column.source_path)
-    return f"({record} ->> {path})"
+def json_path(dotted: str) -> str:
+    """A DuckDB JSON path literal for a dotted source path; each key is quoted."""
+    keys = "".join('."' + part.replace('"', '\\"') + '"' for part in dotted.split("."))
+    return quote_literal("$" + keys)
 
 
-def validated_select(schema: SourceSchema, records: str, record_column: str = "record") -> str:
-    """Build a query that types and validates JSON records against ``schema``.
+def validated_select(schema: SourceSchema, relation: str) -> str:
+    """Build a query that types and validates the rows of ``relation`` against ``schema``.
 
-    ``records`` is a relation with columns ``_row_number`` and ``record_column`` (one JSON
-    value per source record). The query returns every declared column (typed, NULL when
-    invalid), ``_extra`` (undeclared top-level keys as a JSON object, or NULL),
-    ``_payload`` (the record as received), ``_reject_reason`` and ``_reject_detail``.
+    ``relation`` has ``_path`` (the file), ``_row_number``, ``_is_record`` (false when the
+    row is not a record at all), ``_record_type_error`` (a message, or NULL), one column
+    per declared field named after it (VARCHAR text as received, or JSON for ``JSON``
+    columns), ``_extra`` and ``_payload``. The query returns ``_path``, ``_row_number``,
+    every declared column typed, ``_extra``, ``_payload`` (only on rejected rows),
+    ``_reject_reason`` and ``_reject_detail``. Within one file, a second row with the key
+    of an earlier one is a ``duplicate_row`` (same payload) or ``duplicate_key``.
     """
-    record = quote_identifier(record_column)
     typed: list[str] = []
     checks: list[tuple[str, str, str]] = [
-        (
-            f"coalesce(json_type({record}) <> 'OBJECT', true)",
-            NOT_AN_OBJECT,
-            "record is not an object",
-        )
+        ("NOT _is_record", NOT_AN_OBJECT, "'record is not an object'"),
+        ("_record_type_error IS NOT NULL", UNEXPECTED_RECORD_TYPE, "_record_type_error"),
     ]
-    for column in schema.columns:
-        text = _json_text(record, column)
-        if column.type.upper() == "JSON":
-            value = f"({record} -> {quote_literal('$.' + column.source_path)})"
-            typed.append(f"nullif({value}, 'null'::JSON) AS {quote_identifier(column.name)}")
+    for index, column in enumerate(schema.columns):
+        text = f"v.{quote_identifier(column.name)}"
+        label = column.source_path
+        if column.is_json:
+            typed.append(f"{text} AS {quote_identifier(column.name)}")
+            value = text
         else:
-            value = f"TRY_CAST({text} AS {column.type})"
-            typed.append(f"{value} AS {quote_identifier(column.name)}")
+            # Cast once in the ``typed`` CTE; the checks below reuse the typed column.
+            value = f"_typed_{index}"
+            typed.append(f"TRY_CAST({text} AS {column.type}) AS {value}")
         if column.required:
             checks.append(
-                (f"{text} IS NULL", MISSING_REQUIRED_FIELD, f"{column.source_path} is missing")
+                (f"{text} IS NULL", MISSING_REQUIRED_FIELD, quote_literal(f"{label} is missing"))
             )
-        if column.type.upper() != "JSON":
+        if not column.is_json:
             checks.append(
                 (
                     f"{text} IS NOT NULL AND {value} IS NULL",
                     INVALID_TYPE,
-                    f"{column.source_path} is not a valid {column.type.lower()}",
+                    f"{quote_literal(f'{label} is not a valid {column.type.lower()}: ')} "
+                    f"|| left({text}, 100)",
                 )
             )
         if column.minimum is not None:
@@ -131,7 +168,7 @@ def validated_select(schema: SourceSchema, records: str, record_column: str = "r
                 (
                     f"{value} < {column.minimum}",
                     OUT_OF_RANGE,
-                    f"{column.source_path} is below {column.minimum}",
+                    f"{quote_literal(f'{label} is below {column.minimum}: ')} || {text}",
                 )
             )
         if column.maximum is not None:
@@ -139,36 +176,64 @@ def validated_select(schema: SourceSchema, records: str, record_column: str = "r
                 (
                     f"{value} > {column.maximum}",
                     OUT_OF_RANGE,
-                    f"{column.source_path} is above {column.maximum}",
+                    f"{quote_literal(f'{label} is above {column.maximum}: ')} || {text}",
                 )
             )
-
-    reason = (
-        "CASE "
-        + " ".join(f"WHEN {condition} THEN {quote_literal(code)}" for condition, code, _ in checks)
-        + " END"
-    )
-    detail = (
-        "CASE "
-        + " ".join(
-            f"WHEN {condition} THEN {quote_literal(message)}" for condition, _, message in checks
+        if column.accepted:
+            allowed = ", ".join(quote_literal(v) for v in column.accepted)
+            message = quote_literal(f"{label} is not one of {', '.join(column.accepted)}: ")
+            checks.append(
+                (f"{text} NOT IN ({allowed})", INVALID_VALUE, f"{message} || left({text}, 100)")
+            )
+    duplicates = ""
+    if schema.key:
+        # Only keys seen twice in a file get ranked: a window over every row costs a sort.
+        key_label = ", ".join(schema.column(k).source_path for k in schema.key)
+        key_columns = ", ".join(quote_identifier(k) for k in schema.key)
+        window = f"PARTITION BY _path, {key_columns} ORDER BY _row_number"
+        duplicates = (
+            f", repeated AS (SELECT _path, {key_columns} FROM relation "
+            f"GROUP BY ALL HAVING count(*) > 1), "
+            f"ranked AS (SELECT _path, _row_number, row_number() OVER ({window}) AS _key_rank, "
+            f"first_value(_payload) OVER ({window}) = _payload AS _same_as_first, "
+            f"first_value(_row_number) OVER ({window}) AS _first_row "
+            f"FROM relation SEMI JOIN repeated USING (_path, {key_columns}))"
         )
-        + " END"
+        checks.append(
+            (
+                "d._key_rank > 1 AND d._same_as_first",
+                DUPLICATE_ROW,
+                f"'same row as row ' || d._first_row || {quote_literal(f' ({key_label})')}",
+            )
+        )
+        checks.append(
+            (
+                "d._key_rank > 1",
+                DUPLICATE_KEY,
+                f"{quote_literal(f'{key_label} already used by row ')} || d._first_row",
+            )
+        )
+    reason = "CASE " + " ".join(f"WHEN {c} THEN {quote_literal(r)}" for c, r, _ in checks) + " END"
+    detail = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _, m in checks) + " END"
+    joined = (
+        "FROM typed AS v LEFT JOIN ranked AS d USING (_path, _row_number)"
+        if schema.key
+        else "FROM typed AS v"
     )
-    known = "[" + ", ".join(quote_literal(name) for name in schema.top_level_fields) + "]"
-    extra_entries = (
-        f"list_filter(map_entries(TRY_CAST({record} AS MAP(VARCHAR, JSON))), "
-        f"lambda e: NOT list_contains({known}, e.key))"
-    )
-    extra = (
-        f"CASE WHEN len({extra_entries}) > 0 "
-        f"THEN to_json(map_from_entries({extra_entries})) END AS _extra"
-    )
+    outputs = [
+        quote_identifier(c.name) if c.is_json else f"_typed_{i} AS {quote_identifier(c.name)}"
+        for i, c in enumerate(schema.columns)
+    ]
     return (
-        "SELECT _row_number, "
-        + ", ".join(typed)
-        + f", {extra}, {record}::JSON AS _payload, {reason} AS _reject_reason, "
-        + f"{detail} AS _reject_detail FROM {records}"
+        f"WITH relation AS (SELECT * FROM {relation}), "
+        f"typed AS (SELECT v.*, {', '.join(t for t in typed if ' AS _typed_' in t)} "
+        f"FROM relation AS v){duplicates}, "
+        f"checked AS (SELECT v.*, {reason} AS _reject_reason, {detail} AS _reject_detail "
+        f"{joined}) "
+        "SELECT _path, _row_number, "
+        + ", ".join(outputs)
+        + ", _extra, CASE WHEN _reject_reason IS NOT NULL THEN _payload END AS _payload, "
+        "_reject_reason, _reject_detail FROM checked"
     )
 
 

@@ -7,6 +7,7 @@ another sink (DESIGN §7). :class:`DuckDBSink` writes the warehouse's ``raw`` an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,36 +42,60 @@ class DuckDBSink:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
+        self._tables: dict[str, str] = {}
 
-    def write(self, schema: SourceSchema, batch: pa.RecordBatch, load: LoadContext) -> BatchCounts:
-        """Store one validated batch; return how many rows went where."""
-        table = ensure_raw_table(self._con, schema)
+    def write(
+        self, schema: SourceSchema, batch: pa.RecordBatch, loads: Mapping[str, LoadContext]
+    ) -> dict[str, BatchCounts]:
+        """Store one validated batch; return per file (``_path``) how many rows went where.
+
+        ``loads`` maps each ``_path`` value in the batch to the lineage of its file's load.
+        """
+        if schema.raw_table not in self._tables:
+            self._tables[schema.raw_table] = ensure_raw_table(self._con, schema)
+        table = self._tables[schema.raw_table]
         columns = [column.name for column in schema.columns] + ["_extra"]
         column_list = ", ".join(quote_identifier(name) for name in columns)
-        meta = [load.source_file, load.file_sha256, load.ingested_at, load.load_id]
-        self._con.register("_incoming_batch", batch)
+        selected = ", ".join(f"b.{quote_identifier(name)}" for name in columns)
+        lineage = pa.table(
+            {
+                "_path": list(loads),
+                "source_file": [load.source_file for load in loads.values()],
+                "file_sha256": [load.file_sha256 for load in loads.values()],
+                "ingested_at": pa.array(
+                    [load.ingested_at for load in loads.values()], pa.timestamp("us")
+                ),
+                "load_id": [load.load_id for load in loads.values()],
+            }
+        )
+        self._con.register("_incoming_batch", pa.Table.from_batches([batch]))
+        self._con.register("_incoming_lineage", lineage)
         try:
             self._con.execute(
                 f"INSERT INTO {table} ({column_list}, _source_file, _file_sha256, _row_number, "
-                f"_ingested_at, _load_id) SELECT {column_list}, ?, ?, _row_number, ?, ? "
-                "FROM _incoming_batch WHERE _reject_reason IS NULL",
-                meta,
+                f"_ingested_at, _load_id) SELECT {selected}, l.source_file, l.file_sha256, "
+                "b._row_number, l.ingested_at, l.load_id "
+                "FROM _incoming_batch AS b JOIN _incoming_lineage AS l USING (_path) "
+                "WHERE b._reject_reason IS NULL"
             )
             self._con.execute(
-                "INSERT INTO quarantine.rejected_rows SELECT ?, ?, ?, ?, ?, _row_number, "
-                "_reject_reason, _reject_detail, _payload, ? "
-                "FROM _incoming_batch WHERE _reject_reason IS NOT NULL",
-                [
-                    load.load_id,
-                    load.source_file,
-                    load.file_sha256,
-                    schema.system,
-                    schema.entity,
-                    load.ingested_at,
-                ],
+                "INSERT INTO quarantine.rejected_rows SELECT l.load_id, l.source_file, "
+                "l.file_sha256, ?, ?, b._row_number, b._reject_reason, b._reject_detail, "
+                "b._payload, l.ingested_at "
+                "FROM _incoming_batch AS b JOIN _incoming_lineage AS l USING (_path) "
+                "WHERE b._reject_reason IS NOT NULL",
+                [schema.system, schema.entity],
             )
+            counts = self._con.execute(
+                "SELECT _path, count(*), count(_reject_reason) FROM _incoming_batch GROUP BY 1"
+            ).fetchall()
         finally:
             self._con.unregister("_incoming_batch")
-        reasons = batch.column("_reject_reason")
-        rejected = batch.num_rows - reasons.null_count
-        return BatchCounts(read=batch.num_rows, loaded=batch.num_rows - rejected, rejected=rejected)
+            self._con.unregister("_incoming_lineage")
+        unknown = [path for path, _, _ in counts if path not in loads]
+        if unknown:
+            raise ValueError(f"batch rows from files without a load: {unknown[:3]}")
+        return {
+            path: BatchCounts(read=read, loaded=read - rejected, rejected=rejected)
+            for path, read, rejected in counts
+        }

@@ -4,8 +4,20 @@ from datetime import date, datetime
 
 import pytest
 
+from ingest.generator import GenerationResult, generate
 from ingest.settings import Settings
 from tests.harvest_pages import Entry, write_page
+
+#: The default sample firm of the test suite (scale 0.02, about 100 people).
+SAMPLE_AS_OF = date(2025, 6, 30)
+SAMPLE_SEED = 42
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> GenerationResult:
+    """The default sample (scale 0.02, ~100 people), generated once per session."""
+    base = tmp_path_factory.mktemp("sample")
+    return generate(base / "landing", seed=SAMPLE_SEED, as_of=SAMPLE_AS_OF, progress=False)
 
 
 @pytest.fixture

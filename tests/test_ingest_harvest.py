@@ -100,10 +100,10 @@ def test_bad_rows_go_to_quarantine_with_specific_reasons(tmp_path, warehouse):
 
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (7, 1, 6)
     assert rejected_rows(warehouse) == [
-        (2, "invalid_type", "hours is not a valid decimal(12, 4)"),
-        (3, "invalid_type", "spent_date is not a valid date"),
-        (4, "out_of_range", "hours is above 24"),
-        (5, "out_of_range", "hours is below 0"),
+        (2, "invalid_type", "hours is not a valid decimal(12, 4): seven"),
+        (3, "invalid_type", "spent_date is not a valid date: 2026-02-30"),
+        (4, "out_of_range", "hours is above 24: 250"),
+        (5, "out_of_range", "hours is below 0: -1"),
         (6, "missing_required_field", "id is missing"),
         (7, "not_an_object", "record is not an object"),
     ]

@@ -6,6 +6,7 @@ that the declared schema does not know, or declared columns missing from the tab
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -13,7 +14,7 @@ from dagster_project.cadences import cadence_of
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from dagster_project.translator import raw_asset_key
 from ingest.health import schema_check, volume_check
-from ingest.loader import load_landing
+from ingest.loader import FileOutcome, load_landing
 from ingest.sources import SOURCE_ENTITIES, SourceEntity
 from ingest.warehouse import connect
 
@@ -64,7 +65,9 @@ def build_ingest_assets(system: str, entities: list[SourceEntity]) -> dg.AssetsD
         settings = d2b.settings()
         context.log.info("loading %s files from %s", system, settings.landing / system)
         with connect(settings.warehouse) as con:
-            report = load_landing(con, settings.landing, system=system)
+            report = load_landing(
+                con, settings.landing, system=system, on_file=_progress_logger(context)
+            )
             for entity in entities:
                 key = raw_asset_key(entity.schema)
                 outcomes = [o for o in report.files if o.entity == entity.schema.entity]
@@ -107,6 +110,23 @@ def build_ingest_assets(system: str, entities: list[SourceEntity]) -> dg.AssetsD
                 )
 
     return _ingest
+
+
+def _progress_logger(context: dg.AssetExecutionContext) -> Callable[[FileOutcome], None]:
+    """Log every rejected file, and a progress line every 100 files."""
+    done = 0
+
+    def log(outcome: FileOutcome) -> None:
+        nonlocal done
+        done += 1
+        if outcome.status == "rejected":
+            context.log.warning(
+                "rejected %s: %s (%s)", outcome.relative_path, outcome.reason, outcome.detail
+            )
+        if done % 100 == 0:
+            context.log.info("%d files processed, latest %s", done, outcome.relative_path)
+
+    return log
 
 
 def _row_count(con, table: str) -> int:

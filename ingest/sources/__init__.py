@@ -7,11 +7,20 @@ validates its files.
 
 from __future__ import annotations
 
-from ingest.sources import harvest
+from ingest.sources import concur, erp, harvest, hris, mdm, salesforce, toggl
 from ingest.sources.base import FileRejected, SourceEntity
 
 SOURCE_ENTITIES: dict[tuple[str, str], SourceEntity] = {
-    (entity.schema.system, entity.schema.entity): entity for entity in (*harvest.ENTITIES,)
+    (entity.schema.system, entity.schema.entity): entity
+    for entity in (
+        *harvest.ENTITIES,
+        *toggl.ENTITIES,
+        *concur.ENTITIES,
+        *salesforce.ENTITIES,
+        *hris.ENTITIES,
+        *erp.ENTITIES,
+        *mdm.ENTITIES,
+    )
 }
 
 __all__ = ["SOURCE_ENTITIES", "FileRejected", "SourceEntity"]

@@ -1,24 +1,53 @@
-"""What every source format provides: how to read a file's records, and its schema."""
+"""What every source format provides: how to read files' records, and their schema.
+
+A reader turns one or more landed files into a relation with one text column per declared
+field (plus row number, extra fields and the raw payload); :func:`ingest.schema.
+validated_select` types and validates it; :meth:`SourceEntity.parse` streams the result as
+Arrow record batches to a sink (DESIGN §7). All of it runs inside an in-memory DuckDB, so
+a file is parsed once, by DuckDB's own readers, and memory stays bounded by the batch.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Protocol
 
 import duckdb
 import pyarrow as pa
 
-from ingest.schema import SourceSchema, quote_literal, validated_select
+from ingest.schema import SourceSchema, json_path, quote_identifier, quote_literal, validated_select
 
 #: File-level reject reasons (``quarantine.rejected_files.reason``).
 UNPARSEABLE = "unparseable"
 EMPTY_FILE = "empty_file"
+NO_DATA_ROWS = "no_data_rows"
 UNEXPECTED_STRUCTURE = "unexpected_structure"
+INVALID_ENCODING = "invalid_encoding"
+WRONG_DELIMITER = "wrong_delimiter"
+MISSING_REQUIRED_COLUMN = "missing_required_column"
+CONTROL_TOTAL_MISMATCH = "control_total_mismatch"
+
+#: Every file-level reason, for docs and accepted-values tests.
+FILE_REASONS = (
+    EMPTY_FILE,
+    INVALID_ENCODING,
+    UNPARSEABLE,
+    UNEXPECTED_STRUCTURE,
+    WRONG_DELIMITER,
+    MISSING_REQUIRED_COLUMN,
+    NO_DATA_ROWS,
+    CONTROL_TOTAL_MISMATCH,
+)
 
 #: Rows handed to the sink per Arrow record batch.
 BATCH_ROWS = 100_000
+
+_OTHER_DELIMITERS = (",", ";", "\t", "|")
+_EMPTY_SNAPSHOT = "a snapshot without data rows would erase the current state"
 
 
 class FileRejected(Exception):
@@ -31,32 +60,289 @@ class FileRejected(Exception):
 
 
 class RecordReader(Protocol):
-    """Turns one landed file into a relation of ``(_row_number, record JSON)``."""
+    """Turns landed files into the relation :func:`validated_select` reads."""
 
-    def records_sql(self, path: Path) -> str:
-        """Return a DuckDB query yielding ``_row_number`` and ``record`` for ``path``."""
+    #: Whether one query may read several files (else the loader reads them one by one).
+    batchable: bool
+
+    def relation_sql(
+        self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, paths: Sequence[Path]
+    ) -> str:
+        """Check ``paths`` and return a query over them; raise :class:`FileRejected`."""
         ...
 
 
-@dataclass(frozen=True)
-class JsonPagesReader:
-    """Reads an API list page: a JSON object whose ``list_key`` holds the records.
+def _path_list(paths: Sequence[Path]) -> str:
+    return "[" + ", ".join(quote_literal(str(path)) for path in paths) + "]"
 
-    This is how Harvest API v2 returns lists (``{"time_entries": [...], "page": 1, ...}``).
+
+def _known_keys(schema: SourceSchema) -> str:
+    return "[" + ", ".join(quote_literal(name) for name in schema.top_level_fields) + "]"
+
+
+@dataclass(frozen=True)
+class JsonDocumentReader:
+    """Reads JSON documents whose records sit in one array.
+
+    ``list_key`` names the array in an API list page (Harvest v2:
+    ``{"time_entries": [...], "page": 1, ...}``); ``None`` reads a top-level array
+    (Toggl API v9). Several files are read in one query.
     """
 
-    list_key: str
+    list_key: str | None = None
+    batchable: bool = True
 
-    def records_sql(self, path: Path) -> str:
-        """Return a query that unnests the page's list into numbered records."""
-        key = self.list_key.replace('"', "")
-        source = (
-            f"read_json({quote_literal(str(path))}, columns={{'{key}': 'JSON[]'}}, "
-            "format='unstructured', maximum_object_size=1073741824)"
+    def relation_sql(
+        self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, paths: Sequence[Path]
+    ) -> str:
+        """Stage the documents' arrays in ``_documents`` and return a query over the records."""
+        array = "$" if self.list_key is None else json_path(self.list_key)[1:-1]
+        known = _known_keys(schema)
+        # One pass over each document: its records, and the keys any record adds to the
+        # schema (usually none, so records only need a per-row ``_extra`` when it has some).
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _documents AS "
+            "SELECT _path, items, "
+            f"CASE WHEN len(items) = 0 THEN coalesce(json_type(content, '{array}'), 'missing') "
+            "END AS empty_type, "
+            f"list_filter(list_distinct(flatten(json_keys(content, '{array}[*]'))), "
+            f"lambda k: NOT list_contains({known}, k)) AS extra_keys "
+            f"FROM (SELECT filename AS _path, content, json_extract(content, '{array}[*]') "
+            f"AS items FROM read_text({_path_list(paths)}))"
+        )
+        for path, empty_type in con.execute(
+            "SELECT _path, empty_type FROM _documents WHERE empty_type IS NOT NULL"
+        ).fetchall():
+            if empty_type == "ARRAY" and schema.snapshot:
+                raise FileRejected(NO_DATA_ROWS, f"{Path(path).name}: {_EMPTY_SNAPSHOT}")
+            if empty_type == "ARRAY":
+                continue
+            where = f"key {self.list_key!r}" if self.list_key else "the top level"
+            raise FileRejected(
+                UNEXPECTED_STRUCTURE,
+                f"{Path(path).name}: expected an array at {where}, found {empty_type.lower()}",
+            )
+        scalars = [c for c in schema.columns if not c.is_json]
+        paths_list = "[" + ", ".join(json_path(c.source_path) for c in scalars) + "]"
+        fields = [f"s[{i + 1}] AS {quote_identifier(c.name)}" for i, c in enumerate(scalars)] + [
+            f"nullif(json_extract(r, {json_path(c.source_path)}), 'null'::JSON) "
+            f"AS {quote_identifier(c.name)}"
+            for c in schema.columns
+            if c.is_json
+        ]
+        extra_entries = (
+            "list_filter(map_entries(TRY_CAST(r AS MAP(VARCHAR, JSON))), "
+            f"lambda e: NOT list_contains({known}, e.key))"
+        )
+        extra = (
+            f"CASE WHEN len(extra_keys) > 0 AND len({extra_entries}) > 0 "
+            f"THEN to_json(map_from_entries({extra_entries})) END"
         )
         return (
-            f'SELECT i + 1 AS _row_number, "{key}"[i + 1] AS record '
-            f'FROM {source} AS page, range(len(page."{key}")) AS r(i)'
+            # Records come from json_extract, so they are minified: objects start with "{".
+            "SELECT _path, _row_number, starts_with(r::VARCHAR, '{') AS _is_record, "
+            "NULL::VARCHAR AS _record_type_error, "
+            + ", ".join(fields)
+            + f", {extra} AS _extra, r AS _payload FROM ("
+            f"SELECT _path, _row_number, r, extra_keys, "
+            f"json_extract_string(r, {paths_list}) AS s FROM ("
+            "SELECT _path, extra_keys, unnest(items) AS r, "
+            "generate_subscripts(items, 1) AS _row_number FROM _documents))"
+        )
+
+
+def _stage_files(
+    con: duckdb.DuckDBPyConnection,
+    schema: SourceSchema,
+    paths: Sequence[Path],
+    file_sql: Callable[[duckdb.DuckDBPyConnection, SourceSchema, Path], str],
+) -> str:
+    """Read ``paths`` one by one into the temp table ``_relation``; return a query over it.
+
+    Each file is read by its own small query (its header, its row numbers), and the batch
+    is validated by one query over the table: query set-up costs dominate small files.
+    """
+    con.execute("DROP TABLE IF EXISTS _relation")
+    for index, path in enumerate(paths):
+        sql = file_sql(con, schema, path)
+        if index == 0:
+            con.execute(f"CREATE TEMP TABLE _relation AS {sql} LIMIT 0")
+        ((rows,),) = con.execute(f"INSERT INTO _relation BY NAME {sql}").fetchall()
+        if rows == 0 and schema.snapshot:
+            raise FileRejected(NO_DATA_ROWS, f"{path.name}: {_EMPTY_SNAPSHOT}")
+    return "SELECT * FROM _relation"
+
+
+def _check_utf8(path: Path) -> None:
+    """Reject a file that is not UTF-8, naming the first bad byte's line."""
+    decoder_line = 1
+    with path.open("rb") as handle:
+        pending = b""
+        while chunk := handle.read(1 << 20):
+            data = pending + chunk
+            try:
+                data.decode("utf-8")
+                pending = b""
+            except UnicodeDecodeError as error:
+                if error.end >= len(data) - 3 and error.reason == "unexpected end of data":
+                    pending = data[error.start :]  # a character split across chunks
+                    data = data[: error.start]
+                else:
+                    line = decoder_line + data[: error.start].count(b"\n")
+                    raise FileRejected(
+                        INVALID_ENCODING,
+                        f"not UTF-8: byte 0x{data[error.start]:02x} on line {line}",
+                    ) from error
+            decoder_line += data.count(b"\n")
+        if pending:
+            raise FileRejected(INVALID_ENCODING, "not UTF-8: the file ends inside a character")
+
+
+def _first_line(path: Path) -> str:
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        return handle.readline().rstrip("\r\n")
+
+
+@dataclass(frozen=True)
+class CsvReader:
+    """Reads a delimited file with a header row (RFC 4180 quoting), one file per query.
+
+    The header must contain every required column (else ``missing_required_column``);
+    undeclared columns are kept in ``_extra``; a header that only parses as one column but
+    contains another delimiter is a ``wrong_delimiter``.
+    """
+
+    delimiter: str = ","
+    batchable: bool = True
+
+    def relation_sql(
+        self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, paths: Sequence[Path]
+    ) -> str:
+        """Check each file's encoding and header; return a query over their data rows."""
+        return _stage_files(con, schema, paths, self._file_sql)
+
+    def _file_sql(self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, path: Path) -> str:
+        _check_utf8(path)
+        header_line = _first_line(path)
+        header = next(csv.reader([header_line], delimiter=self.delimiter), [])
+        if len(header) == 1:
+            others = [d for d in _OTHER_DELIMITERS if d != self.delimiter and d in header[0]]
+            if others:
+                raise FileRejected(
+                    WRONG_DELIMITER,
+                    f"expected {self.delimiter!r}-delimited columns, the header uses {others[0]!r}",
+                )
+        if len(set(header)) != len(header):
+            raise FileRejected(UNEXPECTED_STRUCTURE, "the header repeats a column name")
+        missing = [name for name in schema.required_sources if name not in header]
+        if missing:
+            raise FileRejected(
+                MISSING_REQUIRED_COLUMN, "missing required column(s): " + ", ".join(missing)
+            )
+        columns = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
+        source = (
+            f"read_csv({quote_literal(str(path))}, header=true, columns={columns}, "
+            f"delim={quote_literal(self.delimiter)}, quote='\"', escape='\"', "
+            "auto_detect=false)"
+        )
+        declared = {c.source_path for c in schema.columns}
+        fields = [
+            (
+                f"nullif(t.{quote_identifier(c.source_path)}, '')"
+                if c.source_path in header
+                else "NULL::VARCHAR"
+            )
+            + f" AS {quote_identifier(c.name)}"
+            for c in schema.columns
+        ]
+        extra = [h for h in header if h not in declared]
+        extra_sql = (
+            "json_object("
+            + ", ".join(f"{quote_literal(h)}, t.{quote_identifier(h)}" for h in extra)
+            + ")"
+            if extra
+            else "NULL::JSON"
+        )
+        payload = (
+            "json_object("
+            + ", ".join(f"{quote_literal(h)}, t.{quote_identifier(h)}" for h in header)
+            + ")"
+        )
+        return (
+            f"SELECT {quote_literal(str(path))} AS _path, row_number() OVER () AS _row_number, "
+            "true AS _is_record, NULL::VARCHAR AS _record_type_error, "
+            + ", ".join(fields)
+            + f", {extra_sql} AS _extra, {payload} AS _payload FROM {source} AS t"
+        )
+
+
+@dataclass(frozen=True)
+class SaeReader:
+    """Reads a SAP Concur Standard Accounting Extract: ``EXTRACT`` row, then ``DETAIL`` rows.
+
+    Pipe-delimited, unquoted, no header; ``fields`` are the tenant's positional DETAIL
+    fields (``ingest/config/concur_sae_columns.csv``). The ``EXTRACT`` row's record count and
+    journal amount total must match the ``DETAIL`` rows, else the file is rejected whole.
+    """
+
+    fields: tuple[str, ...]
+    amount_field: str = "Journal Amount"
+    batchable: bool = True
+
+    def relation_sql(
+        self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, paths: Sequence[Path]
+    ) -> str:
+        """Check each file's control totals; return a query over their DETAIL rows."""
+        return _stage_files(con, schema, paths, self._file_sql)
+
+    def _file_sql(self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, path: Path) -> str:
+        _check_utf8(path)
+        header = _first_line(path).split("|")
+        if header[0] != "EXTRACT" or len(header) < 4:
+            raise FileRejected(
+                UNEXPECTED_STRUCTURE, "the first row is not an EXTRACT row with control totals"
+            )
+        try:
+            expected_count = int(header[2])
+            expected_total = Decimal(header[3])
+        except (ValueError, InvalidOperation) as error:
+            raise FileRejected(
+                UNEXPECTED_STRUCTURE, f"unreadable EXTRACT control totals: {header[2:4]}"
+            ) from error
+        names = [f"f{i + 1:02d}" for i in range(len(self.fields))]
+        columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+        source = (
+            f"read_csv({quote_literal(str(path))}, header=false, skip=1, columns={columns}, "
+            "delim='|', quote='', escape='', auto_detect=false, null_padding=true)"
+        )
+        amount = names[self.fields.index(self.amount_field)]
+        count, total = con.execute(
+            f"SELECT count(*), coalesce(sum(TRY_CAST({amount} AS DECIMAL(18, 2))), 0) "
+            f"FROM {source} WHERE f01 = 'DETAIL'"
+        ).fetchall()[0]
+        if count != expected_count or Decimal(total) != expected_total:
+            raise FileRejected(
+                CONTROL_TOTAL_MISMATCH,
+                f"EXTRACT row says {expected_count} DETAIL rows totalling {expected_total}; "
+                f"the file has {count} totalling {total}",
+            )
+        by_field = dict(zip(self.fields, names, strict=True))
+        fields = [
+            f"nullif(t.{by_field[c.source_path]}, '') AS {quote_identifier(c.name)}"
+            for c in schema.columns
+        ]
+        payload = (
+            "json_object("
+            + ", ".join(f"{quote_literal(f)}, t.{n}" for f, n in by_field.items())
+            + ")"
+        )
+        return (
+            f"SELECT {quote_literal(str(path))} AS _path, row_number() OVER () "
+            "AS _row_number, true AS _is_record, "
+            "CASE WHEN t.f01 IS DISTINCT FROM 'DETAIL' THEN 'expected a DETAIL row, found '"
+            " || coalesce(t.f01, 'an empty row') END AS _record_type_error, "
+            + ", ".join(fields)
+            + f", NULL::JSON AS _extra, {payload} AS _payload FROM {source} AS t"
         )
 
 
@@ -72,25 +358,40 @@ class SourceEntity:
         """Whether ``path`` has one of this entity's file suffixes."""
         return path.name.lower().endswith(self.file_suffixes)
 
-    def parse(self, path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-        """Yield validated Arrow record batches of ``path``.
+    def parse(
+        self, paths: Sequence[Path], batch_rows: int = BATCH_ROWS
+    ) -> Iterator[pa.RecordBatch]:
+        """Yield validated Arrow record batches of ``paths``.
 
-        Each batch has the declared columns plus ``_row_number``, ``_extra``,
+        Each batch has ``_path``, ``_row_number``, the declared columns, ``_extra``,
         ``_payload``, ``_reject_reason`` and ``_reject_detail``. Raises
-        :class:`FileRejected` when the file as a whole cannot be read.
+        :class:`FileRejected` when a file as a whole cannot be read (with several paths,
+        the caller reads them one by one to find which).
         """
-        if path.stat().st_size == 0:
-            raise FileRejected(EMPTY_FILE, f"{path.name} is empty")
+        for path in paths:
+            if path.stat().st_size == 0:
+                raise FileRejected(EMPTY_FILE, f"{path.name} is empty")
         con = duckdb.connect()
         try:
             try:
-                con.execute(f"CREATE TEMP TABLE records AS {self.reader.records_sql(path)}")
+                relation = self.reader.relation_sql(con, self.schema, paths)
+                reader = con.sql(validated_select(self.schema, f"({relation})")).to_arrow_reader(
+                    batch_rows
+                )
+                rows = 0
+                for batch in reader:
+                    rows += batch.num_rows
+                    yield batch
             except duckdb.Error as error:
-                raise FileRejected(UNPARSEABLE, _first_line(error)) from error
-            yield from con.sql(validated_select(self.schema, "records")).to_arrow_reader(batch_rows)
+                raise _classify(error) from error
+            if rows == 0 and self.schema.snapshot:
+                raise FileRejected(NO_DATA_ROWS, _EMPTY_SNAPSHOT)
         finally:
             con.close()
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0][:500]
+def _classify(error: duckdb.Error) -> FileRejected:
+    message = " ".join(str(error).split())
+    if "unicode" in message.lower() or "utf-8" in message.lower():
+        return FileRejected(INVALID_ENCODING, message[:500])
+    return FileRejected(UNPARSEABLE, message[:500])

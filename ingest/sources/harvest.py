@@ -8,10 +8,13 @@ Time entries follow Harvest's time entry object, plus the approval audit fields
 from __future__ import annotations
 
 from ingest.schema import Column, SourceSchema
-from ingest.sources.base import JsonPagesReader, SourceEntity
+from ingest.sources.base import JsonDocumentReader, SourceEntity
 
 #: The most hours one time entry may carry; more is a keying error, not a long day.
 MAX_ENTRY_HOURS = 24
+
+#: Timesheet approval states (DESIGN §2 addition to Harvest's entry object).
+APPROVAL_STATUSES = ("unsubmitted", "submitted", "approved", "rejected")
 
 TIME_ENTRIES = SourceSchema(
     system="harvest",
@@ -61,14 +64,161 @@ TIME_ENTRIES = SourceSchema(
         Column("ended_time", "VARCHAR"),
         Column("hours_without_timer", "DECIMAL(12, 4)"),
         Column("locked_reason", "VARCHAR"),
-        Column("approval_status", "VARCHAR", required=True),
+        Column("approval_status", "VARCHAR", required=True, accepted=APPROVAL_STATUSES),
         Column("submitted_at", "TIMESTAMP"),
         Column("approved_at", "TIMESTAMP"),
     ),
 )
 
-ENTITIES = (
-    SourceEntity(
-        schema=TIME_ENTRIES, reader=JsonPagesReader("time_entries"), file_suffixes=(".json",)
+PROJECTS = SourceSchema(
+    system="harvest",
+    entity="projects",
+    key=("id",),
+    snapshot=True,
+    description="Harvest projects (full snapshot): code, dates, default rate, client.",
+    columns=(
+        Column("id", "BIGINT", required=True, description="Harvest project id."),
+        Column("name", "VARCHAR", required=True),
+        Column("code", "VARCHAR", description="Project code (= Salesforce PSA_Project_Code__c)."),
+        Column("is_active", "BOOLEAN", required=True),
+        Column("is_billable", "BOOLEAN", required=True),
+        Column("is_fixed_fee", "BOOLEAN"),
+        Column("bill_by", "VARCHAR"),
+        Column("budget", "DECIMAL(18, 2)"),
+        Column("budget_by", "VARCHAR"),
+        Column("starts_on", "DATE"),
+        Column("ends_on", "DATE"),
+        Column("hourly_rate", "DECIMAL(18, 4)", minimum=0, description="Project default rate."),
+        Column("fee", "DECIMAL(18, 2)", minimum=0),
+        Column("notes", "VARCHAR"),
+        Column("cost_budget", "DECIMAL(18, 2)"),
+        Column("client_id", "BIGINT", source="client.id", required=True),
+        Column("client_name", "VARCHAR", source="client.name"),
+        Column("client_currency", "VARCHAR", source="client.currency"),
+        Column("created_at", "TIMESTAMP", required=True),
+        Column("updated_at", "TIMESTAMP", required=True),
+        Column("budget_is_monthly", "BOOLEAN"),
+        Column("notify_when_over_budget", "BOOLEAN"),
+        Column("over_budget_notification_percentage", "DECIMAL(8, 2)"),
+        Column("show_budget_to_all", "BOOLEAN"),
+        Column("over_budget_notification_date", "DATE"),
+        Column("cost_budget_include_expenses", "BOOLEAN"),
     ),
+)
+
+CLIENTS = SourceSchema(
+    system="harvest",
+    entity="clients",
+    key=("id",),
+    snapshot=True,
+    description="Harvest clients (full snapshot).",
+    columns=(
+        Column("id", "BIGINT", required=True),
+        Column("name", "VARCHAR", required=True),
+        Column("is_active", "BOOLEAN"),
+        Column("address", "VARCHAR"),
+        Column("statement_key", "VARCHAR"),
+        Column("currency", "VARCHAR", required=True),
+        Column("created_at", "TIMESTAMP"),
+        Column("updated_at", "TIMESTAMP", required=True),
+    ),
+)
+
+USERS = SourceSchema(
+    system="harvest",
+    entity="users",
+    key=("id",),
+    snapshot=True,
+    description="Harvest users (full snapshot); email is the explicit key to HR workers.",
+    columns=(
+        Column("id", "BIGINT", required=True),
+        Column("first_name", "VARCHAR"),
+        Column("last_name", "VARCHAR"),
+        Column("email", "VARCHAR", required=True),
+        Column("telephone", "VARCHAR"),
+        Column("timezone", "VARCHAR"),
+        Column("has_access_to_all_future_projects", "BOOLEAN"),
+        Column("is_contractor", "BOOLEAN"),
+        Column("is_active", "BOOLEAN", required=True),
+        Column("weekly_capacity", "BIGINT", minimum=0, description="Seconds per week."),
+        Column("default_hourly_rate", "DECIMAL(18, 4)"),
+        Column("cost_rate", "DECIMAL(18, 4)", minimum=0),
+        Column("roles", "JSON"),
+        Column("access_roles", "JSON"),
+        Column("avatar_url", "VARCHAR"),
+        Column("created_at", "TIMESTAMP"),
+        Column("updated_at", "TIMESTAMP", required=True),
+    ),
+)
+
+TASKS = SourceSchema(
+    system="harvest",
+    entity="tasks",
+    key=("id",),
+    snapshot=True,
+    description="Harvest tasks (full snapshot).",
+    columns=(
+        Column("id", "BIGINT", required=True),
+        Column("name", "VARCHAR", required=True),
+        Column("billable_by_default", "BOOLEAN"),
+        Column("default_hourly_rate", "DECIMAL(18, 4)"),
+        Column("is_default", "BOOLEAN"),
+        Column("is_active", "BOOLEAN"),
+        Column("created_at", "TIMESTAMP"),
+        Column("updated_at", "TIMESTAMP", required=True),
+    ),
+)
+
+_ASSIGNMENT_COLUMNS = (
+    Column("id", "BIGINT", required=True),
+    Column("is_active", "BOOLEAN"),
+    Column("hourly_rate", "DECIMAL(18, 4)", minimum=0),
+    Column("budget", "DECIMAL(18, 2)"),
+    Column("created_at", "TIMESTAMP"),
+    Column("updated_at", "TIMESTAMP", required=True),
+    Column("project_id", "BIGINT", source="project.id", required=True),
+    Column("project_name", "VARCHAR", source="project.name"),
+    Column("project_code", "VARCHAR", source="project.code"),
+)
+
+USER_ASSIGNMENTS = SourceSchema(
+    system="harvest",
+    entity="user_assignments",
+    key=("id",),
+    snapshot=True,
+    description="Who may log time on which Harvest project (full snapshot).",
+    columns=(
+        *_ASSIGNMENT_COLUMNS,
+        Column("is_project_manager", "BOOLEAN"),
+        Column("use_default_rates", "BOOLEAN"),
+        Column("user_id", "BIGINT", source="user.id", required=True),
+        Column("user_name", "VARCHAR", source="user.name"),
+    ),
+)
+
+TASK_ASSIGNMENTS = SourceSchema(
+    system="harvest",
+    entity="task_assignments",
+    key=("id",),
+    snapshot=True,
+    description="Which tasks a Harvest project offers, and whether they are billable.",
+    columns=(
+        *_ASSIGNMENT_COLUMNS,
+        Column("billable", "BOOLEAN", required=True),
+        Column("task_id", "BIGINT", source="task.id", required=True),
+        Column("task_name", "VARCHAR", source="task.name"),
+    ),
+)
+
+ENTITIES = tuple(
+    SourceEntity(schema=schema, reader=JsonDocumentReader(schema.entity), file_suffixes=(".json",))
+    for schema in (
+        TIME_ENTRIES,
+        PROJECTS,
+        CLIENTS,
+        USERS,
+        TASKS,
+        USER_ASSIGNMENTS,
+        TASK_ASSIGNMENTS,
+    )
 )

@@ -1,22 +1,15 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from ingest.generator import GenerationResult, generate
+from ingest.generator import GenerationResult
+from tests.conftest import SAMPLE_AS_OF, SAMPLE_SEED
 
-AS_OF = date(2025, 6, 30)
-SEED = 42
-
-
-@pytest.fixture(scope="session")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> GenerationResult:
-    """The default sample (scale 0.02, ~100 people), generated once per session."""
-    base = tmp_path_factory.mktemp("sample")
-    return generate(base / "landing", seed=SEED, as_of=AS_OF, progress=False)
+AS_OF = SAMPLE_AS_OF
+SEED = SAMPLE_SEED
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,50 @@
+"""HR system CSV exports (snapshots): workers (including leavers) and holiday calendars."""
+
+from __future__ import annotations
+
+from ingest.schema import Column, SourceSchema
+from ingest.sources.base import CsvReader, SourceEntity
+
+WORKERS = SourceSchema(
+    system="hris",
+    entity="workers",
+    key=("employee_id",),
+    snapshot=True,
+    description="Workers with role, practice, legal entity, cost rate and capacity.",
+    columns=(
+        Column("employee_id", "VARCHAR", required=True),
+        Column("first_name", "VARCHAR"),
+        Column("last_name", "VARCHAR"),
+        Column("email", "VARCHAR", required=True),
+        Column("role", "VARCHAR", required=True),
+        Column("practice", "VARCHAR", required=True),
+        Column("region", "VARCHAR", required=True),
+        Column("legal_entity", "VARCHAR", required=True),
+        Column("cost_center", "VARCHAR"),
+        Column("cost_rate", "DECIMAL(18, 4)", required=True, minimum=0),
+        Column("cost_rate_currency", "VARCHAR", required=True),
+        Column("weekly_capacity_hours", "DECIMAL(6, 2)", required=True, minimum=0, maximum=80),
+        Column("employment_type", "VARCHAR", accepted=("full_time", "part_time")),
+        Column("hire_date", "DATE", required=True),
+        Column("termination_date", "DATE"),
+        Column("updated_at", "TIMESTAMP", required=True),
+    ),
+)
+
+HOLIDAYS = SourceSchema(
+    system="hris",
+    entity="holidays",
+    key=("region", "holiday_date"),
+    snapshot=True,
+    description="Public holidays, one calendar per region.",
+    columns=(
+        Column("region", "VARCHAR", required=True),
+        Column("holiday_date", "DATE", required=True),
+        Column("holiday_name", "VARCHAR"),
+    ),
+)
+
+ENTITIES = tuple(
+    SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))
+    for schema in (WORKERS, HOLIDAYS)
+)

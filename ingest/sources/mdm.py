@@ -1,0 +1,27 @@
+"""The identity mapping maintained by the MDM team (a landed source, not a dbt seed)."""
+
+from __future__ import annotations
+
+from ingest.schema import Column, SourceSchema
+from ingest.sources.base import CsvReader, SourceEntity
+
+IDENTITY_MAPPINGS = SourceSchema(
+    system="mdm",
+    entity="identity_mappings",
+    key=("source_system", "entity", "source_id"),
+    snapshot=True,
+    description="Source record -> canonical record, where no explicit key links them.",
+    columns=(
+        Column("source_system", "VARCHAR", required=True),
+        Column(
+            "entity", "VARCHAR", required=True, accepted=("user", "project", "customer", "client")
+        ),
+        Column("source_id", "VARCHAR", required=True),
+        Column("target_system", "VARCHAR", required=True),
+        Column("target_id", "VARCHAR", required=True),
+        Column("maintained_by", "VARCHAR"),
+        Column("updated_at", "TIMESTAMP"),
+    ),
+)
+
+ENTITIES = (SourceEntity(schema=IDENTITY_MAPPINGS, reader=CsvReader(), file_suffixes=(".csv",)),)

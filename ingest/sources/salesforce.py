@@ -1,0 +1,101 @@
+"""Salesforce Data Loader CSV exports (snapshots): accounts, contracts, rate card lines.
+
+Columns are Salesforce API field names; raw columns use snake_case names of them.
+"""
+
+from __future__ import annotations
+
+from ingest.schema import Column, SourceSchema
+from ingest.sources.base import CsvReader, SourceEntity
+
+BILLING_METHODS = ("time_and_materials", "fixed_fee", "retainer", "milestone")
+
+_AUDIT = (
+    Column("created_date", "TIMESTAMP", source="CreatedDate"),
+    Column("last_modified_date", "TIMESTAMP", source="LastModifiedDate", required=True),
+    Column("is_deleted", "BOOLEAN", source="IsDeleted"),
+)
+
+ACCOUNTS = SourceSchema(
+    system="salesforce",
+    entity="accounts",
+    key=("id",),
+    snapshot=True,
+    description="Client accounts (Salesforce Account).",
+    columns=(
+        Column("id", "VARCHAR", source="Id", required=True),
+        Column("name", "VARCHAR", source="Name", required=True),
+        Column("type", "VARCHAR", source="Type"),
+        Column("industry", "VARCHAR", source="Industry"),
+        Column("billing_city", "VARCHAR", source="BillingCity"),
+        Column("billing_country", "VARCHAR", source="BillingCountry"),
+        Column("billing_country_code", "VARCHAR", source="BillingCountryCode", required=True),
+        Column("currency_iso_code", "VARCHAR", source="CurrencyIsoCode", required=True),
+        Column("legal_entity", "VARCHAR", source="Legal_Entity__c"),
+        Column("legacy_client_code", "VARCHAR", source="Legacy_Client_Code__c"),
+        Column("owner_id", "VARCHAR", source="OwnerId"),
+        *_AUDIT,
+    ),
+)
+
+CONTRACTS = SourceSchema(
+    system="salesforce",
+    entity="contracts",
+    key=("id",),
+    snapshot=True,
+    description="Client contracts (statements of work) with billing method and legal entity.",
+    columns=(
+        Column("id", "VARCHAR", source="Id", required=True),
+        Column("account_id", "VARCHAR", source="AccountId", required=True),
+        Column("contract_number", "VARCHAR", source="ContractNumber", required=True),
+        Column("name", "VARCHAR", source="Name"),
+        Column("status", "VARCHAR", source="Status"),
+        Column("start_date", "DATE", source="StartDate", required=True),
+        Column("end_date", "DATE", source="EndDate"),
+        Column("contract_term", "INTEGER", source="ContractTerm", minimum=0),
+        Column("currency_iso_code", "VARCHAR", source="CurrencyIsoCode", required=True),
+        Column(
+            "billing_method",
+            "VARCHAR",
+            source="Billing_Method__c",
+            required=True,
+            accepted=BILLING_METHODS,
+        ),
+        # Empty is a business exception (missing_legal_entity), not a load error.
+        Column("legal_entity", "VARCHAR", source="Legal_Entity__c"),
+        Column("psa_system", "VARCHAR", source="PSA_System__c"),
+        Column("psa_project_code", "VARCHAR", source="PSA_Project_Code__c"),
+        Column("payment_terms", "VARCHAR", source="Payment_Terms__c"),
+        Column("fixed_fee_amount", "DECIMAL(18, 2)", source="Fixed_Fee_Amount__c", minimum=0),
+        Column(
+            "retainer_monthly_fee", "DECIMAL(18, 2)", source="Retainer_Monthly_Fee__c", minimum=0
+        ),
+        Column("activated_date", "TIMESTAMP", source="ActivatedDate"),
+        Column("owner_id", "VARCHAR", source="OwnerId"),
+        *_AUDIT,
+    ),
+)
+
+RATE_CARDS = SourceSchema(
+    system="salesforce",
+    entity="rate_cards",
+    key=("id",),
+    snapshot=True,
+    description="Dated bill rates per contract and role (custom object Rate_Card_Line__c).",
+    columns=(
+        Column("id", "VARCHAR", source="Id", required=True),
+        Column("name", "VARCHAR", source="Name"),
+        Column("contract_id", "VARCHAR", source="Contract__c", required=True),
+        Column("role", "VARCHAR", source="Role__c", required=True),
+        Column("bill_rate", "DECIMAL(18, 4)", source="Bill_Rate__c", required=True, minimum=0),
+        Column("currency_iso_code", "VARCHAR", source="CurrencyIsoCode", required=True),
+        Column("effective_from", "DATE", source="Effective_From__c", required=True),
+        Column("effective_to", "DATE", source="Effective_To__c"),
+        *_AUDIT,
+    ),
+)
+
+ENTITIES = tuple(
+    SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))
+    for schema in (ACCOUNTS, CONTRACTS, RATE_CARDS)
+)
