@@ -50,5 +50,8 @@ dev: install  ## the Dagster UI on this project (http://127.0.0.1:3000)
 generate: install  ## a synthetic firm into $$D2B_LANDING (SCALE=0.02 SEED=42 by default)
 	$(UV) run d2b generate --scale $${SCALE:-0.02} --seed $${SEED:-42}
 
+bench: install  ## the scale ladder (SCALES=0.1,0.5,1.0,3.0): phase times and peak memory -> docs/benchmarks.md
+	$(UV) run d2b bench --scales $${SCALES:-0.1,0.5,1.0,3.0}
+
 clean:  ## remove build output and local lint state (not D2B_HOME)
 	rm -rf dbt_project/target dbt_project/logs .d2b/lint .pytest_cache .ruff_cache

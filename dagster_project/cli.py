@@ -112,7 +112,61 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER, help="arguments for dagster dev")
     dev.set_defaults(handler=_dev)
+
+    bench = commands.add_parser(
+        "bench",
+        help="time every pipeline phase and its peak memory across firm scales",
+        description=(
+            "For each scale: generate a firm into a fresh work directory, then time "
+            "ingest, dbt build, checks (dbt tests) and publish, each in its own process "
+            "(wall time and peak memory). Appends to docs/benchmarks.json and rewrites the "
+            "table in docs/benchmarks.md. Scale 3.0 needs about 12 GB of disk."
+        ),
+    )
+    bench.add_argument(
+        "--scales",
+        type=_scales,
+        default=None,
+        help="comma-separated scales (default 0.1,0.5,1.0,3.0)",
+    )
+    bench.add_argument("--seed", type=int, default=SAMPLE_SEED, help="generator seed")
+    bench.add_argument(
+        "--as-of", type=_date, default=date(2026, 11, 20), help="as-of date of the firm"
+    )
+    bench.add_argument(
+        "--workdir", type=Path, help="where to generate (default: a new temporary directory)"
+    )
+    bench.add_argument(
+        "--docs", type=Path, default=None, help="where to write the results (default docs/)"
+    )
+    bench.set_defaults(handler=_bench)
     return parser
+
+
+def _scales(text: str) -> tuple[float, ...]:
+    try:
+        scales = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from error
+    if not scales or any(scale <= 0 for scale in scales):
+        raise argparse.ArgumentTypeError("scales must be positive numbers")
+    return scales
+
+
+def _bench(args) -> int:
+    from dagster_project import bench
+
+    results = bench.bench(
+        args.scales or bench.DEFAULT_SCALES,
+        seed=args.seed,
+        as_of=args.as_of,
+        workroot=args.workdir,
+    )
+    docs = args.docs or bench.REPO / "docs"
+    bench.write_results(results, docs)
+    print(bench.markdown_table(results, bench.machine()))
+    print(f"results: {docs / 'benchmarks.md'}, {docs / 'benchmarks.json'}")
+    return 0 if all(result.ok for result in results) else 1
 
 
 def _date(text: str) -> date:

@@ -56,6 +56,19 @@ CREATE TABLE IF NOT EXISTS quarantine.rejected_rows (
 """
 
 
+#: Pipeline history tables (written by the Dagster history asset, read by the health marts).
+#: Created empty with the bookkeeping so dbt builds outside Dagster too (by hand, benchmarks).
+PIPELINE_HISTORY_DDL = {
+    "dagster_runs": "run_id VARCHAR, job_name VARCHAR, status VARCHAR, started_at TIMESTAMP, "
+    "ended_at TIMESTAMP, duration_seconds DOUBLE, created_at TIMESTAMP",
+    "dagster_asset_status": "asset_key VARCHAR, group_name VARCHAR, "
+    "last_materialized_at TIMESTAMP, last_run_id VARCHAR, row_count BIGINT, "
+    "freshness_warn_hours DOUBLE, freshness_fail_hours DOUBLE",
+    "dagster_check_status": "asset_key VARCHAR, check_name VARCHAR, status VARCHAR, "
+    "passed BOOLEAN, severity VARCHAR, evaluated_at TIMESTAMP, run_id VARCHAR",
+}
+
+
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file, creating its directory when writing."""
     if not read_only:
@@ -66,6 +79,8 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 def ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ``raw``, ``quarantine`` and ``ops`` schemas and tables if absent."""
     con.execute(BOOKKEEPING_DDL)
+    for table, columns in PIPELINE_HISTORY_DDL.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS ops.{table} ({columns})")
 
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, schema: SourceSchema) -> str:

@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
-from ingest.warehouse import connect
+from ingest.warehouse import PIPELINE_HISTORY_DDL, connect
 
 #: How many recent runs the history keeps.
 RUN_HISTORY_LIMIT = 500
@@ -23,13 +23,7 @@ CHECKS_KEY = dg.AssetKey(["ops", "dagster_check_status"])
 
 
 HISTORY_DDL = {
-    RUNS_KEY: "run_id VARCHAR, job_name VARCHAR, status VARCHAR, started_at TIMESTAMP, "
-    "ended_at TIMESTAMP, duration_seconds DOUBLE, created_at TIMESTAMP",
-    ASSETS_KEY: "asset_key VARCHAR, group_name VARCHAR, last_materialized_at TIMESTAMP, "
-    "last_run_id VARCHAR, row_count BIGINT, freshness_warn_hours DOUBLE, "
-    "freshness_fail_hours DOUBLE",
-    CHECKS_KEY: "asset_key VARCHAR, check_name VARCHAR, status VARCHAR, passed BOOLEAN, "
-    "severity VARCHAR, evaluated_at TIMESTAMP, run_id VARCHAR",
+    key: PIPELINE_HISTORY_DDL[key.path[-1]] for key in (RUNS_KEY, ASSETS_KEY, CHECKS_KEY)
 }
 
 

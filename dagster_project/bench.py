@@ -1,0 +1,222 @@
+"""``d2b bench``: the scale ladder. Time and peak memory of every pipeline phase per scale.
+
+For each scale, a fresh work directory gets a generated firm, then each phase runs in its
+own child process so its wall time and peak resident memory (``wait4`` rusage) are its
+own: ``generate``, ``ingest`` (landing -> raw), ``dbt_build`` (seeds, snapshots, models),
+``checks`` (every dbt test), ``publish`` (serving snapshot). Results go to
+``docs/benchmarks.json`` (machine-readable, appended per run) and a table between markers in
+``docs/benchmarks.md``, with the machine's cores and memory.
+
+The phases are the pipeline's own code paths (``ingest.loader``, the dbt CLI,
+``serving.snapshot``), not copies, so a regression shows up here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SCALES = (0.1, 0.5, 1.0, 3.0)
+PHASES = ("generate", "ingest", "dbt_build", "checks", "publish")
+BEGIN, END = "<!-- d2b-bench:begin -->", "<!-- d2b-bench:end -->"
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """One phase of one scale."""
+
+    scale: float
+    phase: str
+    seconds: float
+    peak_rss_mb: float
+    ok: bool
+    detail: str = ""
+
+
+def machine() -> dict[str, object]:
+    """Cores, memory and versions of the machine the figures were measured on."""
+    with open("/proc/meminfo") as handle:
+        total_kib = int(handle.readline().split()[1])
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(total_kib / 1024**2, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _phase_command(phase: str, workdir: Path, scale: float, seed: int, as_of: date) -> list[str]:
+    python = sys.executable
+    if phase == "generate":
+        code = (
+            "from datetime import date; from pathlib import Path; "
+            "from ingest.generator import generate; "
+            f"generate(Path({str(workdir / 'landing')!r}), scale={scale}, seed={seed}, "
+            f"as_of=date.fromisoformat({as_of.isoformat()!r}), progress=False)"
+        )
+        return [python, "-c", code]
+    if phase == "ingest":
+        code = (
+            "from pathlib import Path; from ingest.loader import load_landing; "
+            "from ingest.warehouse import connect; "
+            f"con = connect(Path({str(workdir / 'warehouse.duckdb')!r})); "
+            f"r = load_landing(con, Path({str(workdir / 'landing')!r})); con.close(); "
+            "print(r.summary())"
+        )
+        return [python, "-c", code]
+    if phase in ("dbt_build", "checks"):
+        from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
+
+        vars_ = json.dumps({"as_of_date": as_of.isoformat()})
+        selection = (
+            ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+            if phase == "dbt_build"
+            else ["test"]
+        )
+        return [
+            dbt_executable(),
+            *selection,
+            "--vars",
+            vars_,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(workdir / "dbt-target"),
+            "--quiet",
+        ]
+    if phase == "publish":
+        code = (
+            "from pathlib import Path; from ingest.warehouse import connect; "
+            "from serving.snapshot import publish; "
+            f"con = connect(Path({str(workdir / 'warehouse.duckdb')!r})); "
+            f"s = publish(con, Path({str(workdir / 'serving')!r})); con.close(); "
+            "print(s.version, sum(s.tables.values()), 'rows')"
+        )
+        return [python, "-c", code]
+    raise ValueError(f"unknown phase {phase!r}")
+
+
+def run_phase(phase: str, workdir: Path, scale: float, seed: int, as_of: date) -> PhaseResult:
+    """Run one phase in a child process; measure its wall time and peak memory."""
+    env = {
+        **os.environ,
+        "D2B_HOME": str(workdir),
+        "D2B_WAREHOUSE": str(workdir / "warehouse.duckdb"),
+        "D2B_LANDING": str(workdir / "landing"),
+    }
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        _phase_command(phase, workdir, scale, seed, as_of),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    # Read output while the child runs (a full pipe would block it), then reap it with its
+    # own resource usage: ru_maxrss of this child alone, in KiB.
+    output = child.stdout.read() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    ok = child.returncode == 0
+    detail = output.strip().splitlines()[-1][:300] if output.strip() else ""
+    if not ok:
+        detail = output.strip()[-2000:]
+    return PhaseResult(
+        scale, phase, round(seconds, 2), round(usage.ru_maxrss / 1024, 1), ok, detail
+    )
+
+
+def bench(
+    scales: Sequence[float],
+    *,
+    seed: int = 42,
+    as_of: date = date(2026, 11, 20),
+    phases: Sequence[str] = PHASES,
+    workroot: Path | None = None,
+    echo=print,
+) -> list[PhaseResult]:
+    """Run ``phases`` for every scale; stop a scale at its first failing phase."""
+    results: list[PhaseResult] = []
+    root = workroot or Path(tempfile.mkdtemp(prefix="d2b-bench-"))
+    for scale in scales:
+        workdir = root / f"scale-{scale:g}"
+        if workdir.exists() and "generate" in phases:
+            raise FileExistsError(f"{workdir} exists: pick an empty --workdir")
+        workdir.mkdir(parents=True, exist_ok=True)
+        for phase in phases:
+            echo(f"scale {scale:g}: {phase} ...")
+            result = run_phase(phase, workdir, scale, seed, as_of)
+            results.append(result)
+            echo(
+                f"scale {scale:g}: {phase} {'ok' if result.ok else 'FAILED'} in "
+                f"{result.seconds:.1f} s, peak {result.peak_rss_mb:,.0f} MB"
+            )
+            if not result.ok:
+                echo(result.detail)
+                break
+    return results
+
+
+def markdown_table(results: Sequence[PhaseResult], info: dict[str, object]) -> str:
+    """The results as a Markdown table, one row per scale, seconds and peak MB per phase."""
+    phases = [p for p in PHASES if any(r.phase == p for r in results)]
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {info['cores']} cores, "
+        f"{info['memory_gb']} GB RAM (Python {info['python']}). Seconds (peak MB) per phase; "
+        "ingest + dbt_build + checks is the pipeline's time to fresh marts.",
+        "",
+        "| scale | " + " | ".join(phases) + " | ingest + build + checks |",
+        "|---" * (len(phases) + 2) + "|",
+    ]
+    for scale in sorted({r.scale for r in results}):
+        by_phase = {r.phase: r for r in results if r.scale == scale}
+        cells = []
+        for phase in phases:
+            r = by_phase.get(phase)
+            cells.append(
+                "–"
+                if r is None
+                else f"{r.seconds:.1f} ({r.peak_rss_mb:,.0f})" + ("" if r.ok else " FAILED")
+            )
+        core = [by_phase.get(p) for p in ("ingest", "dbt_build", "checks")]
+        total = f"{sum(r.seconds for r in core):.1f}" if all(r and r.ok for r in core) else "–"
+        lines.append(f"| {scale:g} | " + " | ".join(cells) + f" | {total} |")
+    return "\n".join(lines)
+
+
+def write_results(results: Sequence[PhaseResult], docs: Path) -> None:
+    """Append the run to ``benchmarks.json`` and replace the table in ``benchmarks.md``."""
+    info = machine()
+    record = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": info,
+        "results": [asdict(r) for r in results],
+    }
+    json_path = docs / "benchmarks.json"
+    history = json.loads(json_path.read_text()) if json_path.exists() else []
+    history.append(record)
+    json_path.write_text(json.dumps(history, indent=2) + "\n")
+
+    md_path = docs / "benchmarks.md"
+    table = f"{BEGIN}\n{markdown_table(results, info)}\n{END}"
+    text = md_path.read_text() if md_path.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        before, rest = text.split(BEGIN, 1)
+        text = before + table + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Scale ladder (`d2b bench`)\n\n" + table + "\n"
+    md_path.write_text(text)

@@ -1,0 +1,55 @@
+"""``d2b bench``: phases run in child processes, figures land in docs, tables are replaced."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from dagster_project import bench
+
+
+def test_phases_are_measured_and_written_to_the_docs(tmp_path):
+    results = bench.bench(
+        [0.005],
+        as_of=date(2025, 6, 30),
+        phases=("generate", "ingest", "publish"),
+        workroot=tmp_path / "work",
+        echo=lambda _line: None,
+    )
+
+    assert [(r.phase, r.ok) for r in results] == [
+        ("generate", True),
+        ("ingest", True),
+        ("publish", True),
+    ]
+    ingest = results[1]
+    assert ingest.peak_rss_mb > 50 and ingest.seconds > 0
+    assert "files_loaded" in ingest.detail  # the load report's summary line
+    assert (tmp_path / "work" / "scale-0.005" / "warehouse.duckdb").exists()
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "benchmarks.md").write_text("# Benchmarks\n\nHand-written notes stay.\n")
+    bench.write_results(results, docs)
+    bench.write_results(results, docs)
+
+    text = (docs / "benchmarks.md").read_text()
+    assert "Hand-written notes stay." in text
+    assert text.count(bench.BEGIN) == 1  # the second run replaced the table
+    assert "| 0.005 | " in text and "generate | ingest | publish" in text
+    history = json.loads((docs / "benchmarks.json").read_text())
+    assert len(history) == 2
+    assert history[0]["machine"]["cores"] >= 1
+    assert [r["phase"] for r in history[0]["results"]] == ["generate", "ingest", "publish"]
+
+
+def test_a_failing_phase_stops_its_scale_and_reports_why(tmp_path):
+    # dbt on a directory without a generated firm or warehouse: the build cannot succeed.
+    results = bench.bench(
+        [0.005],
+        phases=("dbt_build", "checks"),
+        workroot=tmp_path / "work",
+        echo=lambda _line: None,
+    )
+    assert [(r.phase, r.ok) for r in results] == [("dbt_build", False)]
+    assert results[0].detail
