@@ -36,6 +36,7 @@ import duckdb
 import pyarrow as pa
 
 from erp.adapters.base import (
+    INVALID_STATE,
     BusinessErpError,
     CreateResult,
     ErpAdapter,
@@ -1073,6 +1074,10 @@ def reconcile(
                 reasons.append(f"ERP document {erp_doc} but outbox recorded {doc_id}")
             if state == "cancelled":
                 reasons.append("cancelled in the ERP")
+            if state == INVALID_STATE:
+                reasons.append(
+                    "the ERP's copy is invalid (unreadable, or its control totals do not tie)"
+                )
             if erp_currency != currency:
                 reasons.append(f"currency {erp_currency} != {currency}")
             if party != client:

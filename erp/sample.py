@@ -64,16 +64,18 @@ def sample_batches(
     entries_per_line: int = 12,
     seed: int = 7,
     id_prefix: str = "",
+    first_client: int = 0,
 ) -> list[BillingBatch]:
     """One batch per client for ``period``: ~``lines_per_batch`` lines, ~10% of them expenses.
 
-    Correlation ids are unique per (``id_prefix``, seed, period, client, entry), so batches of
-    different calls never overlap unless built with the same arguments.
+    Clients are numbered from ``first_client`` (so calls with different sizes can make up one
+    firm). Correlation ids are unique per (``id_prefix``, seed, period, client, entry), so
+    batches of different calls never overlap unless built with the same arguments.
     """
     rng = random.Random(f"{seed}-{period}-{id_prefix}")
     label = month_name(period)
     batches = []
-    for c in range(clients):
+    for c in range(first_client, first_client + clients):
         entity = _ENTITIES[c % len(_ENTITIES)]
         client_ref = f"CUST-{c:05d}"
         labour_tax = entity.labour_taxes[c % len(entity.labour_taxes)]

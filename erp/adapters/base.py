@@ -20,6 +20,10 @@ from decimal import Decimal
 
 from erp.model import BillingBatch
 
+#: State an adapter reports for a document it holds but cannot read consistently (a file-drop
+#: file whose control record does not tie with its lines). Reconciliation flags its batch.
+INVALID_STATE = "invalid"
+
 
 class ErpError(Exception):
     """Base class of errors an adapter raises."""

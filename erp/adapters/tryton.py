@@ -2,12 +2,16 @@
 
 Every call goes through Tryton's RPC model API (``create``, ``search_read``, ``post``), via
 proteus: in this process (embedded SQLite or PostgreSQL, one trytond transaction per call)
-or over XML-RPC with one session login (STACK-NOTES). One code path serves all three modes.
+or over XML-RPC with one session login (STACK-NOTES). One code path serves all three modes,
+but for invoice creation (below).
 
-Invoices are created in bulk: one ``create`` call per chunk of invoices, lines nested, every
-field given explicitly (account, unit, taxes), no ``on_change`` round trips. Tryton computes
-the invoice taxes when the lines are created (``Invoice.on_modification``), with per-line
-rounding set at bootstrap, so the read back tax amounts can be compared to the warehouse's.
+Invoices are created in bulk, one ERP transaction per chunk of invoices, every field given
+explicitly (account, unit, taxes), no ``on_change`` round trips: over XML-RPC one ``create``
+call with the lines nested; embedded, in trytond's own transaction, the invoices, then all
+their lines in one ``create``, then one tax computation (about 1.5 times as fast, see
+:meth:`TrytonAdapter._create_embedded`). Tryton computes the invoice taxes itself, with
+per-line rounding set at bootstrap, so the read back tax amounts can be compared to the
+warehouse's.
 
 Mapping (DESIGN §6): invoice ``reference`` = batch key (not unique in Tryton: looked up
 before every create); line ``note`` = line key (lines have no reference field); party
@@ -48,10 +52,15 @@ logger = logging.getLogger(__name__)
 
 _TERMS = re.compile(r"^NET\s*(\d{1,3})$", re.IGNORECASE)
 _IMMEDIATE_TERMS = {"DUE_ON_RECEIPT", "IMMEDIATE", "NET0"}
-#: Lines per ``create`` call. Measured: ~240 lines/s at 300-600, ~180 at 2,000 (trytond's
-#: per-record bookkeeping grows with the number of records in one call).
+#: Lines per create transaction. Measured embedded: ~265 lines/s for 5-line invoices and
+#: ~365 for 40-line invoices at 300-500 lines; fewer at 150 (per-call overhead) and at 800
+#: (trytond's per-record bookkeeping grows with the number of records in one call).
 CHUNK_LINES = 500
 _LOOKUP_CHUNK = 500  # keys per ``in`` clause, far below SQLite's parameter limit
+#: Invoices per read-back call. trytond's cost per record read grows with the number of
+#: records in the call (amounts are computed from lines): measured on 540 invoices, 3.3 s
+#: in calls of 500, 2.0 s in calls of 50.
+_READ_CHUNK = 50
 #: Fault codes of trytond's XML-RPC protocol: 1 UserError, 2 UserWarning.
 _BUSINESS_FAULTS = {1, 2}
 
@@ -412,9 +421,13 @@ class TrytonAdapter(ErpAdapter):
         }
 
     def _create_chunk(self, chunk: Sequence[BillingBatch]) -> dict[str, CreateResult]:
-        """One ``create`` call (one ERP transaction) for a chunk; isolate business errors."""
+        """Create a chunk's invoices in one ERP transaction; isolate business errors."""
+        values = [self._invoice_values(b) for b in chunk]
         try:
-            ids = self._call("account.invoice", "create", [self._invoice_values(b) for b in chunk])
+            if self.settings.mode == "xmlrpc":
+                ids = self._call("account.invoice", "create", values)
+            else:
+                ids = self._create_embedded(values)
         except BusinessErpError as exc:
             if len(chunk) == 1:
                 return {chunk[0].batch_key: _refused(chunk[0], exc)}
@@ -427,6 +440,54 @@ class TrytonAdapter(ErpAdapter):
             b.batch_key: CreateResult(b.batch_key, str(i), True)
             for b, i in zip(chunk, ids, strict=True)
         }
+
+    def _create_embedded(self, values: list[dict[str, Any]]) -> list[int]:
+        """Create invoices, then all their lines, then their taxes, in one trytond transaction.
+
+        The same records as one nested ``create`` call, about 1.5 times as fast: a nested
+        create computes each invoice's taxes twice (after the create, and again after the
+        write of its computed number fields); here the invoices are created without lines
+        and taxes are computed once, after the lines. Access rights are checked as for an
+        RPC call. Commits on success, rolls back on any error (nothing half created).
+        """
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction, TransactionError
+        from trytond.worker import run_task
+
+        cfg = self.connect()
+        headers = [{k: v for k, v in invoice.items() if k != "lines"} for invoice in values]
+        line_values = [invoice["lines"][0][1] for invoice in values]
+        context = {**cfg.context, "_check_access": True}
+        extras: dict[str, Any] = {}
+        try:
+            while True:
+                with Transaction().start(
+                    cfg.database_name, cfg.user, context=context, **extras
+                ) as transaction:
+                    pool = Pool()
+                    Invoice = pool.get("account.invoice")
+                    InvoiceLine = pool.get("account.invoice.line")
+                    try:
+                        ids = [invoice.id for invoice in Invoice.create(headers)]
+                        InvoiceLine.create(
+                            [
+                                {**line, "invoice": invoice_id}
+                                for invoice_id, lines in zip(ids, line_values, strict=True)
+                                for line in lines
+                            ]
+                        )
+                        Invoice.update_taxes(Invoice.browse(ids))
+                    except TransactionError as exc:
+                        # trytond asks for a table or record lock first: retry with it.
+                        transaction.rollback()
+                        exc.fix(extras)
+                        continue
+                break
+            while transaction.tasks:
+                run_task(cfg.database_name, transaction.tasks.pop())
+        except Exception as exc:
+            raise _map_embedded_error(exc) from exc
+        return ids
 
     # -- read back ----------------------------------------------------------------------
 
@@ -446,12 +507,23 @@ class TrytonAdapter(ErpAdapter):
             "total_amount",
         ]
         if batch_keys is None:
-            domains = [[("type", "=", "out"), ("reference", "like", "b\\_%")]]
+            found = self._call(
+                "account.invoice",
+                "search",
+                [("type", "=", "out"), ("reference", "like", "b\\_%")],
+                0,
+                None,
+                [("id", "ASC")],
+            )
+            domains = [
+                [("id", "in", found[s : s + _READ_CHUNK])]
+                for s in range(0, len(found), _READ_CHUNK)
+            ]
         else:
             keys = list(dict.fromkeys(batch_keys))
             domains = [
-                [("type", "=", "out"), ("reference", "in", keys[s : s + _LOOKUP_CHUNK])]
-                for s in range(0, len(keys), _LOOKUP_CHUNK)
+                [("type", "=", "out"), ("reference", "in", keys[s : s + _READ_CHUNK])]
+                for s in range(0, len(keys), _READ_CHUNK)
             ]
         headers = []
         for domain in domains:
@@ -461,11 +533,11 @@ class TrytonAdapter(ErpAdapter):
         tax_names = {row["id"]: name for name, row in self._ref["taxes"].items()}
         lines_by_invoice: dict[int, list[ErpInvoiceLine]] = {}
         ids = [h["id"] for h in headers]
-        for start in range(0, len(ids), _LOOKUP_CHUNK):
+        for start in range(0, len(ids), _READ_CHUNK):
             rows = self._call(
                 "account.invoice.line",
                 "search_read",
-                [("invoice", "in", ids[start : start + _LOOKUP_CHUNK]), ("type", "=", "line")],
+                [("invoice", "in", ids[start : start + _READ_CHUNK]), ("type", "=", "line")],
                 0,
                 None,
                 [("invoice", "ASC"), ("sequence", "ASC"), ("id", "ASC")],

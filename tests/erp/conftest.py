@@ -1,21 +1,46 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import uuid
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from erp.adapters.base import ErpAdapter
+from erp.adapters.filedrop import FileDropAdapter
 from erp.adapters.tryton import TrytonAdapter
+from erp.faults import FAULT_POINTS
 from erp.model import BillingBatch
 from erp.settings import TrytonSettings
 
 REPO = Path(__file__).resolve().parents[2]
+
+#: The story each kill leaves in the audit log of a batch, after the clean re-run.
+KILL_STORY = {
+    "after_freeze": ["frozen", "sent", "reconciled"],
+    "before_erp_create": ["frozen", "sent", "reconciled"],
+    # The ERP committed, the outbox never heard: the re-run adopts, never recreates.
+    "after_erp_create": ["frozen", "adopted", "reconciled"],
+    "after_outbox_update": ["frozen", "sent", "reconciled"],
+    "mid_read_back": ["frozen", "sent", "reconciled"],
+    "after_read_back": ["frozen", "sent", "reconciled"],
+    "after_reconcile": ["frozen", "sent", "reconciled"],
+}
+
+#: The default suite kills at the steps that matter most for exactly once (the ERP/outbox
+#: gap, the outbox commit, a half-written read back); the others run with ``-m slow``.
+DEFAULT_KILL_POINTS = {"after_freeze", "after_erp_create", "after_outbox_update", "mid_read_back"}
+
+
+def kill_point_params(default: Collection[str] = DEFAULT_KILL_POINTS) -> list:
+    """Every fault point as a pytest parameter; those outside ``default`` marked slow."""
+    return [p if p in default else pytest.param(p, marks=pytest.mark.slow) for p in FAULT_POINTS]
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +70,12 @@ def tryton(erp_settings):
 
 
 @pytest.fixture
+def filedrop(tmp_path) -> FileDropAdapter:
+    """A file-drop ERP: an empty drop folder of its own."""
+    return FileDropAdapter(tmp_path / "filedrop")
+
+
+@pytest.fixture
 def warehouse(tmp_path):
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     yield con
@@ -57,11 +88,27 @@ def child_env(home: Path) -> dict[str, str]:
     return env
 
 
-def run_billing_cli(
-    tmp_path: Path, settings: TrytonSettings, batches_file: Path, *extra: str
-) -> subprocess.CompletedProcess:
-    """Run ``python -m erp.run_billing`` in a child process against the test's ERP."""
-    cmd = [
+def erp_cli_args(erp: TrytonSettings | FileDropAdapter) -> list[str]:
+    """Command-line options pointing ``erp.run_billing`` at the test's ERP."""
+    if isinstance(erp, FileDropAdapter):
+        return ["--adapter", "filedrop", "--filedrop-dir", str(erp.root)]
+    return [
+        "--adapter",
+        "tryton",
+        "--erp-dir",
+        str(erp.database_dir),
+        "--erp-name",
+        erp.database_name,
+        "--template-dir",
+        str(erp.template_dir),
+    ]
+
+
+def billing_cli_command(
+    tmp_path: Path, erp: TrytonSettings | FileDropAdapter, batches_file: Path, *extra: str
+) -> list[str]:
+    """The ``python -m erp.run_billing`` command line for the test's warehouse and ERP."""
+    return [
         sys.executable,
         "-m",
         "erp.run_billing",
@@ -69,23 +116,46 @@ def run_billing_cli(
         str(tmp_path / "warehouse.duckdb"),
         "--batches",
         str(batches_file),
-        "--erp-dir",
-        str(settings.database_dir),
-        "--erp-name",
-        settings.database_name,
-        "--template-dir",
-        str(settings.template_dir),
+        *erp_cli_args(erp),
         "--backoff-seconds",
         "0",
         *extra,
     ]
+
+
+def run_billing_cli(
+    tmp_path: Path, erp: TrytonSettings | FileDropAdapter, batches_file: Path, *extra: str
+) -> subprocess.CompletedProcess:
+    """Run ``python -m erp.run_billing`` in a child process against the test's ERP."""
     return subprocess.run(
-        cmd,
+        billing_cli_command(tmp_path, erp, batches_file, *extra),
         cwd=REPO,
         env=child_env(tmp_path / "home"),
         capture_output=True,
         text=True,
         timeout=300,
+    )
+
+
+def write_batches(tmp_path: Path, batches: list[BillingBatch]) -> Path:
+    """Candidate batches as the JSON file ``erp.run_billing --batches`` reads."""
+    path = tmp_path / "batches.json"
+    path.write_text(json.dumps([b.to_payload() for b in batches]))
+    return path
+
+
+def erp_snapshot(adapter: ErpAdapter) -> list[tuple]:
+    """Everything the ERP holds for the write-back, comparable before and after a re-run."""
+    return sorted(
+        (
+            inv.document_id,
+            inv.batch_key,
+            inv.state,
+            inv.untaxed_amount,
+            inv.tax_amount,
+            tuple((ln.line_id, ln.line_key, ln.quantity, ln.amount) for ln in inv.lines),
+        )
+        for inv in adapter.read_invoices(None)
     )
 
 

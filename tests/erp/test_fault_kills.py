@@ -17,39 +17,20 @@ from erp.adapters.tryton import TrytonAdapter
 from erp.faults import FAULT_POINTS
 from erp.sample import sample_batches
 
-from .conftest import assert_exactly_once, audit_events, run_billing_cli
-
-#: The story each kill leaves in the audit log of a batch, after the clean re-run.
-EXPECTED_STORY = {
-    "after_freeze": ["frozen", "sent", "reconciled"],
-    "before_erp_create": ["frozen", "sent", "reconciled"],
-    # The ERP committed, the outbox never heard: the re-run adopts, never recreates.
-    "after_erp_create": ["frozen", "adopted", "reconciled"],
-    "after_outbox_update": ["frozen", "sent", "reconciled"],
-    "mid_read_back": ["frozen", "sent", "reconciled"],
-    "after_read_back": ["frozen", "sent", "reconciled"],
-    "after_reconcile": ["frozen", "sent", "reconciled"],
-}
-
-
-def _write_batches(tmp_path, batches):
-    path = tmp_path / "batches.json"
-    path.write_text(json.dumps([b.to_payload() for b in batches]))
-    return path
-
-
-#: The default suite kills at the steps that matter most for exactly once (the ERP/outbox
-#: gap, the outbox commit, a half-written read back); the others run with ``-m slow``.
-_DEFAULT_POINTS = {"after_freeze", "after_erp_create", "after_outbox_update", "mid_read_back"}
-
-
-@pytest.mark.parametrize(
-    "point",
-    [p if p in _DEFAULT_POINTS else pytest.param(p, marks=pytest.mark.slow) for p in FAULT_POINTS],
+from .conftest import (
+    KILL_STORY,
+    assert_exactly_once,
+    audit_events,
+    kill_point_params,
+    run_billing_cli,
+    write_batches,
 )
+
+
+@pytest.mark.parametrize("point", kill_point_params())
 def test_kill_at_step_then_rerun_bills_every_line_exactly_once(tmp_path, erp_settings, point):
     batches = sample_batches(5, lines_per_batch=8, id_prefix=point)
-    batches_file = _write_batches(tmp_path, batches)
+    batches_file = write_batches(tmp_path, batches)
 
     killed = run_billing_cli(tmp_path, erp_settings, batches_file, "--fault-after", point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
@@ -69,7 +50,7 @@ def test_kill_at_step_then_rerun_bills_every_line_exactly_once(tmp_path, erp_set
     try:
         assert_exactly_once(con, adapter, batches)
         for batch in batches:
-            assert audit_events(con, batch.batch_key) == EXPECTED_STORY[point]
+            assert audit_events(con, batch.batch_key) == KILL_STORY[point]
         runs = {r for (r,) in con.execute("SELECT DISTINCT run_id FROM ops.audit_log").fetchall()}
         assert len(runs) == (1 if point in {"after_reconcile"} else 2)
     finally:
@@ -79,7 +60,7 @@ def test_kill_at_step_then_rerun_bills_every_line_exactly_once(tmp_path, erp_set
 
 def test_transient_errors_in_a_child_process_recover(tmp_path, erp_settings):
     batches = sample_batches(3, lines_per_batch=5, id_prefix="flaky")
-    batches_file = _write_batches(tmp_path, batches)
+    batches_file = write_batches(tmp_path, batches)
     run = run_billing_cli(
         tmp_path, erp_settings, batches_file, "--transient-failures", "2", "--lost-responses", "1"
     )
@@ -101,7 +82,7 @@ def test_killed_at_every_step_in_turn_on_one_erp(tmp_path, erp_settings):
     all_batches = []
     for n, point in enumerate(FAULT_POINTS):
         all_batches += sample_batches(4, lines_per_batch=6, period=f"2026-{n + 1:02d}")
-        batches_file = _write_batches(tmp_path, all_batches)
+        batches_file = write_batches(tmp_path, all_batches)
         killed = run_billing_cli(tmp_path, erp_settings, batches_file, "--fault-after", point)
         assert killed.returncode == -signal.SIGKILL
     final = run_billing_cli(tmp_path, erp_settings, batches_file)

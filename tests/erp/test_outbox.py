@@ -15,21 +15,7 @@ from erp.outbox import NO_BACKOFF
 from erp.run_billing import run_billing
 from erp.sample import sample_batches
 
-from .conftest import assert_exactly_once, audit_events
-
-
-def _erp_snapshot(adapter):
-    return sorted(
-        (
-            inv.document_id,
-            inv.batch_key,
-            inv.state,
-            inv.untaxed_amount,
-            inv.tax_amount,
-            tuple((ln.line_id, ln.line_key, ln.quantity, ln.amount) for ln in inv.lines),
-        )
-        for inv in adapter.read_invoices(None)
-    )
+from .conftest import assert_exactly_once, audit_events, erp_snapshot
 
 
 def test_full_run_reconciles_and_second_run_changes_nothing(warehouse, tryton):
@@ -38,13 +24,13 @@ def test_full_run_reconciles_and_second_run_changes_nothing(warehouse, tryton):
     assert summary.send["created"] == 6
     assert summary.reconcile["reconciled"] == 6
     assert_exactly_once(warehouse, tryton, batches)
-    before = _erp_snapshot(tryton)
+    before = erp_snapshot(tryton)
     audit_before = warehouse.execute("SELECT * FROM ops.audit_log ORDER BY event_id").fetchall()
 
     again = run_billing(warehouse, tryton, batches, "run-2", backoff=NO_BACKOFF)
     assert again.freeze["unchanged"] == 6 and again.freeze["frozen"] == 0
     assert again.send["erp_calls"] == 0
-    assert _erp_snapshot(tryton) == before
+    assert erp_snapshot(tryton) == before
     # Nothing changed status, so nothing new in the audit log; old rows untouched.
     assert (
         warehouse.execute("SELECT * FROM ops.audit_log ORDER BY event_id").fetchall()

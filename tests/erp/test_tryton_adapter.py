@@ -102,3 +102,41 @@ def test_post_numbers_the_invoice(tryton):
     assert posted.state == "posted" and posted.number.startswith("2026/")
     assert posted.tax_amount == batches[0].control_totals().tax_amount
     assert invoices[batches[1].batch_key].state == "draft"
+
+
+def test_embedded_create_matches_a_nested_rpc_create(tryton):
+    """The embedded fast path gives the same invoices as one nested create (the XML-RPC path)."""
+    (batch,) = sample_batches(1, lines_per_batch=6)
+    twin = replace(
+        batch,
+        contract_ref="CTR-TWIN",
+        batch_key="",
+        lines=tuple(replace(ln, line_key="") for ln in batch.lines),
+    )
+    (fast,) = tryton.create_if_absent([batch])
+    (nested_id,) = tryton._call("account.invoice", "create", [tryton._invoice_values(twin)])
+    invoices = {inv.batch_key: inv for inv in tryton.read_invoices(None)}
+
+    def shape(inv):
+        lines = [
+            (ln.description, ln.product_code, ln.quantity, ln.unit_price, ln.amount, ln.tax_codes)
+            for ln in inv.lines
+        ]
+        return (inv.state, inv.untaxed_amount, inv.tax_amount, inv.total_amount, lines)
+
+    assert shape(invoices[batch.batch_key]) == shape(invoices[twin.batch_key])
+    assert invoices[twin.batch_key].document_id == str(nested_id)
+
+    def taxes(invoice_id):
+        rows = tryton._call(
+            "account.invoice.tax",
+            "search_read",
+            [("invoice", "=", int(invoice_id))],
+            0,
+            None,
+            None,
+            ["tax", "base", "amount", "account"],
+        )
+        return sorted((r["tax"], r["base"], r["amount"], r["account"]) for r in rows)
+
+    assert taxes(fast.document_id) == taxes(nested_id) != []
