@@ -42,7 +42,8 @@ _ROLES = (
 _TASKS = ("Discovery", "Delivery", "Project Management", "Testing")
 _PROJECTS = ("Atlas", "Borealis", "Cobalt", "Delta", "Ember", "Fjord", "Granite")
 _EXPENSES = ("airfare", "lodging", "meals", "ground_transport")
-_RATES = {t.code: t.rate for t in DEFAULT_TAXES}
+#: Rate (a fraction) of each tax code the sample uses.
+TAX_RATES = {t.code: t.rate for t in DEFAULT_TAXES}
 
 
 def month_name(period: str) -> str:
@@ -102,7 +103,7 @@ def sample_batches(
                     quantity=hours,
                     unit_price=rate,
                     tax_code=labour_tax,
-                    tax_amount=line_tax(hours, rate, _RATES[labour_tax], entity.currency),
+                    tax_amount=line_tax(hours, rate, TAX_RATES[labour_tax], entity.currency),
                     correlation_ids=cids,
                 )
             )
@@ -119,7 +120,7 @@ def sample_batches(
                     unit_price=amount,
                     tax_code=entity.expense_tax,
                     tax_amount=line_tax(
-                        Decimal(1), amount, _RATES[entity.expense_tax], entity.currency
+                        Decimal(1), amount, TAX_RATES[entity.expense_tax], entity.currency
                     ),
                     correlation_ids=cids,
                 )
