@@ -18,12 +18,20 @@ def defs() -> dg.Definitions:
     dbt_project.prepare_if_dev()  # re-parses on each reload under `dagster dev`
     prepare_manifest()  # elsewhere: parse once if no manifest exists yet
 
-    from dagster_project.defs import automation, dbt_models, ingest, observability, serving
+    from dagster_project.defs import (
+        automation,
+        billing,
+        dbt_models,
+        ingest,
+        observability,
+        serving,
+    )
 
     domains = dg.Definitions.merge(
         ingest.defs,
         dbt_models.defs,
         serving.defs,
+        billing.defs,
         dg.Definitions(resources={"d2b": D2BSettingsResource(), "alerts": AlertResource()}),
     )
     # The history asset records every other asset and check, so it is built from them.
@@ -41,7 +49,8 @@ def defs() -> dg.Definitions:
             jobs=[
                 dg.define_asset_job(
                     ALL_ASSETS_JOB,
-                    selection=dg.AssetSelection.all(),
+                    # The billing run is partitioned by period and has its own job.
+                    selection=dg.AssetSelection.all() - billing.BILLING_SELECTION,
                     description="Load the landing zone, build every model, publish.",
                 )
             ],

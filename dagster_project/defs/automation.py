@@ -10,6 +10,7 @@ from collections import defaultdict
 import dagster as dg
 
 from dagster_project.cadences import CADENCES
+from dagster_project.defs.billing import BILLING_SELECTION
 from dagster_project.defs.ingest import ingest_assets
 from dagster_project.resources import D2BSettingsResource
 from ingest.landing import discover, file_sha256
@@ -40,7 +41,7 @@ def build_automation() -> dg.Definitions:
     jobs = {
         system: dg.define_asset_job(
             system_job_name(system),
-            selection=dg.AssetSelection.assets(*keys).downstream(),
+            selection=dg.AssetSelection.assets(*keys).downstream() - BILLING_SELECTION,
             description=f"Load new {system} files and rebuild everything downstream.",
         )
         for system, keys in sorted(keys_by_system.items())
@@ -50,9 +51,12 @@ def build_automation() -> dg.Definitions:
         systems = [s for s in cadence.systems if s in keys_by_system]
         if not systems:
             continue
-        selection = dg.AssetSelection.assets(
-            *(key for system in systems for key in keys_by_system[system])
-        ).downstream()
+        selection = (
+            dg.AssetSelection.assets(
+                *(key for system in systems for key in keys_by_system[system])
+            ).downstream()
+            - BILLING_SELECTION
+        )
         job = dg.define_asset_job(f"{cadence.name}_job", selection=selection)
         schedules.append(
             dg.ScheduleDefinition(

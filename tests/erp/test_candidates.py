@@ -11,23 +11,13 @@ import pytest
 from erp.candidates import CANDIDATE_COLUMNS, batches_for_period, candidate_rows
 from erp.model import EXPENSE, LABOUR
 from erp.sample import TAX_RATES, sample_batches
-
-DDL = """
-CREATE SCHEMA marts;
-CREATE TABLE marts.billing_batch_candidates (
-    period VARCHAR, client_ref VARCHAR, client_name VARCHAR, contract_ref VARCHAR,
-    legal_entity VARCHAR, currency VARCHAR, invoice_date DATE, payment_terms VARCHAR,
-    line_kind VARCHAR, line_category VARCHAR, line_description VARCHAR,
-    unit_price DECIMAL(18, 4), tax_code VARCHAR, tax_rate DECIMAL(8, 6),
-    correlation_id VARCHAR, quantity DECIMAL(18, 4), amount DECIMAL(18, 4)
-)
-"""
+from tests.candidates import CANDIDATES_DDL
 
 
 @pytest.fixture
 def warehouse():
     con = duckdb.connect()
-    con.execute(DDL)
+    con.execute(CANDIDATES_DDL)
     yield con
     con.close()
 

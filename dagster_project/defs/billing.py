@@ -1,0 +1,302 @@
+"""The billing run: candidate batches into the ERP exactly once, then read back (DESIGN §6).
+
+Monthly billing-period partitions. For a period:
+
+1. ``billing/erp_outbox`` freezes the period's candidate records
+   (``marts.billing_batch_candidates``) into ``ops.erp_outbox`` as batches with idempotency
+   keys and control totals. A blocking check (``no_rejected_batches``) stops the run when a
+   batch could not be frozen (it overlaps another batch or changes one already sent).
+2. ``billing/erp_send`` posts every ``ready`` and due ``failed_retryable`` batch through the
+   ERP adapter (``D2B_ERP_ADAPTER``: Tryton by default, or file drop); business errors go to
+   ``dead_letter`` with the ERP's message.
+3. ``raw/erp_api__invoices`` and ``raw/erp_api__invoice_lines`` read the ERP's invoices back.
+4. ``billing/erp_reconciliation`` ties each batch out against the ERP (``reconciled`` or
+   ``mismatch``).
+
+Each step is safe to repeat: a crash anywhere, a retry or a re-run never posts a line twice
+(see docs/erp.md). The ``billing_replay`` job re-sends dead letters after correction; the
+schedule runs the closed period on the 3rd of each month; past periods are backfilled by
+launching the partitioned job for them.
+"""
+
+import os
+
+import dagster as dg
+
+from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
+from erp import outbox
+from erp.adapters import make_adapter
+from erp.adapters.base import ErpAdapter
+from erp.candidates import CANDIDATES_RELATION, batches_for_period
+from erp.settings import ErpSettings
+from ingest.warehouse import connect
+
+BILLING_GROUP = "billing"
+CANDIDATES_KEY = dg.AssetKey(["marts", "billing_batch_candidates"])
+OUTBOX_KEY = dg.AssetKey(["billing", "erp_outbox"])
+SEND_KEY = dg.AssetKey(["billing", "erp_send"])
+READ_BACK_KEYS = (
+    dg.AssetKey(["raw", "erp_api__invoices"]),
+    dg.AssetKey(["raw", "erp_api__invoice_lines"]),
+)
+RECONCILIATION_KEY = dg.AssetKey(["billing", "erp_reconciliation"])
+BILLING_JOB = "billing_run"
+#: Finance operations own the billing run (as they own the billing marts, see dbt meta).
+BILLING_OWNERS = ["team:finance_operations"]
+REPLAY_JOB = "billing_replay"
+
+#: First billing period the partitions offer (backfills start here); ``YYYY-MM-DD``.
+BILLING_START = os.environ.get("D2B_BILLING_START", "2025-01-01")
+billing_periods = dg.MonthlyPartitionsDefinition(start_date=BILLING_START)
+
+#: ERP errors are handled by the outbox (retryable or dead letter); this retries the step
+#: itself after an unexpected failure (the warehouse busy, the process killed).
+BILLING_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def period_of(partition_key: str) -> str:
+    """The billing period ``YYYY-MM`` of a monthly partition key ``YYYY-MM-DD``."""
+    return partition_key[:7]
+
+
+class ErpResource(dg.ConfigurableResource):
+    """The ERP adapter, built from ``D2B_ERP_*`` settings when a step needs it.
+
+    Settings (and the ERP password, for XML-RPC) are read from the environment at run time
+    and never logged.
+    """
+
+    def adapter(self) -> ErpAdapter:
+        """A new adapter for the configured ERP."""
+        return make_adapter(ErpSettings.from_env())
+
+
+def _relation_exists(con, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
+@dg.asset(
+    key=OUTBOX_KEY,
+    deps=[CANDIDATES_KEY],
+    partitions_def=billing_periods,
+    group_name=BILLING_GROUP,
+    owners=BILLING_OWNERS,
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    retry_policy=BILLING_RETRY_POLICY,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_rejected_batches",
+            asset=OUTBOX_KEY,
+            blocking=True,
+            description="Every candidate batch of the period was frozen (none rejected).",
+        )
+    ],
+    description="The period's candidate batches frozen in ops.erp_outbox with control totals.",
+)
+def erp_outbox(context: dg.AssetExecutionContext, d2b: D2BSettingsResource):
+    """Freeze the period's candidate batches (idempotent: a re-run changes nothing)."""
+    period = period_of(context.partition_key)
+    with connect(d2b.settings().warehouse) as con:
+        outbox.ensure_schema(con)
+        if not _relation_exists(con, CANDIDATES_RELATION):
+            raise dg.Failure(
+                f"{CANDIDATES_RELATION} does not exist: build the marts before billing",
+            )
+        batches = batches_for_period(con, period)
+        result = outbox.freeze(con, batches, context.run_id)
+        totals = con.execute(
+            "SELECT count(*), coalesce(sum(line_count), 0), coalesce(sum(total_amount), 0) "
+            "FROM ops.erp_outbox WHERE period = ?",
+            [period],
+        ).fetchall()[0]
+    for key, reason in result.rejected.items():
+        context.log.error("batch %s rejected: %s", key, reason)
+    yield dg.MaterializeResult(
+        metadata={
+            "period": period,
+            "candidate_batches": len(batches),
+            "frozen": len(result.frozen),
+            "unchanged": len(result.unchanged),
+            "corrected": len(result.corrected),
+            "rejected": len(result.rejected),
+            "outbox_batches": totals[0],
+            "outbox_lines": totals[1],
+            "outbox_amount": float(totals[2]),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="no_rejected_batches",
+        passed=not result.rejected,
+        metadata={"rejected": dg.MetadataValue.json(result.rejected)},
+    )
+
+
+@dg.asset(
+    key=SEND_KEY,
+    deps=[OUTBOX_KEY],
+    partitions_def=billing_periods,
+    group_name=BILLING_GROUP,
+    owners=BILLING_OWNERS,
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    retry_policy=BILLING_RETRY_POLICY,
+    description="Ready and due retryable batches created in the ERP, exactly once.",
+)
+def erp_send(
+    context: dg.AssetExecutionContext, d2b: D2BSettingsResource, erp: ErpResource
+) -> dg.MaterializeResult:
+    """Send what the outbox holds as due (every period), recording ERP document ids."""
+    adapter = erp.adapter()
+    try:
+        with connect(d2b.settings().warehouse) as con:
+            outbox.ensure_schema(con)
+            result = outbox.send(con, adapter, context.run_id)
+            statuses = outbox.status_counts(con)
+    finally:
+        adapter.close()
+    for key in result.dead_lettered:
+        context.log.warning("batch %s dead-lettered (see ops.erp_outbox.last_error)", key)
+    return dg.MaterializeResult(
+        metadata={
+            "erp": adapter.name,
+            "created": len(result.created),
+            "adopted": len(result.adopted),
+            "dead_lettered": len(result.dead_lettered),
+            "failed_retryable": len(result.failed_retryable),
+            "not_due": len(result.not_due),
+            "erp_calls": result.attempts,
+            "outbox_statuses": dg.MetadataValue.json(statuses),
+        }
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key,
+            deps=[SEND_KEY],
+            group_name=BILLING_GROUP,
+            owners=BILLING_OWNERS,
+            kinds={"duckdb"},
+            description=f"The ERP's copy of our invoices{suffix}, read back with correlation ids.",
+        )
+        for key, suffix in zip(READ_BACK_KEYS, ("", " (lines)"), strict=True)
+    ],
+    partitions_def=billing_periods,
+    pool=WAREHOUSE_POOL,
+    retry_policy=BILLING_RETRY_POLICY,
+    name="erp_read_back",
+)
+def erp_read_back(context: dg.AssetExecutionContext, d2b: D2BSettingsResource, erp: ErpResource):
+    """Load the ERP's invoices and lines for every outbox batch into ``raw.erp_api__*``."""
+    adapter = erp.adapter()
+    try:
+        with connect(d2b.settings().warehouse) as con:
+            result = outbox.read_back(con, adapter, context.run_id)
+    finally:
+        adapter.close()
+    yield dg.MaterializeResult(
+        asset_key=READ_BACK_KEYS[0], metadata={"dagster/row_count": result.invoices}
+    )
+    yield dg.MaterializeResult(
+        asset_key=READ_BACK_KEYS[1], metadata={"dagster/row_count": result.lines}
+    )
+
+
+@dg.asset(
+    key=RECONCILIATION_KEY,
+    deps=list(READ_BACK_KEYS),
+    partitions_def=billing_periods,
+    group_name=BILLING_GROUP,
+    owners=BILLING_OWNERS,
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "batches_tie_out",
+            asset=RECONCILIATION_KEY,
+            description="Every sent batch matches its ERP invoice (control totals, lines).",
+        )
+    ],
+    description="Sent batches tied out against the ERP's invoices: reconciled or mismatch.",
+)
+def erp_reconciliation(
+    context: dg.AssetExecutionContext, d2b: D2BSettingsResource, erp: ErpResource
+):
+    """Reconcile sent batches with what the ERP holds."""
+    adapter_name = ErpSettings.from_env().adapter
+    with connect(d2b.settings().warehouse) as con:
+        result = outbox.reconcile(con, context.run_id, adapter_name)
+        statuses = outbox.status_counts(con)
+    for key, reason in result.mismatched.items():
+        context.log.error("batch %s does not tie out: %s", key, reason)
+    yield dg.MaterializeResult(
+        metadata={
+            "reconciled": len(result.reconciled),
+            "mismatched": len(result.mismatched),
+            "outbox_statuses": dg.MetadataValue.json(statuses),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="batches_tie_out",
+        passed=not result.mismatched,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"mismatched": dg.MetadataValue.json(result.mismatched)},
+    )
+
+
+@dg.op(description="Mark dead-lettered batches ready again, then send them.")
+def replay_dead_letters(
+    context: dg.OpExecutionContext, d2b: D2BSettingsResource, erp: ErpResource
+) -> None:
+    """Re-send every dead-lettered batch (after its cause was corrected)."""
+    adapter = erp.adapter()
+    try:
+        with connect(d2b.settings().warehouse) as con:
+            outbox.ensure_schema(con)
+            replayed = outbox.replay_dead_letters(con, context.run_id)
+            result = outbox.send(con, adapter, context.run_id)
+    finally:
+        adapter.close()
+    context.log.info(
+        "replayed %d dead letters: %d created, %d dead-lettered again",
+        len(replayed),
+        len(result.created),
+        len(result.dead_lettered),
+    )
+
+
+@dg.job(name=REPLAY_JOB, description="Re-send dead-lettered billing batches after correction.")
+def billing_replay() -> None:
+    """The replay job (run it after correcting the cause of the dead letters)."""
+    replay_dead_letters()
+
+
+BILLING_SELECTION = dg.AssetSelection.groups(BILLING_GROUP)
+
+billing_job = dg.define_asset_job(
+    BILLING_JOB,
+    selection=BILLING_SELECTION,
+    partitions_def=billing_periods,
+    description="Freeze, send, read back and reconcile one billing period.",
+)
+
+#: The closed period runs on the 3rd at 06:00 (approvals of the period's last days are in).
+billing_schedule = dg.build_schedule_from_partitioned_job(
+    billing_job, hour_of_day=6, minute_of_hour=0, day_of_month=3, name="billing_monthly"
+)
+
+defs = dg.Definitions(
+    assets=[erp_outbox, erp_send, erp_read_back, erp_reconciliation],
+    jobs=[billing_job, billing_replay],
+    schedules=[billing_schedule],
+    resources={"erp": ErpResource()},
+)

@@ -1,0 +1,85 @@
+"""The billing run in Dagster: monthly partitions, exactly once into the ERP, re-runs safe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from dagster_project.defs.billing import BILLING_JOB, billing_schedule
+from erp.sample import sample_batches
+from ingest.warehouse import connect
+from tests.candidates import write_candidates
+
+
+@pytest.fixture
+def filedrop_home(d2b_home, monkeypatch):
+    monkeypatch.setenv("D2B_ERP_ADAPTER", "filedrop")
+    monkeypatch.delenv("D2B_ERP_FILEDROP_DIR", raising=False)
+    return d2b_home
+
+
+def run_period(partition_key: str, *, raise_on_error: bool = True):
+    from dagster_project.definitions import defs
+
+    job = defs().resolve_job_def(BILLING_JOB)
+    return job.execute_in_process(partition_key=partition_key, raise_on_error=raise_on_error)
+
+
+def outbox_statuses(settings) -> dict[str, int]:
+    with connect(settings.warehouse) as con:
+        return dict(
+            con.execute("SELECT status, count(*) FROM ops.erp_outbox GROUP BY 1").fetchall()
+        )
+
+
+def test_a_period_is_billed_once_and_a_rerun_changes_nothing(filedrop_home, dbt_manifest):
+    march = sample_batches(clients=6, period="2026-03")
+    april = sample_batches(clients=4, period="2026-04", id_prefix="apr")
+    with connect(filedrop_home.warehouse) as con:
+        write_candidates(con, [*march, *april])
+
+    result = run_period("2026-03-01")
+
+    assert result.success
+    assert outbox_statuses(filedrop_home) == {"reconciled": len(march)}
+    drops = sorted((filedrop_home.home / "erp" / "filedrop").glob("*.csv"))
+    assert sorted(p.stem for p in drops) == sorted(b.batch_key for b in march)
+    freeze = result.asset_materializations_for_node("billing__erp_outbox")[0].metadata
+    assert freeze["frozen"].value == len(march) and freeze["rejected"].value == 0
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"no_rejected_batches": True, "batches_tie_out": True}
+    with connect(filedrop_home.warehouse) as con:
+        audit_before = con.execute("SELECT count(*) FROM ops.audit_log").fetchall()
+        lines = con.execute("SELECT count(*) FROM raw.erp_api__invoice_lines").fetchall()
+    assert lines == [(sum(len(b.lines) for b in march),)]
+    bytes_before = {p.name: p.read_bytes() for p in drops}
+
+    again = run_period("2026-03-01")
+
+    assert again.success
+    assert outbox_statuses(filedrop_home) == {"reconciled": len(march)}
+    assert {p.name: p.read_bytes() for p in drops} == bytes_before
+    with connect(filedrop_home.warehouse) as con:
+        assert con.execute("SELECT count(*) FROM ops.audit_log").fetchall() == audit_before
+
+    run_period("2026-04-01")
+    assert outbox_statuses(filedrop_home) == {"reconciled": len(march) + len(april)}
+
+
+def test_billing_without_candidates_fails_with_a_clear_message(filedrop_home, dbt_manifest):
+    result = run_period("2026-03-01", raise_on_error=False)
+
+    assert not result.success
+    failure = result.get_step_failure_events()[0]
+    assert "marts.billing_batch_candidates does not exist" in str(failure.event_specific_data.error)
+
+
+def test_the_monthly_schedule_bills_the_closed_period():
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 4, 3, 6, 0, tzinfo=UTC)
+    )
+    requests = billing_schedule.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in requests] == ["2026-03-01"]
+    assert billing_schedule.cron_schedule == "0 6 3 * *"
