@@ -113,6 +113,18 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER, help="arguments for dagster dev")
     dev.set_defaults(handler=_dev)
 
+    billing_plan = commands.add_parser(
+        "billing-plan",
+        help="dry run of a billing period: what would be created, retried, adopted or skipped",
+        description=(
+            "Group the period's candidate records (marts.billing_batch_candidates) into "
+            "batches and show, per batch, what the billing run would do in the ERP "
+            "(D2B_ERP_ADAPTER) and why. Writes nothing to the warehouse or the ERP."
+        ),
+    )
+    billing_plan.add_argument("--period", required=True, type=_period, help="YYYY-MM")
+    billing_plan.set_defaults(handler=_billing_plan)
+
     bench = commands.add_parser(
         "bench",
         help="time every pipeline phase and its peak memory across firm scales",
@@ -141,6 +153,73 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=_bench)
     return parser
+
+
+def _period(text: str) -> str:
+    try:
+        date.fromisoformat(f"{text}-01")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a billing period (YYYY-MM): {text!r}") from error
+    return text
+
+
+def _billing_plan(args) -> int:
+    from erp import outbox
+    from erp.adapters import make_adapter
+    from erp.candidates import CANDIDATES_RELATION, batches_for_period
+    from erp.settings import ErpSettings
+    from ingest.warehouse import connect
+
+    settings = _settings()
+    if not settings.warehouse.exists():
+        raise CliError(f"no warehouse at {settings.warehouse}: run `d2b run` first")
+    # Read-only: the plan writes nothing, so it never waits for (or blocks) the writer.
+    with connect(settings.warehouse, read_only=True) as con:
+        schema, table = CANDIDATES_RELATION.split(".")
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+        if not found:
+            raise CliError(f"{CANDIDATES_RELATION} does not exist: build the marts first")
+        candidates = batches_for_period(con, args.period)
+        tables = {
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'ops'"
+            ).fetchall()
+        }
+        adapter = make_adapter(ErpSettings.from_env())
+        try:
+            if "erp_outbox" in tables:
+                items = outbox.plan(con, adapter, candidates)
+            else:  # nothing frozen yet: every candidate is new unless the ERP has it
+                found_keys = adapter.find_by_keys([b.batch_key for b in candidates])
+                items = [
+                    outbox.PlanItem(
+                        b.batch_key,
+                        b.client_ref,
+                        b.period,
+                        None,
+                        "adopt" if b.batch_key in found_keys else "freeze_and_create",
+                        "ERP already holds the key" if b.batch_key in found_keys else "new batch",
+                        b.control_totals().line_count,
+                        str(b.control_totals().amount),
+                        b.currency,
+                    )
+                    for b in candidates
+                ]
+        finally:
+            adapter.close()
+    print(f"billing period {args.period}: {len(candidates)} candidate batches")
+    print(f"{'action':<18} {'batch':<18} {'client':<20} {'lines':>6} {'amount':>16}  reason")
+    for item in items:
+        print(
+            f"{item.action:<18} {item.batch_key[:16]:<18} {item.client_ref[:20]:<20} "
+            f"{item.line_count:>6} {item.amount:>12} {item.currency}  {item.reason}"
+        )
+    return 0
 
 
 def _scales(text: str) -> tuple[float, ...]:

@@ -544,6 +544,14 @@ class PlanItem:
     currency: str
 
 
+def _outbox_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    (found,) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' "
+        "AND table_name IN ('erp_outbox', 'erp_outbox_lines', 'erp_outbox_correlations')"
+    ).fetchall()[0]
+    return found == 3
+
+
 def plan(
     con: duckdb.DuckDBPyConnection,
     adapter: ErpAdapter,
@@ -553,9 +561,10 @@ def plan(
 
     Looks every pending key up in the ERP, so the plan reflects a crash between the ERP
     create and the outbox update (``adopt``: the outbox would record the existing document,
-    nothing is created).
+    nothing is created). Works on a read-only connection once the outbox exists.
     """
-    ensure_schema(con)
+    if not _outbox_exists(con):
+        ensure_schema(con)
     items: list[PlanItem] = []
     candidates = list(candidates)
     existing = _existing(con, [b.batch_key for b in candidates])

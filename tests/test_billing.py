@@ -83,3 +83,25 @@ def test_the_monthly_schedule_bills_the_closed_period():
     requests = billing_schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in requests] == ["2026-03-01"]
     assert billing_schedule.cron_schedule == "0 6 3 * *"
+
+
+def test_billing_plan_shows_what_a_run_would_do_and_writes_nothing(
+    filedrop_home, dbt_manifest, capsys
+):
+    from dagster_project.cli import main
+
+    march = sample_batches(clients=3, period="2026-03")
+    with connect(filedrop_home.warehouse) as con:
+        write_candidates(con, march)
+
+    assert main(["billing-plan", "--period", "2026-03"]) == 0
+    before = capsys.readouterr().out
+    assert before.count("freeze_and_create") == len(march)
+
+    run_period("2026-03-01")
+    assert main(["billing-plan", "--period", "2026-03"]) == 0
+    after = capsys.readouterr().out
+    assert after.count("skip") == len(march) and "already in the ERP" in after
+    assert outbox_statuses(filedrop_home) == {"reconciled": len(march)}
+    with pytest.raises(SystemExit):  # not a month: refused by the argument parser
+        main(["billing-plan", "--period", "2026-13"])
