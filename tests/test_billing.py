@@ -105,3 +105,12 @@ def test_billing_plan_shows_what_a_run_would_do_and_writes_nothing(
     assert outbox_statuses(filedrop_home) == {"reconciled": len(march)}
     with pytest.raises(SystemExit):  # not a month: refused by the argument parser
         main(["billing-plan", "--period", "2026-13"])
+
+
+def test_backfills_offer_every_closed_period_from_the_start():
+    from dagster_project.defs.billing import BILLING_START, billing_periods
+
+    keys = billing_periods.get_partition_keys(current_time=datetime(2026, 4, 3, tzinfo=UTC))
+    assert keys[0] == BILLING_START
+    assert keys[-1] == "2026-03-01"  # April is still open
+    assert len(keys) == len(set(keys))
