@@ -89,10 +89,31 @@ def psa_code(w: World, j: int) -> str | None:
 
 
 def toggl_project_name(w: World, j: int) -> str:
-    """Toggl project names carry the project code as a prefix, unless it was never entered."""
-    code = psa_code(w, j)
-    name = w.firm.projects.at[j, "name"]
-    return f"{code} {name}" if code else name
+    """Toggl project names carry the project code as a prefix, unless it was never entered.
+
+    Names are unique in the workspace (Toggl refuses a second project of the same name):
+    a project without code whose name is already taken gets a numbered suffix, as a user
+    would add one.
+    """
+    return _toggl_names(w)[j]
+
+
+def _toggl_names(w: World) -> dict[int, str]:
+    cached = getattr(w, "_toggl_names", None)
+    if cached is not None:
+        return cached
+    p = w.firm.projects
+    names: dict[int, str] = {}
+    taken: dict[str, int] = {}
+    for j in range(len(p)):
+        if p.at[j, "psa"] != "toggl":
+            continue
+        code = psa_code(w, j)
+        name = f"{code} {p.at[j, 'name']}" if code else p.at[j, "name"]
+        taken[name] = taken.get(name, 0) + 1
+        names[j] = name if taken[name] == 1 else f"{name} ({taken[name]})"
+    object.__setattr__(w, "_toggl_names", names)
+    return names
 
 
 def write_all(w: World, landing: Landing, tick: Callable[[str], None]) -> None:
