@@ -3,7 +3,10 @@
 For each scale, a fresh work directory gets a generated firm, then each phase runs in its
 own child process so its wall time and peak resident memory (``wait4`` rusage) are its
 own: ``generate``, ``ingest`` (landing -> raw), ``dbt_build`` (seeds, snapshots, models),
-``checks`` (every dbt test), ``publish`` (serving snapshot). Results go to
+``checks`` (every dbt test), ``publish`` (serving snapshot), and ``reference``: the
+hand-written DuckDB SQL of the same headline figures (``reference/headline_figures.sql``),
+which also checks them against the generator's ground truth; the pipeline's time is
+reported as a ratio to it. Results go to
 ``docs/benchmarks.json`` (machine-readable, appended per run) and a table between markers in
 ``docs/benchmarks.md``, with the machine's cores and memory.
 
@@ -27,7 +30,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCALES = (0.1, 0.5, 1.0, 3.0)
-PHASES = ("generate", "ingest", "dbt_build", "checks", "publish")
+PHASES = ("generate", "ingest", "dbt_build", "checks", "publish", "reference")
+#: The phases that take the landing zone to fresh, tested marts (compared with the reference).
+PIPELINE_PHASES = ("ingest", "dbt_build", "checks")
 BEGIN, END = "<!-- d2b-bench:begin -->", "<!-- d2b-bench:end -->"
 
 
@@ -105,6 +110,19 @@ def _phase_command(phase: str, workdir: Path, scale: float, seed: int, as_of: da
             "print(s.version, sum(s.tables.values()), 'rows')"
         )
         return [python, "-c", code]
+    if phase == "reference":
+        # The hand-written SQL of the same headline figures, checked against the ground truth.
+        return [
+            python,
+            "-m",
+            "dagster_project.reference",
+            "--landing",
+            str(workdir / "landing"),
+            "--as-of",
+            as_of.isoformat(),
+            "--truth",
+            str(workdir / "ground_truth"),
+        ]
     raise ValueError(f"unknown phase {phase!r}")
 
 
@@ -179,8 +197,8 @@ def markdown_table(results: Sequence[PhaseResult], info: dict[str, object]) -> s
         f"{info['memory_gb']} GB RAM (Python {info['python']}). Seconds (peak MB) per phase; "
         "ingest + dbt_build + checks is the pipeline's time to fresh marts.",
         "",
-        "| scale | " + " | ".join(phases) + " | ingest + build + checks |",
-        "|---" * (len(phases) + 2) + "|",
+        "| scale | " + " | ".join(phases) + " | ingest + build + checks | × reference |",
+        "|---" * (len(phases) + 3) + "|",
     ]
     for scale in sorted({r.scale for r in results}):
         by_phase = {r.phase: r for r in results if r.scale == scale}
@@ -192,9 +210,17 @@ def markdown_table(results: Sequence[PhaseResult], info: dict[str, object]) -> s
                 if r is None
                 else f"{r.seconds:.1f} ({r.peak_rss_mb:,.0f})" + ("" if r.ok else " FAILED")
             )
-        core = [by_phase.get(p) for p in ("ingest", "dbt_build", "checks")]
-        total = f"{sum(r.seconds for r in core):.1f}" if all(r and r.ok for r in core) else "–"
-        lines.append(f"| {scale:g} | " + " | ".join(cells) + f" | {total} |")
+        core = [by_phase.get(p) for p in PIPELINE_PHASES]
+        complete = all(r and r.ok for r in core)
+        total = sum(r.seconds for r in core) if complete else None
+        reference = by_phase.get("reference")
+        ratio = (
+            f"{total / reference.seconds:.1f}"
+            if total is not None and reference and reference.ok and reference.seconds
+            else "–"
+        )
+        shown = f"{total:.1f}" if total is not None else "–"
+        lines.append(f"| {scale:g} | " + " | ".join(cells) + f" | {shown} | {ratio} |")
     return "\n".join(lines)
 
 

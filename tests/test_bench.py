@@ -12,7 +12,7 @@ def test_phases_are_measured_and_written_to_the_docs(tmp_path):
     results = bench.bench(
         [0.005],
         as_of=date(2025, 6, 30),
-        phases=("generate", "ingest", "publish"),
+        phases=("generate", "ingest", "publish", "reference"),
         workroot=tmp_path / "work",
         echo=lambda _line: None,
     )
@@ -21,6 +21,7 @@ def test_phases_are_measured_and_written_to_the_docs(tmp_path):
         ("generate", True),
         ("ingest", True),
         ("publish", True),
+        ("reference", True),  # its figures equal the generator's ground truth
     ]
     ingest = results[1]
     assert ingest.peak_rss_mb > 50 and ingest.seconds > 0
@@ -36,11 +37,16 @@ def test_phases_are_measured_and_written_to_the_docs(tmp_path):
     text = (docs / "benchmarks.md").read_text()
     assert "Hand-written notes stay." in text
     assert text.count(bench.BEGIN) == 1  # the second run replaced the table
-    assert "| 0.005 | " in text and "generate | ingest | publish" in text
+    assert "| 0.005 | " in text and "generate | ingest | publish | reference" in text
     history = json.loads((docs / "benchmarks.json").read_text())
     assert len(history) == 2
     assert history[0]["machine"]["cores"] >= 1
-    assert [r["phase"] for r in history[0]["results"]] == ["generate", "ingest", "publish"]
+    assert [r["phase"] for r in history[0]["results"]] == [
+        "generate",
+        "ingest",
+        "publish",
+        "reference",
+    ]
 
 
 def test_a_failing_phase_stops_its_scale_and_reports_why(tmp_path):
