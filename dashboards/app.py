@@ -11,6 +11,7 @@ from collections import defaultdict
 import streamlit as st
 
 from dashboards.data import current_snapshot
+from dashboards.filters import sidebar_filters
 from dashboards.navigation import PAGE_SPECS
 
 
@@ -40,6 +41,8 @@ def main() -> None:
             st.caption(
                 f"Snapshot {snapshot.version}  \nbuilt {snapshot.built_at:%Y-%m-%d %H:%M} UTC"
             )
+        if snapshot is not None:
+            sidebar_filters()
     page.run()
 
 

@@ -19,6 +19,19 @@ def require_snapshot() -> bool:
     return True
 
 
+def require_tables(*qualified_names: str) -> bool:
+    """Explain which tables the snapshot lacks and return False, or return True."""
+    snapshot = current_snapshot()
+    missing = [name for name in qualified_names if snapshot and name not in snapshot.tables]
+    if missing:
+        st.info(
+            "This page needs " + ", ".join(f"`{name}`" for name in missing) + ", which the "
+            "published snapshot does not have yet. Run the full pipeline (`d2b run`)."
+        )
+        return False
+    return True
+
+
 def table(frame: pd.DataFrame, name: str, *, empty: str, height: int | None = None) -> None:
     """Show ``frame`` with a CSV download, or ``empty`` when it has no rows."""
     if frame.empty:

@@ -46,3 +46,45 @@ def test_pages_explain_when_nothing_is_published(tmp_path, monkeypatch):
     monkeypatch.setenv("D2B_HOME", str(tmp_path))
     app = run_page("views/data_health.py")
     assert "No data published yet" in app.info[0].value
+
+
+def test_filters_come_from_the_url_and_go_back_into_it(tmp_path, monkeypatch):
+    from ingest.warehouse import connect
+    from serving.snapshot import publish
+
+    monkeypatch.setenv("D2B_HOME", str(tmp_path))
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute(
+            "CREATE TABLE marts.dim_resources AS SELECT * FROM (VALUES "
+            "('EU', 'Technology'), ('NA', 'Strategy'), ('EU', 'Strategy')) t(region, practice)"
+        )
+        con.execute(
+            "CREATE TABLE marts.dim_legal_entities AS SELECT * FROM (VALUES ('DE01'), ('US01')) "
+            "t(legal_entity)"
+        )
+        con.execute(
+            "CREATE TABLE marts.dim_clients AS SELECT * FROM (VALUES ('Acme'), ('Globex')) "
+            "t(client_name)"
+        )
+        publish(con, tmp_path / "serving")
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["region"] = ["EU"]
+    app.query_params["currency"] = "contract"
+    app.query_params["legal_entity"] = ["XX99"]  # unknown: dropped, not an error
+    app.run()
+    assert not app.exception, app.exception
+    assert "marts.pipeline_health_assets" in app.info[0].value  # a clear empty state
+
+    selects = {m.label: m for m in app.sidebar.multiselect}
+    assert selects["Region"].options == ["EU", "NA"]
+    assert selects["Region"].value == ["EU"]
+    assert selects["Legal entity"].value == []
+    assert selects["Client"].options == ["Acme", "Globex"]
+    assert app.sidebar.radio[0].value == "contract"
+
+    selects["Practice"].set_value(["Technology"]).run()
+
+    url = {k: v if isinstance(v, list) else [v] for k, v in app.query_params.items()}
+    assert url == {"practice": ["Technology"], "region": ["EU"], "currency": ["contract"]}

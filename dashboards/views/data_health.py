@@ -6,12 +6,19 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards.data import query
-from dashboards.ui import require_snapshot, table
+from dashboards.ui import require_snapshot, require_tables, table
 
 st.title("Data health")
 st.caption("Freshness, quarantine, check results and recent runs of the pipeline.")
 
-if require_snapshot():
+HEALTH_TABLES = (
+    "marts.pipeline_health_assets",
+    "marts.pipeline_health_sources",
+    "marts.pipeline_health_runs",
+    "quarantine.rejected_rows",
+)
+
+if require_snapshot() and require_tables(*HEALTH_TABLES):
     assets = query("health_assets")
     sources = query("health_sources")
     runs = query("health_runs")
