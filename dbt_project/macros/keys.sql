@@ -15,3 +15,10 @@
 {% macro correlation_id(source_system, record_kind, source_id) -%}
     {{ hash_key([source_system, record_kind, source_id]) }}
 {%- endmacro %}
+
+{#- Surrogate key of a record of a source system (DESIGN §3): hash of the system and the
+    record's id there; null when the id is null, so a missing reference stays missing
+    instead of pointing at a row that does not exist. -#}
+{% macro surrogate_key(source_system, source_id) -%}
+    case when {{ source_id }} is not null then {{ hash_key([source_system, source_id]) }} end
+{%- endmacro %}

@@ -1,7 +1,9 @@
--- Unbilled approved hours per project as of the as-of date (DESIGN §4, WIP):
--- approved by the end of the as-of date, billable, and not yet invoiced.
--- Walking skeleton: ERP invoice lines, validation and rate resolution join in with the
--- canonical model; until then no entry counts as invoiced.
+-- Unbilled approved hours (WIP) per project as of the as-of date (DESIGN §4): approved by
+-- the end of the as-of date, billable, valid (no record-level exception) and not on any
+-- ERP invoice line released by then; value = hours x resolved bill rate (contract
+-- currency). Aged by days from the approval date to the as-of date.
+-- Contract-level exceptions do not remove hours: a blocked contract is never billed, so
+-- its work accumulates here (docs/generator.md, unbilled_wip.csv).
 
 with
 
@@ -22,9 +24,15 @@ time_entries as (
 approved_unbilled as (
 
     select
-        time_entries.project_source_id,
         time_entries.source_system,
+        time_entries.project_source_id,
+        time_entries.project_id,
+        time_entries.project_code,
+        time_entries.contract_id,
+        time_entries.contract_source_id,
+        time_entries.currency,
         time_entries.hours,
+        time_entries.billable_amount,
         time_entries.approved_at,
         as_of.as_of_date,
         {{ dbt.datediff('cast(time_entries.approved_at as date)', 'as_of.as_of_date', 'day') }}
@@ -34,37 +42,43 @@ approved_unbilled as (
     where
         time_entries.is_approved
         and time_entries.is_billable
+        and time_entries.is_valid
+        and not time_entries.is_invoiced
         and time_entries.approved_at < as_of.as_of_end
-        and time_entries.created_at < as_of.as_of_end
+        and (time_entries.created_at is null or time_entries.created_at < as_of.as_of_end)
 
 ),
+
+{%- set buckets = [
+    ('0_30', 'days_since_approval <= 30'),
+    ('31_60', 'days_since_approval between 31 and 60'),
+    ('61_90', 'days_since_approval between 61 and 90'),
+    ('91_120', 'days_since_approval between 91 and 120'),
+    ('over_120', 'days_since_approval > 120'),
+] %}
 
 final as (
 
     select
         source_system,
         project_source_id,
+        max(project_id) as project_id,
+        max(project_code) as project_code,
+        max(contract_id) as contract_id,
+        max(contract_source_id) as contract_source_id,
+        max(currency) as currency,
         as_of_date,
         count(*) as time_entry_count,
         cast(sum(hours) as decimal(18, 4)) as unbilled_approved_hours,
-        cast(
-            sum(case when days_since_approval <= 30 then hours else 0 end) as decimal(18, 4)
-        ) as hours_aged_0_30,
-        cast(
-            sum(case when days_since_approval between 31 and 60 then hours else 0 end)
-            as decimal(18, 4)
-        ) as hours_aged_31_60,
-        cast(
-            sum(case when days_since_approval between 61 and 90 then hours else 0 end)
-            as decimal(18, 4)
-        ) as hours_aged_61_90,
-        cast(
-            sum(case when days_since_approval between 91 and 120 then hours else 0 end)
-            as decimal(18, 4)
-        ) as hours_aged_91_120,
-        cast(
-            sum(case when days_since_approval > 120 then hours else 0 end) as decimal(18, 4)
-        ) as hours_aged_over_120,
+        cast(sum(billable_amount) as decimal(18, 2)) as unbilled_value,
+        {%- for name, condition in buckets %}
+            cast(
+                sum(case when {{ condition }} then hours else 0 end) as decimal(18, 4)
+            ) as hours_aged_{{ name }},
+            cast(
+                sum(case when {{ condition }} then billable_amount else 0 end) as decimal(18, 2)
+            ) as value_aged_{{ name }},
+        {%- endfor %}
         min(approved_at) as oldest_approved_at
     from approved_unbilled
     group by source_system, project_source_id, as_of_date

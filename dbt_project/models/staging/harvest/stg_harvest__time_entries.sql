@@ -15,15 +15,26 @@ renamed as (
         cast(project_id as varchar) as project_source_id,
         cast(task_id as varchar) as task_source_id,
         cast(client_id as varchar) as client_source_id,
+        cast(user_assignment_id as varchar) as user_assignment_source_id,
+        cast(task_assignment_id as varchar) as task_assignment_source_id,
+
+        -- names as the entry carries them
+        user_name as person_name,
         project_code,
+        project_name,
+        task_name,
+        client_name,
 
         -- work
         spent_date as work_date,
         hours,
+        notes,
         billable as is_billable,
         billable_rate as psa_bill_rate,
+        cost_rate as psa_cost_rate,
         client_currency as psa_currency,
-        notes,
+        is_locked,
+        is_billed,
 
         -- approval audit
         approval_status,

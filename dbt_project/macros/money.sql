@@ -1,0 +1,23 @@
+{#- Money and FX helpers (DESIGN §3: decimals, never floats). -#}
+
+{#- Round to cents, half away from zero (half-up for the positive amounts billed), as a
+    decimal: every stored amount passes through here once, at the grain it is stored. -#}
+{% macro money(expression) -%}
+    cast(round(cast({{ expression }} as decimal(38, 12)), 2) as decimal(18, 2))
+{%- endmacro %}
+
+{#- The rate that turns one unit of a currency into another, from two rates quoted in the
+    reporting currency (USD per unit, erp/fx_rates), fixed to 10 decimal places so that the
+    conversion itself is decimal arithmetic (engines divide decimals in floating point). -#}
+{% macro cross_rate(from_usd_per_unit, to_usd_per_unit) -%}
+    cast(
+        cast({{ from_usd_per_unit }} as decimal(28, 10))
+        / cast({{ to_usd_per_unit }} as decimal(28, 10))
+        as decimal(28, 10)
+    )
+{%- endmacro %}
+
+{#- amount x rate, rounded to cents: every currency conversion of the marts. -#}
+{% macro convert_money(amount, rate) -%}
+    {{ money("cast(" ~ amount ~ " as decimal(28, 8)) * cast(" ~ rate ~ " as decimal(28, 10))") }}
+{%- endmacro %}

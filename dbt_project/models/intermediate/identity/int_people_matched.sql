@@ -1,0 +1,80 @@
+-- Who a PSA person is in HR (DESIGN §3 identity): the explicit key first (the PSA e-mail
+-- equals the HR e-mail, case-insensitive), then the MDM identity mapping
+-- (source_system, 'user', source id) -> HR employee id. Unmatched people keep a null
+-- employee_id; their records become `unmatched_worker` exceptions.
+
+with
+
+workers as (
+
+    select
+        employee_id,
+        email_normalized
+    from {{ ref('stg_hris__workers') }}
+
+),
+
+mappings as (
+
+    select
+        source_system,
+        source_id,
+        target_id
+    from {{ ref('stg_mdm__identity_mappings') }}
+    where entity = 'user' and target_system = 'hris'
+
+),
+
+harvest_people as (
+
+    select
+        'harvest' as source_system,
+        person_source_id,
+        email_normalized
+    from {{ ref('stg_harvest__users') }}
+
+),
+
+-- Toggl's export names people by e-mail only: the e-mail is the person's id there.
+toggl_people as (
+
+    select distinct
+        'toggl' as source_system,
+        person_source_id,
+        person_source_id as email_normalized
+    from {{ ref('stg_toggl__time_entries') }}
+
+),
+
+people as (
+
+    select * from harvest_people
+    union all
+    select * from toggl_people
+
+),
+
+matched as (
+
+    select
+        people.source_system,
+        people.person_source_id,
+        people.email_normalized,
+        coalesce(by_email.employee_id, by_mapping.employee_id) as employee_id,
+        case
+            when by_email.employee_id is not null then 'email'
+            when by_mapping.employee_id is not null then 'identity_mapping'
+        end as match_method
+    from people
+    left join workers as by_email
+        on people.email_normalized = by_email.email_normalized
+    left join mappings
+        on
+            people.source_system = mappings.source_system
+            and people.person_source_id = mappings.source_id
+    left join workers as by_mapping
+        on mappings.target_id = by_mapping.employee_id
+
+)
+
+select * from matched

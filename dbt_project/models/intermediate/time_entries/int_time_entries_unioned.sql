@@ -1,0 +1,130 @@
+-- One row per time entry across PSA sources, at its latest known version.
+-- Exports are incremental by updated_at, so an entry appears once per state change;
+-- the most recent updated_at (then the most recent load) is the entry's current state.
+-- A PSA refers to projects and tasks its own way: Harvest by id, Toggl by name (project_ref,
+-- task_ref); people by Harvest user id or by e-mail in Toggl (person_source_id).
+
+with
+
+harvest as (
+
+    select
+        'harvest' as source_system,
+        time_entry_source_id as source_id,
+        person_source_id,
+        person_name,
+        project_source_id as project_ref,
+        project_code as project_code_on_entry,
+        task_source_id as task_ref,
+        task_name,
+        client_name as client_name_on_entry,
+        work_date,
+        hours,
+        notes,
+        is_billable,
+        psa_bill_rate,
+        cast(null as decimal(18, 2)) as psa_amount,
+        psa_currency,
+        approval_status,
+        submitted_at,
+        approved_at,
+        created_at,
+        updated_at,
+        source_file,
+        source_row_number,
+        ingested_at
+    from {{ ref('stg_harvest__time_entries') }}
+
+),
+
+toggl as (
+
+    select
+        'toggl' as source_system,
+        time_entry_source_id as source_id,
+        person_source_id,
+        person_name,
+        project_name as project_ref,
+        project_code as project_code_on_entry,
+        task_name as task_ref,
+        task_name,
+        client_name as client_name_on_entry,
+        work_date,
+        hours,
+        notes,
+        is_billable,
+        cast(null as decimal(18, 4)) as psa_bill_rate,
+        psa_amount,
+        psa_amount_currency as psa_currency,
+        approval_status,
+        submitted_at,
+        approved_at,
+        -- Toggl's report carries no creation time
+        cast(null as timestamp) as created_at,
+        updated_at,
+        source_file,
+        source_row_number,
+        ingested_at
+    from {{ ref('stg_toggl__time_entries') }}
+
+),
+
+unioned as (
+
+    select * from harvest
+    union all
+    select * from toggl
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by source_system, source_id
+            order by updated_at desc, ingested_at desc, source_file desc, source_row_number desc
+        ) as version_rank,
+        count(*) over (partition by source_system, source_id) as version_count,
+        min(ingested_at) over (partition by source_system, source_id) as first_ingested_at
+    from unioned
+
+),
+
+latest as (
+
+    select
+        source_system,
+        source_id,
+        -- numeric ids order entries by creation (duplicate_entry keeps the lowest)
+        {{ dbt.safe_cast('source_id', api.Column.translate_type('bigint')) }} as source_id_number,
+        person_source_id,
+        person_name,
+        project_ref,
+        project_code_on_entry,
+        task_ref,
+        task_name,
+        client_name_on_entry,
+        work_date,
+        hours,
+        notes,
+        is_billable,
+        psa_bill_rate,
+        psa_amount,
+        psa_currency,
+        approval_status,
+        submitted_at,
+        approved_at,
+        created_at,
+        updated_at,
+        version_count,
+        first_ingested_at,
+        source_file,
+        source_row_number,
+        ingested_at
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from latest

@@ -1,0 +1,76 @@
+-- Record-level exceptions of Concur expense entries (DESIGN §5, predicates in
+-- docs/generator.md), one row per (entry, reason).
+
+with
+
+expenses as (
+
+    select * from {{ ref('int_expenses_enriched') }}
+
+),
+
+missing_receipt as (
+
+    select
+        expense_source_id as source_id,
+        'missing_receipt' as reason,
+        'no receipt for ' || cast(posted_amount as varchar) || ' ' || reimbursement_currency
+        || ' (required over ' || cast(receipt_required_over as varchar) || ')' as detail
+    from expenses
+    where not has_receipt and posted_amount > receipt_required_over
+
+),
+
+over_policy_limit as (
+
+    select
+        expense_source_id as source_id,
+        'over_policy_limit' as reason,
+        cast(posted_amount as varchar) || ' ' || reimbursement_currency || ' over the limit of '
+        || cast(policy_limit as varchar) as detail
+    from expenses
+    where posted_amount > policy_limit
+
+),
+
+unmatched_client as (
+
+    select
+        expense_source_id as source_id,
+        'unmatched_client' as reason,
+        'client ' || client_ref || ' matches no account' as detail
+    from expenses
+    where has_accounts and client_ref is not null and client_account_source_id is null
+
+),
+
+unmatched_worker as (
+
+    select
+        expense_source_id as source_id,
+        'unmatched_worker' as reason,
+        'employee ' || employee_id || ' matches no HR worker' as detail
+    from expenses
+    where has_workers and not is_worker_known
+
+),
+
+unioned as (
+
+    select * from missing_receipt
+    union all
+    select * from over_policy_limit
+    union all
+    select * from unmatched_client
+    union all
+    select * from unmatched_worker
+
+)
+
+select
+    'concur' as source_system,
+    'expenses' as source_entity,
+    source_id,
+    reason,
+    detail
+from unioned

@@ -1,0 +1,28 @@
+-- The firm's legal entities (contracting and employing companies), from the maintained
+-- reference seed.
+
+with
+
+legal_entities as (
+
+    select * from {{ ref('legal_entities') }}
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key("'reference'", 'legal_entity') }} as legal_entity_id,
+        'reference' as source_system,
+        legal_entity as source_id,
+        legal_entity,
+        legal_entity_name,
+        region,
+        country_code,
+        currency,
+        psa_system
+    from legal_entities
+
+)
+
+select * from final

@@ -1,0 +1,126 @@
+-- One row per Concur expense entry (latest extract), with its worker, client, contract,
+-- project, policy outcome, ERP posting, re-billable amount in the contract currency and
+-- posted amount in the reporting currency.
+
+with
+
+expenses as (
+
+    select * from {{ ref('int_expenses_enriched') }}
+
+),
+
+exceptions as (
+
+    select
+        source_id,
+        count(*) as exception_count,
+        {{ dbt.listagg('reason', "', '", 'order by reason') }} as exception_reasons
+    from {{ ref('int_expense_exceptions') }}
+    group by source_id
+
+),
+
+invoiced as (
+
+    select
+        record_source_id,
+        invoice_line_source_id,
+        invoice_source_id,
+        released_date,
+        row_number() over (
+            partition by record_source_id order by released_date, invoice_line_source_id
+        ) as billing_rank
+    from {{ ref('int_invoice_line_records') }}
+    where record_kind = 'expense' and is_released
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key("'concur'", 'expenses.expense_source_id') }} as expense_id,
+        'concur' as source_system,
+        expenses.expense_source_id as source_id,
+        {{ correlation_id("'concur'", "'expense'", 'expenses.expense_source_id') }}
+            as correlation_id,
+        expenses.report_id,
+        expenses.batch_id,
+        expenses.batch_date,
+
+        -- who
+        {{ surrogate_key("'hris'", 'expenses.employee_id') }} as resource_id,
+        expenses.employee_id,
+
+        -- client, contract, project, legal entity
+        {{ surrogate_key("'salesforce'", 'expenses.account_source_id') }} as client_id,
+        expenses.account_source_id,
+        expenses.client_ref,
+        {{ surrogate_key("'salesforce'", 'expenses.contract_source_id') }} as contract_id,
+        expenses.contract_source_id,
+        expenses.project_id,
+        expenses.project_code,
+        expenses.legal_entity,
+
+        -- what
+        expenses.expense_type_code,
+        expenses.expense_type_name,
+        expenses.transaction_date,
+        expenses.description,
+        expenses.vendor_name,
+        expenses.payment_type_code,
+        expenses.is_company_paid,
+        expenses.has_receipt,
+        expenses.is_billable,
+        expenses.gl_account,
+        expenses.submitted_at,
+        expenses.approved_at,
+
+        -- money
+        expenses.transaction_currency,
+        expenses.transaction_amount,
+        expenses.reimbursement_currency,
+        expenses.posted_amount,
+        expenses.approved_amount,
+        expenses.contract_currency,
+        expenses.rebill_amount,
+        '{{ var("reporting_currency") }}' as reporting_currency,
+        expenses.posted_amount_reporting,
+        expenses.tax_code,
+        cast(expenses.tax_rate_percent as decimal(8, 4)) as tax_rate_percent,
+        expenses.receipt_required_over,
+        expenses.policy_limit,
+
+        -- ERP expense posting
+        expenses.journal_number,
+        expenses.posting_line_source_id,
+        expenses.posted_date,
+        coalesce(expenses.posted_date <= {{ as_of_date() }}, false) as is_posted,
+
+        -- validation
+        exceptions.source_id is null as is_valid,
+        coalesce(exceptions.exception_count, 0) as exception_count,
+        exceptions.exception_reasons,
+
+        -- re-billing on legacy ERP invoices released by the as-of date
+        invoiced.record_source_id is not null as is_invoiced,
+        {{ surrogate_key("'erp'", 'invoiced.invoice_source_id') }} as invoice_id,
+        {{ surrogate_key("'erp'", 'invoiced.invoice_line_source_id') }} as invoice_line_id,
+
+        -- lineage
+        expenses.first_ingested_at,
+        expenses.ingested_at,
+        expenses.source_file,
+        expenses.source_row_number
+
+    from expenses
+    left join exceptions
+        on expenses.expense_source_id = exceptions.source_id
+    left join invoiced
+        on
+            expenses.expense_source_id = invoiced.record_source_id
+            and invoiced.billing_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,264 @@
+-- One row per state change of a time entry, expense or invoice (DESIGN §3): submitted,
+-- rejected, approved (PSA / Concur audit fields, from every exported version), validated
+-- (the current version passes every rule: at its last change, or its SAE batch), invoiced,
+-- posted and paid (ERP). Events after the end of the as-of date have not happened yet and
+-- are left out.
+-- Billing batches add `batched` events once the write-back lands them in raw.
+
+{{ config(materialized='table') }}
+
+with
+
+entry_versions as (
+
+    select
+        'harvest' as source_system,
+        time_entry_source_id as source_id,
+        approval_status,
+        submitted_at,
+        approved_at,
+        updated_at,
+        source_file
+    from {{ ref('stg_harvest__time_entries') }}
+    union all
+    select
+        'toggl' as source_system,
+        time_entry_source_id as source_id,
+        approval_status,
+        submitted_at,
+        approved_at,
+        updated_at,
+        source_file
+    from {{ ref('stg_toggl__time_entries') }}
+
+),
+
+entry_events as (
+
+    -- every submission (a rejected entry is resubmitted)
+    select
+        source_system,
+        source_id,
+        'submitted' as event_type,
+        submitted_at as event_at,
+        source_system as event_source
+    from entry_versions
+    where submitted_at is not null
+    group by source_system, source_id, submitted_at
+    union all
+    -- a rejection is the change of the version that carries it
+    select
+        source_system,
+        source_id,
+        'rejected' as event_type,
+        updated_at as event_at,
+        source_system as event_source
+    from entry_versions
+    where approval_status = 'rejected'
+    group by source_system, source_id, updated_at
+    union all
+    select
+        source_system,
+        source_id,
+        'approved' as event_type,
+        approved_at as event_at,
+        source_system as event_source
+    from entry_versions
+    where approved_at is not null
+    group by source_system, source_id, approved_at
+
+),
+
+validated_entries as (
+
+    -- the current version (as of its last change) passes every rule
+    select
+        source_system,
+        source_id,
+        'validated' as event_type,
+        updated_at as event_at,
+        'd2b' as event_source
+    from {{ ref('fct_time_entries') }}
+    where is_valid
+
+),
+
+billed as (
+
+    select * from {{ ref('int_invoice_line_records') }}
+
+),
+
+billing_events as (
+
+    select
+        record_kind,
+        record_system as source_system,
+        record_source_id as source_id,
+        'invoiced' as event_type,
+        min(invoice_created_at) as event_at
+    from billed
+    group by record_kind, record_system, record_source_id
+    union all
+    select
+        record_kind,
+        record_system as source_system,
+        record_source_id as source_id,
+        'posted' as event_type,
+        cast(min(released_date) as timestamp) as event_at
+    from billed
+    where record_kind = 'time_entry' and released_date is not null
+    group by record_kind, record_system, record_source_id
+    union all
+    select
+        record_kind,
+        record_system as source_system,
+        record_source_id as source_id,
+        'paid' as event_type,
+        cast(min(paid_date) as timestamp) as event_at
+    from billed
+    where record_kind = 'time_entry' and is_paid
+    group by record_kind, record_system, record_source_id
+
+),
+
+expenses as (
+
+    select * from {{ ref('fct_expenses') }}
+
+),
+
+expense_events as (
+
+    select
+        source_id,
+        'submitted' as event_type,
+        submitted_at as event_at,
+        'concur' as event_source
+    from expenses
+    where submitted_at is not null
+    union all
+    select
+        source_id,
+        'approved' as event_type,
+        approved_at as event_at,
+        'concur' as event_source
+    from expenses
+    where approved_at is not null
+    union all
+    -- posted to the general ledger by the ERP's expense journal
+    select
+        source_id,
+        'posted' as event_type,
+        cast(posted_date as timestamp) as event_at,
+        'erp' as event_source
+    from expenses
+    where posted_date is not null
+    union all
+    -- the extracted entry (as of its SAE batch) passes every rule
+    select
+        source_id,
+        'validated' as event_type,
+        cast(batch_date as timestamp) as event_at,
+        'd2b' as event_source
+    from expenses
+    where is_valid
+
+),
+
+invoices as (
+
+    select * from {{ ref('int_invoices_enriched') }}
+
+),
+
+invoice_events as (
+
+    select
+        invoice_source_id as source_id,
+        'invoiced' as event_type,
+        created_at as event_at
+    from invoices
+    where created_at is not null
+    union all
+    select
+        invoice_source_id as source_id,
+        'posted' as event_type,
+        cast(released_date as timestamp) as event_at
+    from invoices
+    where released_date is not null
+    union all
+    select
+        invoice_source_id as source_id,
+        'paid' as event_type,
+        cast(paid_date as timestamp) as event_at
+    from invoices
+    where status = 'Paid In Full' and paid_date is not null
+
+),
+
+unioned as (
+
+    select
+        'time_entry' as record_kind,
+        source_system,
+        source_id,
+        event_type,
+        event_at,
+        event_source
+    from entry_events
+    union all
+    select
+        'time_entry' as record_kind,
+        source_system,
+        source_id,
+        event_type,
+        event_at,
+        event_source
+    from validated_entries
+    union all
+    select
+        record_kind,
+        source_system,
+        source_id,
+        event_type,
+        event_at,
+        'erp' as event_source
+    from billing_events
+    union all
+    select
+        'expense' as record_kind,
+        'concur' as source_system,
+        source_id,
+        event_type,
+        event_at,
+        event_source
+    from expense_events
+    union all
+    select
+        'invoice' as record_kind,
+        'erp' as source_system,
+        source_id,
+        event_type,
+        event_at,
+        'erp' as event_source
+    from invoice_events
+
+),
+
+final as (
+
+    select
+        {{ correlation_id('source_system', 'record_kind', 'source_id') }} as correlation_id,
+        record_kind,
+        source_system,
+        source_id,
+        event_type,
+        event_at,
+        event_source
+    from unioned
+    where event_at < {{ as_of_end() }}
+
+)
+
+select * from final

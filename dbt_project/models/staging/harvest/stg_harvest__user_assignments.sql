@@ -1,0 +1,33 @@
+with
+
+source as (
+
+    select * from {{ current_snapshot(source('harvest', 'user_assignments'), ['id']) }}
+
+),
+
+renamed as (
+
+    select
+        cast(id as varchar) as user_assignment_source_id,
+        cast(project_id as varchar) as project_source_id,
+        cast(user_id as varchar) as person_source_id,
+        project_code,
+        user_name as person_name,
+        is_active,
+        is_project_manager,
+        use_default_rates,
+        hourly_rate,
+        created_at,
+        updated_at,
+
+        -- lineage
+        _source_file as source_file,
+        _row_number as source_row_number,
+        _ingested_at as ingested_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ current_snapshot(source('salesforce', 'rate_cards'), ['id']) }}
+
+),
+
+renamed as (
+
+    select
+        id as rate_card_line_source_id,
+        name as rate_card_line_name,
+        contract_id as contract_source_id,
+        role,
+        bill_rate,
+        currency_iso_code as currency,
+        effective_from,
+        effective_to,
+        coalesce(is_deleted, false) as is_deleted,
+        created_date as created_at,
+        last_modified_date as updated_at,
+
+        -- lineage
+        _source_file as source_file,
+        _row_number as source_row_number,
+        _ingested_at as ingested_at,
+        _first_ingested_at as first_ingested_at
+
+    from source
+
+)
+
+select * from renamed

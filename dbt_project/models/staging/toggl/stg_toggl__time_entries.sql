@@ -1,0 +1,59 @@
+with
+
+source as (
+
+    select * from {{ source('toggl', 'time_entries') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids: Toggl's detailed report names people by e-mail and projects by name
+        cast(time_entry_id as varchar) as time_entry_source_id,
+        lower(trim(email)) as person_source_id,
+        project as project_name,
+        case
+            when
+                {{ dbt.split_part('project', "' '", 1) }} like 'P-%'
+                or {{ dbt.split_part('project', "' '", 1) }} like 'INT-%'
+                then {{ dbt.split_part('project', "' '", 1) }}
+        end as project_code,
+        task as task_name,
+
+        -- names as the entry carries them
+        user_name as person_name,
+        email as person_email,
+        client as client_name,
+
+        -- work: the start date is the work date (local time, Europe/Amsterdam)
+        start_date as work_date,
+        start_time as start_local_time,
+        end_date as end_local_date,
+        end_time as end_local_time,
+        duration,
+        cast(extract(epoch from duration) / 3600.0 as decimal(12, 4)) as hours,
+        description as notes,
+        billable as is_billable,
+        amount_eur as psa_amount,
+        'EUR' as psa_amount_currency,
+        tags,
+
+        -- approval audit
+        approval_status,
+        submitted_at,
+        approved_at,
+        updated_at,
+
+        -- lineage
+        _source_file as source_file,
+        _file_sha256 as source_file_sha256,
+        _row_number as source_row_number,
+        _ingested_at as ingested_at,
+        _load_id as load_id
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,89 @@
+-- Fails if expense money is lost or double-counted between staging and the marts: the
+-- posted amounts of the distinct Concur entries in staging must equal those in fct_expenses,
+-- and equal the valid entries' amounts plus the amounts of the excepted entries in
+-- billing_exceptions, per reimbursement currency.
+
+-- an asset check of fct_expenses in Dagster (the test reads more than one model)
+{{ config(meta={'dagster': {'ref': {'name': 'fct_expenses'}}}) }}
+
+with
+
+staged as (
+
+    select
+        expense_source_id,
+        max(reimbursement_currency) as currency,
+        max(posted_amount) as amount
+    from {{ ref('stg_concur__expenses') }}
+    group by expense_source_id
+
+),
+
+staged_totals as (
+
+    select
+        currency,
+        count(*) as entries,
+        sum(amount) as amount
+    from staged
+    group by currency
+
+),
+
+mart_totals as (
+
+    select
+        reimbursement_currency as currency,
+        count(*) as entries,
+        sum(posted_amount) as amount,
+        sum(case when is_valid then posted_amount else 0 end) as valid_amount
+    from {{ ref('fct_expenses') }}
+    group by reimbursement_currency
+
+),
+
+excepted as (
+
+    select distinct
+        source_id,
+        currency,
+        amount
+    from {{ ref('billing_exceptions') }}
+    where source_entity = 'expenses'
+
+),
+
+excepted_totals as (
+
+    select
+        currency,
+        sum(amount) as amount
+    from excepted
+    group by currency
+
+),
+
+compared as (
+
+    select
+        coalesce(staged_totals.currency, mart_totals.currency) as currency,
+        staged_totals.entries as staged_entries,
+        mart_totals.entries as mart_entries,
+        staged_totals.amount as staged_amount,
+        mart_totals.amount as mart_amount,
+        mart_totals.valid_amount,
+        coalesce(excepted_totals.amount, 0) as excepted_amount
+    from staged_totals
+    full outer join mart_totals
+        on staged_totals.currency = mart_totals.currency
+    left join excepted_totals
+        on staged_totals.currency = excepted_totals.currency
+
+)
+
+select *
+from compared
+where
+    staged_entries is distinct from mart_entries
+    or staged_amount is distinct from mart_amount
+    or staged_amount is distinct from valid_amount + excepted_amount

@@ -1,0 +1,130 @@
+-- Fails if hours are lost or double-counted between staging and the marts: per PSA, the
+-- hours of the latest version of every entry in staging (recomputed here independently)
+-- must equal the hours in fct_time_entries, and equal the valid hours plus the hours of
+-- the excepted entries in billing_exceptions.
+
+-- an asset check of fct_time_entries in Dagster (the test reads more than one model)
+{{ config(meta={'dagster': {'ref': {'name': 'fct_time_entries'}}}) }}
+
+with
+
+staged_versions as (
+
+    select
+        'harvest' as source_system,
+        time_entry_source_id as source_id,
+        hours,
+        updated_at,
+        ingested_at,
+        source_file,
+        source_row_number
+    from {{ ref('stg_harvest__time_entries') }}
+    union all
+    select
+        'toggl' as source_system,
+        time_entry_source_id as source_id,
+        hours,
+        updated_at,
+        ingested_at,
+        source_file,
+        source_row_number
+    from {{ ref('stg_toggl__time_entries') }}
+
+),
+
+latest_updates as (
+
+    select
+        source_system,
+        source_id,
+        max(updated_at) as updated_at
+    from staged_versions
+    group by source_system, source_id
+
+),
+
+staged as (
+
+    -- versions sharing the latest updated_at carry the same state: any one will do
+    select
+        staged_versions.source_system,
+        staged_versions.source_id,
+        max(staged_versions.hours) as hours
+    from staged_versions
+    inner join latest_updates
+        on
+            staged_versions.source_system = latest_updates.source_system
+            and staged_versions.source_id = latest_updates.source_id
+            and staged_versions.updated_at = latest_updates.updated_at
+    group by staged_versions.source_system, staged_versions.source_id
+
+),
+
+staged_totals as (
+
+    select
+        source_system,
+        count(*) as entries,
+        sum(hours) as hours
+    from staged
+    group by source_system
+
+),
+
+mart_totals as (
+
+    select
+        source_system,
+        count(*) as entries,
+        sum(hours) as hours,
+        sum(case when is_valid then hours else 0 end) as valid_hours
+    from {{ ref('fct_time_entries') }}
+    group by source_system
+
+),
+
+excepted_entries as (
+
+    select distinct
+        source_system,
+        source_id,
+        hours
+    from {{ ref('billing_exceptions') }}
+    where source_entity = 'time_entries'
+
+),
+
+excepted_totals as (
+
+    select
+        source_system,
+        sum(hours) as hours
+    from excepted_entries
+    group by source_system
+
+),
+
+compared as (
+
+    select
+        coalesce(staged_totals.source_system, mart_totals.source_system) as source_system,
+        staged_totals.entries as staged_entries,
+        mart_totals.entries as mart_entries,
+        staged_totals.hours as staged_hours,
+        mart_totals.hours as mart_hours,
+        mart_totals.valid_hours,
+        coalesce(excepted_totals.hours, 0) as excepted_hours
+    from staged_totals
+    full outer join mart_totals
+        on staged_totals.source_system = mart_totals.source_system
+    left join excepted_totals
+        on staged_totals.source_system = excepted_totals.source_system
+
+)
+
+select *
+from compared
+where
+    staged_entries is distinct from mart_entries
+    or staged_hours is distinct from mart_hours
+    or staged_hours is distinct from valid_hours + excepted_hours
