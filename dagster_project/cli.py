@@ -168,31 +168,19 @@ def _billing_plan(args) -> int:
     from erp.adapters import make_adapter
     from erp.candidates import CANDIDATES_RELATION, batches_for_period
     from erp.settings import ErpSettings
-    from ingest.warehouse import connect
+    from ingest.warehouse import connect, table_exists
 
     settings = _settings()
     if not settings.warehouse.exists():
         raise CliError(f"no warehouse at {settings.warehouse}: run `d2b run` first")
     # Read-only: the plan writes nothing, so it never waits for (or blocks) the writer.
     with connect(settings.warehouse, read_only=True) as con:
-        schema, table = CANDIDATES_RELATION.split(".")
-        found = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-        if not found:
+        if not table_exists(con, CANDIDATES_RELATION):
             raise CliError(f"{CANDIDATES_RELATION} does not exist: build the marts first")
         candidates = batches_for_period(con, args.period)
-        tables = {
-            row[0]
-            for row in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'ops'"
-            ).fetchall()
-        }
         adapter = make_adapter(ErpSettings.from_env())
         try:
-            if "erp_outbox" in tables:
+            if table_exists(con, "ops.erp_outbox"):
                 items = outbox.plan(con, adapter, candidates)
             else:  # nothing frozen yet: every candidate is new unless the ERP has it
                 found_keys = adapter.find_by_keys([b.batch_key for b in candidates])

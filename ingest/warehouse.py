@@ -76,6 +76,16 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only)
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Whether ``schema.table`` exists in the connection's database."""
+    schema, table = qualified.split(".")
+    (found,) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchall()[0]
+    return found > 0
+
+
 def ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ``raw``, ``quarantine`` and ``ops`` schemas and tables if absent."""
     con.execute(BOOKKEEPING_DDL)

@@ -29,7 +29,7 @@ from erp.adapters import make_adapter
 from erp.adapters.base import ErpAdapter
 from erp.candidates import CANDIDATES_RELATION, batches_for_period
 from erp.settings import ErpSettings
-from ingest.warehouse import connect
+from ingest.warehouse import connect, table_exists
 
 BILLING_GROUP = "billing"
 CANDIDATES_KEY = dg.AssetKey(["marts", "billing_batch_candidates"])
@@ -71,17 +71,6 @@ class ErpResource(dg.ConfigurableResource):
         return make_adapter(ErpSettings.from_env())
 
 
-def _relation_exists(con, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 @dg.asset(
     key=OUTBOX_KEY,
     deps=[CANDIDATES_KEY],
@@ -106,7 +95,7 @@ def erp_outbox(context: dg.AssetExecutionContext, d2b: D2BSettingsResource):
     period = period_of(context.partition_key)
     with connect(d2b.settings().warehouse) as con:
         outbox.ensure_schema(con)
-        if not _relation_exists(con, CANDIDATES_RELATION):
+        if not table_exists(con, CANDIDATES_RELATION):
             raise dg.Failure(
                 f"{CANDIDATES_RELATION} does not exist: build the marts before billing",
             )

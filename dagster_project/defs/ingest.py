@@ -16,7 +16,7 @@ from dagster_project.translator import raw_asset_key
 from ingest.health import schema_check, volume_check
 from ingest.loader import FileOutcome, load_landing
 from ingest.sources import SOURCE_ENTITIES, SourceEntity
-from ingest.warehouse import connect
+from ingest.warehouse import connect, table_exists
 
 #: Transient IO errors (a file still being copied, a busy disk) are retried with backoff.
 INGEST_RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
@@ -130,12 +130,7 @@ def _progress_logger(context: dg.AssetExecutionContext) -> Callable[[FileOutcome
 
 
 def _row_count(con, table: str) -> int:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'raw' AND table_name = ?",
-        [table],
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, f"raw.{table}"):
         return 0
     return con.execute(f'SELECT count(*) FROM raw."{table}"').fetchone()[0]
 
