@@ -2,11 +2,15 @@
 
 For each scale, a fresh work directory gets a generated firm, then each phase runs in its
 own child process so its wall time and peak resident memory (``wait4`` rusage) are its
-own: ``generate``, ``ingest`` (landing -> raw), ``dbt_build`` (seeds, snapshots, models),
-``checks`` (every dbt test), ``publish`` (serving snapshot), and ``reference``: the
-hand-written DuckDB SQL of the same headline figures (``reference/headline_figures.sql``),
-which also checks them against the generator's ground truth; the pipeline's time is
-reported as a ratio to it. Results go to
+own: ``generate`` (the firm; with ``incremental``, its last day's activity exports held back),
+``ingest`` (landing -> raw), ``dbt_build`` (seeds, snapshots, models), ``checks`` (every dbt
+test), ``publish`` (serving snapshot), ``write_back`` (the last closed month's billing
+candidates into the embedded Tryton ERP: freeze, send, read back, reconcile),
+``incremental`` (the held-back day lands: ingest of the new files and the dbt build, as a
+share of the full ingest + build), and ``reference``: the hand-written DuckDB SQL of the
+same headline figures (``reference/headline_figures.sql``) on every file, which also checks
+them against the generator's ground truth; the pipeline's time is reported as a ratio to
+it. Results go to
 ``docs/benchmarks.json`` (machine-readable, appended per run) and a table between markers in
 ``docs/benchmarks.md``, with the machine's cores and memory.
 
@@ -25,12 +29,23 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCALES = (0.1, 0.5, 1.0, 3.0)
-PHASES = ("generate", "ingest", "dbt_build", "checks", "publish", "reference")
+PHASES = (
+    "generate",
+    "ingest",
+    "dbt_build",
+    "checks",
+    "publish",
+    "write_back",
+    "incremental",
+    "reference",
+)
+#: Exports of activity (not master data, not the ERP): the ones a new day brings.
+ACTIVITY_ENTITIES = ("harvest/time_entries", "toggl/time_entries", "concur/expenses")
 #: The phases that take the landing zone to fresh, tested marts (compared with the reference).
 PIPELINE_PHASES = ("ingest", "dbt_build", "checks")
 BEGIN, END = "<!-- d2b-bench:begin -->", "<!-- d2b-bench:end -->"
@@ -110,6 +125,22 @@ def _phase_command(phase: str, workdir: Path, scale: float, seed: int, as_of: da
             "print(s.version, sum(s.tables.values()), 'rows')"
         )
         return [python, "-c", code]
+    if phase == "write_back":
+        code = (
+            "from datetime import date; from pathlib import Path; "
+            "from dagster_project.bench import bill_last_closed_period; "
+            f"print(bill_last_closed_period(Path({str(workdir)!r}), "
+            f"date.fromisoformat({as_of.isoformat()!r})))"
+        )
+        return [python, "-c", code]
+    if phase == "incremental":
+        code = (
+            "from datetime import date; from pathlib import Path; "
+            "from dagster_project.bench import land_next_day; "
+            f"print(land_next_day(Path({str(workdir)!r}), "
+            f"date.fromisoformat({as_of.isoformat()!r})))"
+        )
+        return [python, "-c", code]
     if phase == "reference":
         # The hand-written SQL of the same headline figures, checked against the ground truth.
         return [
@@ -124,6 +155,88 @@ def _phase_command(phase: str, workdir: Path, scale: float, seed: int, as_of: da
             str(workdir / "ground_truth"),
         ]
     raise ValueError(f"unknown phase {phase!r}")
+
+
+def hold_back_last_day(workdir: Path) -> int:
+    """Hold back the activity exports of the firm's last delivery day.
+
+    They move from the landing zone to ``<workdir>/next_day``, so ``incremental`` can land
+    them after a full build.
+    """
+    manifest = json.loads((workdir / "ground_truth" / "manifest.json").read_text())
+    activity = [f for f in manifest["files"] if f"{f['system']}/{f['entity']}" in ACTIVITY_ENTITIES]
+    last_day = max(f["delivered_at"][:10] for f in activity)
+    held = [f["path"] for f in activity if f["delivered_at"][:10] == last_day]
+    for relative in held:
+        target = workdir / "next_day" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (workdir / "landing" / relative).rename(target)
+    print(f"held back {len(held)} files delivered on {last_day}")
+    return len(held)
+
+
+def land_next_day(workdir: Path, as_of: date) -> str:
+    """Land the held-back day and run what a daily refresh runs; return a summary line.
+
+    Ingest of the new files, then the dbt build (models, as of ``as_of``).
+    """
+    from ingest.loader import load_landing
+    from ingest.warehouse import connect
+
+    moved = 0
+    for source in sorted((workdir / "next_day").rglob("*")):
+        if source.is_file():
+            target = workdir / "landing" / source.relative_to(workdir / "next_day")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source.rename(target)
+            moved += 1
+    started = time.perf_counter()
+    con = connect(workdir / "warehouse.duckdb")
+    try:
+        loaded = load_landing(con, workdir / "landing")
+    finally:
+        con.close()
+    ingest_seconds = time.perf_counter() - started
+    command = _phase_command("dbt_build", workdir, 0, 0, as_of)
+    subprocess.run(command, cwd=REPO, check=True, env={**os.environ})
+    build_seconds = time.perf_counter() - started - ingest_seconds
+    return (
+        f"{moved} new files ({loaded.summary()}); ingest {ingest_seconds:.1f} s, "
+        f"dbt build {build_seconds:.1f} s"
+    )
+
+
+def bill_last_closed_period(workdir: Path, as_of: date) -> str:
+    """Bill the last month closed by ``as_of`` into the embedded Tryton ERP.
+
+    The ERP lives under ``workdir``; the run freezes, sends, reads back and reconciles
+    (``erp.run_billing``). Returns a summary line.
+    """
+    from erp.adapters import make_adapter
+    from erp.candidates import batches_for_period
+    from erp.run_billing import run_billing
+    from erp.settings import ErpSettings
+    from ingest.warehouse import connect
+
+    # the latest month whose last day is on or before the as-of date
+    closed = as_of if (as_of + timedelta(days=1)).day == 1 else as_of.replace(day=1) - timedelta(1)
+    period = f"{closed.year:04d}-{closed.month:02d}"
+    settings = ErpSettings.from_env({"D2B_HOME": str(workdir), "D2B_ERP_ADAPTER": "tryton"})
+    con = connect(workdir / "warehouse.duckdb")
+    try:
+        batches = batches_for_period(con, period)
+        lines = sum(len(b.lines) for b in batches)
+        started = time.perf_counter()
+        with make_adapter(settings) as adapter:
+            summary = run_billing(con, adapter, batches)
+        seconds = time.perf_counter() - started
+    finally:
+        con.close()
+    rate = lines / summary.seconds["send"] if summary.seconds.get("send") else 0.0
+    return (
+        f"period {period}: {len(batches)} invoices, {lines} lines in {seconds:.1f} s "
+        f"(send {summary.seconds.get('send', 0):.1f} s, {rate:.0f} lines/s); {summary.statuses}"
+    )
 
 
 def run_phase(phase: str, workdir: Path, scale: float, seed: int, as_of: date) -> PhaseResult:
@@ -179,6 +292,8 @@ def bench(
             echo(f"scale {scale:g}: {phase} ...")
             result = run_phase(phase, workdir, scale, seed, as_of)
             results.append(result)
+            if phase == "generate" and result.ok and "incremental" in phases:
+                hold_back_last_day(workdir)
             echo(
                 f"scale {scale:g}: {phase} {'ok' if result.ok else 'FAILED'} in "
                 f"{result.seconds:.1f} s, peak {result.peak_rss_mb:,.0f} MB"
@@ -195,10 +310,13 @@ def markdown_table(results: Sequence[PhaseResult], info: dict[str, object]) -> s
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {info['cores']} cores, "
         f"{info['memory_gb']} GB RAM (Python {info['python']}). Seconds (peak MB) per phase; "
-        "ingest + dbt_build + checks is the pipeline's time to fresh marts.",
+        "ingest + dbt_build + checks is the pipeline's time to fresh marts; incremental is "
+        "one more day of files (ingest + build) as a share of the full ingest + build.",
         "",
-        "| scale | " + " | ".join(phases) + " | ingest + build + checks | × reference |",
-        "|---" * (len(phases) + 3) + "|",
+        "| scale | "
+        + " | ".join(phases)
+        + " | ingest + build + checks | × reference | incremental / full |",
+        "|---" * (len(phases) + 4) + "|",
     ]
     for scale in sorted({r.scale for r in results}):
         by_phase = {r.phase: r for r in results if r.scale == scale}
@@ -220,7 +338,14 @@ def markdown_table(results: Sequence[PhaseResult], info: dict[str, object]) -> s
             else "–"
         )
         shown = f"{total:.1f}" if total is not None else "–"
-        lines.append(f"| {scale:g} | " + " | ".join(cells) + f" | {shown} | {ratio} |")
+        incremental = by_phase.get("incremental")
+        full = [by_phase.get(p) for p in ("ingest", "dbt_build")]
+        share = (
+            f"{incremental.seconds / sum(r.seconds for r in full):.0%}"
+            if incremental and incremental.ok and all(r and r.ok for r in full)
+            else "–"
+        )
+        lines.append(f"| {scale:g} | " + " | ".join(cells) + f" | {shown} | {ratio} | {share} |")
     return "\n".join(lines)
 
 

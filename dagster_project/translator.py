@@ -20,6 +20,7 @@ def raw_asset_key(schema: SourceSchema) -> dg.AssetKey:
 class D2BDbtTranslator(DagsterDbtTranslator):
     """Sources map onto the ingest assets; models group by their folder (layer and domain).
 
+    * ``meta.dagster.asset_key`` on a node sets its key (sources fed back by the billing run);
     * a source table is the ``raw`` table ingest writes: key ``["raw", <identifier>]``;
     * a model's group is its folder path, e.g. ``staging_harvest``, ``marts_billing``,
       unless ``meta.dagster.group`` says otherwise;
@@ -47,7 +48,10 @@ class D2BDbtTranslator(DagsterDbtTranslator):
         )
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        """Raw tables for sources, dbt's default (schema-free model name) otherwise."""
+        """``meta.dagster.asset_key`` when set, raw tables for sources, else dbt's default."""
+        configured = dbt_resource_props.get("meta", {}).get("dagster", {}).get("asset_key")
+        if configured:
+            return dg.AssetKey(configured)
         if dbt_resource_props["resource_type"] == "source":
             identifier = dbt_resource_props.get("identifier") or dbt_resource_props["name"]
             return dg.AssetKey([dbt_resource_props["schema"], identifier])

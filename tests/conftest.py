@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
 from ingest.generator import GenerationResult, generate
 from ingest.settings import Settings
 from tests.harvest_pages import Entry, write_page
+from tests.pipeline_runs import PipelineRun, run_pipeline
 
 #: The default sample firm of the test suite (scale 0.02, about 100 people).
 SAMPLE_AS_OF = date(2025, 6, 30)
@@ -72,3 +75,23 @@ def published_home(tmp_path_factory, dbt_manifest):
     assert result.success
     yield home
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def sample_run(sample: GenerationResult, tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
+    """The default sample through the whole graph as of its as-of date, once per session:
+    every mart test module reads this one warehouse (read-only)."""
+    home = tmp_path_factory.mktemp("sample_run_home")
+    yield from run_pipeline(Path(sample.out_dir), Path(sample.truth_dir), home, SAMPLE_AS_OF)
+
+
+@pytest.fixture(scope="session")
+def scale_02_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
+    """A scale-0.2 firm through the whole graph, once per session (slow suites only)."""
+    base = tmp_path_factory.mktemp("scale_02")
+    result = generate(
+        base / "firm" / "landing", scale=0.2, seed=SAMPLE_SEED, as_of=SAMPLE_AS_OF, progress=False
+    )
+    yield from run_pipeline(
+        Path(result.out_dir), Path(result.truth_dir), base / "home", SAMPLE_AS_OF
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
+
 from dagster_project import bench
 
 
@@ -59,3 +61,32 @@ def test_a_failing_phase_stops_its_scale_and_reports_why(tmp_path):
     )
     assert [(r.phase, r.ok) for r in results] == [("dbt_build", False)]
     assert results[0].detail
+
+
+@pytest.mark.slow
+def test_write_back_and_incremental_day_are_measured(tmp_path):
+    """The write-back bills the last closed month into the embedded Tryton; the held-back
+    last day lands and refreshes; the reference then sees every file and equals the truth."""
+    results = bench.bench(
+        [0.005],
+        as_of=date(2025, 6, 30),
+        phases=("generate", "ingest", "dbt_build", "write_back", "incremental", "reference"),
+        workroot=tmp_path / "work",
+        echo=lambda _line: None,
+    )
+
+    assert [(r.phase, r.ok) for r in results] == [
+        ("generate", True),
+        ("ingest", True),
+        ("dbt_build", True),
+        ("write_back", True),
+        ("incremental", True),
+        ("reference", True),
+    ], [r.detail for r in results if not r.ok]
+    write_back, incremental = results[3], results[4]
+    assert "period 2025-06" in write_back.detail and "'reconciled'" in write_back.detail
+    assert "new files" in incremental.detail and "dbt build" in incremental.detail
+    workdir = tmp_path / "work" / "scale-0.005"
+    assert not [p for p in (workdir / "next_day").rglob("*") if p.is_file()]
+    table = bench.markdown_table(results, bench.machine())
+    assert "incremental / full" in table and "%" in table.splitlines()[-1]

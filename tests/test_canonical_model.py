@@ -15,79 +15,19 @@ the generator's own state (docs/generator.md "Ground truth"):
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from ingest.generator import GenerationResult, generate
-from ingest.warehouse import connect
-from tests.conftest import SAMPLE_AS_OF, SAMPLE_SEED
+from tests.conftest import SAMPLE_AS_OF
+from tests.pipeline_runs import PipelineRun, dbt_check_failures, query, read_truth
 
 Record = tuple[str, str, str, str]  # system, entity, source id, reason
 AGING_BUCKETS = ("0_30", "31_60", "61_90", "91_120", "over_120")
 
 
-@dataclass(frozen=True)
-class PipelineRun:
-    """A warehouse built by the all-assets job from a generated firm."""
-
-    warehouse: Path
-    truth_dir: Path
-    check_results: dict[str, bool]
-
-
-def run_pipeline(landing: Path, truth_dir: Path, home: Path, as_of: date) -> Iterator[PipelineRun]:
-    """Materialize every asset in-process on ``landing`` (as ``published_home`` does)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("D2B_HOME", str(home))
-    mp.setenv("D2B_LANDING", str(landing))
-    for name in ("D2B_WAREHOUSE", "DAGSTER_HOME"):
-        mp.delenv(name, raising=False)
-    try:
-        from dagster_project.definitions import ALL_ASSETS_JOB, defs
-
-        result = (
-            defs()
-            .resolve_job_def(ALL_ASSETS_JOB)
-            .execute_in_process(
-                run_config={
-                    "ops": {"d2b_dbt_models": {"config": {"as_of_date": as_of.isoformat()}}}
-                }
-            )
-        )
-        assert result.success
-        checks = {
-            f"{c.asset_key.to_user_string()}:{c.check_name}": c.passed
-            for c in result.get_asset_check_evaluations()
-        }
-        yield PipelineRun(home / "warehouse.duckdb", truth_dir, checks)
-    finally:
-        mp.undo()
-
-
-@pytest.fixture(scope="module")
-def sample_run(sample: GenerationResult, tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
-    """The default sample (scale 0.02) through the whole graph, as of its as-of date."""
-    home = tmp_path_factory.mktemp("canonical_home")
-    yield from run_pipeline(Path(sample.out_dir), Path(sample.truth_dir), home, SAMPLE_AS_OF)
-
-
 # --- helpers --------------------------------------------------------------------------
-
-
-def read_truth(truth_dir: Path, name: str) -> list[dict[str, str]]:
-    with open(truth_dir / name, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    with connect(warehouse, read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def precision_recall(truth: set[Record], found: set[Record]) -> dict[str, tuple[float, float]]:
@@ -189,12 +129,6 @@ def assert_funnel_matches(run: PipelineRun) -> None:
 
 
 # --- the default sample -----------------------------------------------------------------
-
-
-def dbt_check_failures(run: PipelineRun) -> list[str]:
-    """Failed checks of dbt assets (raw tables carry ingest's own checks: the planted
-    extra-column file makes erp__invoice_lines' schema_drift warn, as it should)."""
-    return [n for n, passed in run.check_results.items() if not passed and not n.startswith("raw/")]
 
 
 def test_the_graph_builds_and_every_dbt_test_passes(sample_run: PipelineRun) -> None:
@@ -341,14 +275,11 @@ def test_money_is_decimal_in_contract_and_reporting_currency(sample_run: Pipelin
 
 
 @pytest.mark.slow
-def test_exceptions_and_wip_match_the_truth_at_scale_0_2(tmp_path, dbt_manifest) -> None:
-    landing = tmp_path / "firm" / "landing"
-    result = generate(landing, scale=0.2, seed=SAMPLE_SEED, as_of=SAMPLE_AS_OF, progress=False)
-    for run in run_pipeline(landing, Path(result.truth_dir), tmp_path / "home", SAMPLE_AS_OF):
-        assert not dbt_check_failures(run)
-        assert_exceptions_match(run)
-        assert_unbilled_wip_matches(run)
-        assert_funnel_matches(run)
+def test_exceptions_and_wip_match_the_truth_at_scale_0_2(scale_02_run: PipelineRun) -> None:
+    assert not dbt_check_failures(scale_02_run)
+    assert_exceptions_match(scale_02_run)
+    assert_unbilled_wip_matches(scale_02_run)
+    assert_funnel_matches(scale_02_run)
 
 
 def test_precision_recall_scores_each_reason_on_both_sides() -> None:

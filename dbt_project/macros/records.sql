@@ -12,3 +12,13 @@
 {% macro postgres__split_to_rows(column, delimiter) -%}
     regexp_split_to_table({{ column }}, '{{ delimiter }}')
 {%- endmacro %}
+
+{#- One row per element of a list (array) column: the correlation ids of a written-back
+    ERP invoice line. -#}
+{% macro split_list_to_rows(column) -%}
+    {{ return(adapter.dispatch('split_list_to_rows')(column)) }}
+{%- endmacro %}
+
+{% macro default__split_list_to_rows(column) -%}
+    unnest({{ column }})
+{%- endmacro %}

@@ -1,5 +1,7 @@
 {#- Snapshot entities (master data) land as full exports named with their as-of date
-    (docs/sources.md); every export stays in raw. The newest export is the current state. -#}
+    (docs/sources.md); every export stays in raw. The newest export dated on or before the
+    marts' as-of date is the state at that date; when every export is dated later (a firm
+    delivers its master data once, after the fact), the oldest export is the best known. -#}
 
 {#- The as-of date in a landing file name (`contracts_2025-06-30.csv`,
     `projects_2025-06-30_page_0001.json`), as text; '' when the name carries none. -#}
@@ -27,7 +29,17 @@
             select
                 snapshot_rows.*,
                 {{ snapshot_tag('snapshot_rows._source_file') }} as _snapshot_tag,
-                max({{ snapshot_tag('snapshot_rows._source_file') }}) over () as _latest_snapshot_tag,
+                coalesce(
+                    max(
+                        case
+                            when {{ snapshot_tag('snapshot_rows._source_file') }} != ''
+                                and cast(nullif({{ snapshot_tag('snapshot_rows._source_file') }}, '') as date)
+                                <= {{ as_of_date() }}
+                                then {{ snapshot_tag('snapshot_rows._source_file') }}
+                        end
+                    ) over (),
+                    min({{ snapshot_tag('snapshot_rows._source_file') }}) over ()
+                ) as _as_of_snapshot_tag,
                 min(snapshot_rows._ingested_at) over (partition by {{ keys }}) as _first_ingested_at,
                 row_number() over (
                     partition by {{ snapshot_tag('snapshot_rows._source_file') }}, {{ keys }}
@@ -39,7 +51,7 @@
             from {{ relation }} as snapshot_rows
         ) as snapshot_versions
         where
-            snapshot_versions._snapshot_tag = snapshot_versions._latest_snapshot_tag
+            snapshot_versions._snapshot_tag = snapshot_versions._as_of_snapshot_tag
             and snapshot_versions._version_rank = 1
     )
 {%- endmacro %}

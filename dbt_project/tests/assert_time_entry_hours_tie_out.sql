@@ -32,31 +32,19 @@ staged_versions as (
 
 ),
 
-latest_updates as (
+staged as (
 
+    -- the version the marts use as of the as-of date (versions sharing an update time carry
+    -- the same state: any one will do)
     select
         source_system,
         source_id,
-        max(updated_at) as updated_at
+        hours,
+        row_number() over (
+            partition by source_system, source_id
+            order by {{ as_of_version_order('updated_at') }}, hours desc
+        ) as version_rank
     from staged_versions
-    group by source_system, source_id
-
-),
-
-staged as (
-
-    -- versions sharing the latest updated_at carry the same state: any one will do
-    select
-        staged_versions.source_system,
-        staged_versions.source_id,
-        max(staged_versions.hours) as hours
-    from staged_versions
-    inner join latest_updates
-        on
-            staged_versions.source_system = latest_updates.source_system
-            and staged_versions.source_id = latest_updates.source_id
-            and staged_versions.updated_at = latest_updates.updated_at
-    group by staged_versions.source_system, staged_versions.source_id
 
 ),
 
@@ -67,6 +55,7 @@ staged_totals as (
         count(*) as entries,
         sum(hours) as hours
     from staged
+    where version_rank = 1
     group by source_system
 
 ),

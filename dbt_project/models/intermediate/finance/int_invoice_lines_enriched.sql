@@ -1,4 +1,6 @@
--- ERP invoice lines (latest export of each) with their invoice's state and currency.
+-- ERP invoice lines with their invoice's state and currency: the legacy export (latest
+-- version of each line) and the lines Deliver-to-Bill wrote to the ERP (read back; kind and
+-- expected tax from the outbox line with the same line key).
 
 with
 
@@ -27,9 +29,10 @@ invoices as (
 
 ),
 
-enriched as (
+legacy as (
 
     select
+        invoices.invoice_origin,
         lines.invoice_line_source_id,
         lines.invoice_source_id,
         lines.line_number,
@@ -59,9 +62,79 @@ enriched as (
         lines.source_row_number,
         lines.ingested_at
     from lines
-    left join invoices
+    -- lines of invoices created after the as-of date are not known yet
+    inner join invoices
         on lines.invoice_source_id = invoices.invoice_source_id
+    where invoices.invoice_origin = 'legacy_export'
+
+),
+
+written_back_lines as (
+
+    select * from {{ ref('stg_erp_api__invoice_lines') }}
+
+),
+
+outbox_lines as (
+
+    select
+        line_key,
+        line_number,
+        kind,
+        expected_tax
+    from {{ optional_relation(source('ops', 'erp_outbox_lines'), {
+        'line_key': 'varchar', 'line_number': 'integer', 'kind': 'varchar',
+        'expected_tax': 'decimal(18, 4)'
+    }) }}
+
+),
+
+written_back as (
+
+    select
+        invoices.invoice_origin,
+        written_back_lines.invoice_line_source_id,
+        written_back_lines.invoice_source_id,
+        outbox_lines.line_number,
+        written_back_lines.product_code as item,
+        written_back_lines.description,
+        outbox_lines.kind as line_kind,
+        cast(null as varchar) as project_code,
+        cast(null as varchar) as billed_record_refs,
+        written_back_lines.quantity,
+        written_back_lines.unit_price,
+        written_back_lines.amount,
+        written_back_lines.tax_code,
+        cast(null as decimal(8, 4)) as tax_rate_percent,
+        cast(outbox_lines.expected_tax as decimal(18, 2)) as tax_amount,
+        invoices.currency,
+        invoices.base_per_unit,
+        invoices.contract_source_id,
+        invoices.account_source_id,
+        invoices.legal_entity,
+        invoices.invoice_date,
+        invoices.released_date,
+        invoices.paid_date,
+        invoices.created_at as invoice_created_at,
+        invoices.is_released,
+        invoices.is_paid,
+        cast(null as varchar) as source_file,
+        cast(null as bigint) as source_row_number,
+        written_back_lines.ingested_at
+    from written_back_lines
+    inner join invoices
+        on written_back_lines.invoice_source_id = invoices.invoice_source_id
+    left join outbox_lines
+        on written_back_lines.line_key = outbox_lines.line_key
+
+),
+
+final as (
+
+    select * from legacy
+    union all
+    select * from written_back
 
 )
 
-select * from enriched
+select * from final

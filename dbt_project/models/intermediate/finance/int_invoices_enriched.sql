@@ -1,5 +1,7 @@
--- ERP invoices (latest export of each) with their client account (explicit key, then the
--- MDM mapping) and contract, and their release and payment state at the as-of date.
+-- ERP invoices with their client account, contract, and release and payment state at the
+-- as-of date: the legacy ERP export (latest version of each; client by explicit key, then
+-- the MDM mapping) and the invoices Deliver-to-Bill wrote to the ERP (read back; client,
+-- contract and legal entity from the outbox batch they were created from).
 
 with
 
@@ -52,9 +54,11 @@ delivered as (
 
 ),
 
-enriched as (
+legacy as (
 
     select
+        'legacy_export' as invoice_origin,
+        cast(null as varchar) as batch_key,
         invoices.invoice_source_id,
         invoices.invoice_number,
         invoices.customer_source_id,
@@ -100,6 +104,114 @@ enriched as (
     left join contracts
         on invoices.contract_ref = contracts.contract_source_id
 
+),
+
+written_back_invoices as (
+
+    select * from {{ ref('stg_erp_api__invoices') }}
+
+),
+
+outbox as (
+
+    select * from {{ ref('stg_ops__erp_outbox') }}
+
+),
+
+fx as (
+
+    select * from {{ ref('int_fx_rates_daily') }}
+
+),
+
+-- Tryton's states: draft and validated invoices are not released; posted and paid are.
+-- The read-back is the ERP's current state, without the moment of posting: a posted
+-- invoice counts as released on its accounting date, but never before the day it was
+-- created in the ERP (the batch was sent), since finance backdates the accounting date to
+-- the period end.
+written_back_invoices_dated as (
+
+    select
+        written_back_invoices.*,
+        case
+            when written_back_invoices.erp_state in ('posted', 'paid')
+                then greatest(
+                    coalesce(
+                        written_back_invoices.accounting_date, written_back_invoices.invoice_date
+                    ),
+                    cast(coalesce(outbox.sent_at, outbox.frozen_at) as date)
+                )
+        end as released_date
+    from written_back_invoices
+    left join outbox
+        on written_back_invoices.batch_key = outbox.batch_key
+
+),
+
+written_back as (
+
+    select
+        'write_back' as invoice_origin,
+        written_back_invoices.batch_key,
+        written_back_invoices.invoice_source_id,
+        written_back_invoices.invoice_number,
+        written_back_invoices.account_source_id as customer_source_id,
+        cast(null as varchar) as customer_name,
+        written_back_invoices.account_source_id as account_ref,
+        outbox.account_source_id,
+        'outbox_batch' as client_match_method,
+        outbox.contract_source_id,
+        outbox.contract_source_id as contract_ref,
+        cast(null as varchar) as project_code,
+        outbox.legal_entity,
+        written_back_invoices.currency,
+        fx.base_per_unit,
+        written_back_invoices.invoice_date,
+        outbox.billing_period as posting_period,
+        written_back_invoices.erp_state as approval_status,
+        written_back_invoices.erp_state as status,
+        written_back_invoices.released_date,
+        cast(null as date) as due_date,
+        cast(null as date) as paid_date,
+        cast(null as varchar) as payment_terms,
+        cast(null as varchar) as memo,
+        written_back_invoices.subtotal,
+        written_back_invoices.tax_total,
+        written_back_invoices.total,
+        cast(null as decimal(18, 2)) as amount_paid,
+        cast(null as decimal(18, 2)) as amount_remaining,
+        coalesce(written_back_invoices.released_date <= {{ as_of_date() }}, false) as is_released,
+        coalesce(
+            written_back_invoices.erp_state = 'paid'
+            and written_back_invoices.invoice_date <= {{ as_of_date() }},
+            false
+        ) as is_paid,
+        -- created in the ERP when the batch was sent
+        coalesce(outbox.sent_at, outbox.frozen_at) as created_at,
+        written_back_invoices.ingested_at as updated_at,
+        true as has_accounts,
+        written_back_invoices.ingested_at as first_ingested_at,
+        cast(null as varchar) as source_file,
+        cast(null as bigint) as source_row_number,
+        written_back_invoices.ingested_at
+    from written_back_invoices_dated as written_back_invoices
+    left join outbox
+        on written_back_invoices.batch_key = outbox.batch_key
+    left join fx
+        on
+            written_back_invoices.currency = fx.currency
+            and written_back_invoices.invoice_date = fx.rate_date
+    -- created in the ERP by the as-of date
+    where {{ known_at_as_of('coalesce(outbox.sent_at, outbox.frozen_at)') }}
+
+),
+
+final as (
+
+    select * from legacy
+    union all
+    select * from written_back
+
 )
 
-select * from enriched
+select * from final

@@ -1,4 +1,4 @@
--- One row per time entry across PSA sources, at its latest known version.
+-- One row per time entry across PSA sources, at its latest version as of the as-of date.
 -- Exports are incremental by updated_at, so an entry appears once per state change;
 -- the most recent updated_at (then the most recent load) is the entry's current state.
 -- A PSA refers to projects and tasks its own way: Harvest by id, Toggl by name (project_ref,
@@ -83,7 +83,11 @@ ranked as (
         *,
         row_number() over (
             partition by source_system, source_id
-            order by updated_at desc, ingested_at desc, source_file desc, source_row_number desc
+            order by
+                {{ as_of_version_order('updated_at') }},
+                ingested_at desc,
+                source_file desc,
+                source_row_number desc
         ) as version_rank,
         count(*) over (partition by source_system, source_id) as version_count,
         min(ingested_at) over (partition by source_system, source_id) as first_ingested_at

@@ -33,6 +33,7 @@ approved_unbilled as (
         time_entries.currency,
         time_entries.hours,
         time_entries.billable_amount,
+        time_entries.billable_amount_reporting,
         time_entries.approved_at,
         as_of.as_of_date,
         {{ dbt.datediff('cast(time_entries.approved_at as date)', 'as_of.as_of_date', 'day') }}
@@ -71,6 +72,8 @@ final as (
         count(*) as time_entry_count,
         cast(sum(hours) as decimal(18, 4)) as unbilled_approved_hours,
         cast(sum(billable_amount) as decimal(18, 2)) as unbilled_value,
+        '{{ var("reporting_currency") }}' as reporting_currency,
+        cast(sum(billable_amount_reporting) as decimal(18, 2)) as unbilled_value_reporting,
         {%- for name, condition in buckets %}
             cast(
                 sum(case when {{ condition }} then hours else 0 end) as decimal(18, 4)

@@ -36,6 +36,24 @@ invoiced as (
 
 ),
 
+-- on any ERP invoice line known at the as-of date, released or not
+on_invoice_lines as (
+
+    select distinct record_source_id
+    from {{ ref('int_invoice_line_records') }}
+    where record_kind = 'expense'
+
+),
+
+outbox as (
+
+    select
+        correlation_id,
+        batch_key
+    from {{ ref('stg_ops__erp_outbox_correlations') }}
+
+),
+
 final as (
 
     select
@@ -102,7 +120,12 @@ final as (
         coalesce(exceptions.exception_count, 0) as exception_count,
         exceptions.exception_reasons,
 
-        -- re-billing on legacy ERP invoices released by the as-of date
+        -- batching: frozen into a Deliver-to-Bill billing batch, or on an ERP invoice line
+        outbox.batch_key,
+        (outbox.batch_key is not null or on_invoice_lines.record_source_id is not null)
+            as is_batched,
+
+        -- re-billing on ERP invoices released by the as-of date
         invoiced.record_source_id is not null as is_invoiced,
         {{ surrogate_key("'erp'", 'invoiced.invoice_source_id') }} as invoice_id,
         {{ surrogate_key("'erp'", 'invoiced.invoice_line_source_id') }} as invoice_line_id,
@@ -120,6 +143,12 @@ final as (
         on
             expenses.expense_source_id = invoiced.record_source_id
             and invoiced.billing_rank = 1
+    left join on_invoice_lines
+        on expenses.expense_source_id = on_invoice_lines.record_source_id
+    left join outbox
+        on
+            {{ correlation_id("'concur'", "'expense'", 'expenses.expense_source_id') }}
+            = outbox.correlation_id
 
 )
 

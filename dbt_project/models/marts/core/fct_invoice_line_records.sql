@@ -15,8 +15,7 @@ final as (
     select
         {{ surrogate_key("'erp'", 'invoice_line_source_id') }} as invoice_line_id,
         -- the billed record's correlation id: the same value as on its fact row
-        {{ correlation_id('record_system', 'record_kind', 'record_source_id') }}
-            as correlation_id,
+        correlation_id,
         record_kind,
         record_system,
         record_source_id,

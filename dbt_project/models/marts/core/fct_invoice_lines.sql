@@ -25,6 +25,7 @@ final as (
     select
         {{ surrogate_key("'erp'", 'lines.invoice_line_source_id') }} as invoice_line_id,
         'erp' as source_system,
+        lines.invoice_origin,
         lines.invoice_line_source_id as source_id,
         {{ correlation_id("'erp'", "'invoice_line'", 'lines.invoice_line_source_id') }}
             as correlation_id,

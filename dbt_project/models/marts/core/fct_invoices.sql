@@ -15,6 +15,8 @@ final as (
     select
         {{ surrogate_key("'erp'", 'invoice_source_id') }} as invoice_id,
         'erp' as source_system,
+        invoice_origin,
+        batch_key,
         invoice_source_id as source_id,
         {{ correlation_id("'erp'", "'invoice'", 'invoice_source_id') }} as correlation_id,
         invoice_number,

@@ -85,7 +85,9 @@ validated_entries as (
 
 billed as (
 
+    -- records the warehouse knows (assert_billed_records_are_known flags the others)
     select * from {{ ref('int_invoice_line_records') }}
+    where record_source_id is not null
 
 ),
 
@@ -197,6 +199,23 @@ invoice_events as (
 
 ),
 
+-- frozen into a Deliver-to-Bill billing batch (ops.erp_outbox), by correlation id
+batched_events as (
+
+    select
+        records.record_kind,
+        records.record_system as source_system,
+        records.record_source_id as source_id,
+        'batched' as event_type,
+        outbox.frozen_at as event_at
+    from {{ ref('stg_ops__erp_outbox_correlations') }} as frozen
+    inner join {{ ref('stg_ops__erp_outbox') }} as outbox
+        on frozen.batch_key = outbox.batch_key
+    inner join {{ ref('int_billable_record_correlations') }} as records
+        on frozen.correlation_id = records.correlation_id
+
+),
+
 unioned as (
 
     select
@@ -225,6 +244,15 @@ unioned as (
         event_at,
         'erp' as event_source
     from billing_events
+    union all
+    select
+        record_kind,
+        source_system,
+        source_id,
+        event_type,
+        event_at,
+        'd2b' as event_source
+    from batched_events
     union all
     select
         'expense' as record_kind,

@@ -48,6 +48,27 @@ invoiced as (
 
 ),
 
+-- on any ERP invoice line known at the as-of date, released or not (a draft invoice has
+-- batched the entry: it must not be billed again)
+on_invoice_lines as (
+
+    select distinct
+        record_system,
+        record_source_id
+    from {{ ref('int_invoice_line_records') }}
+    where record_kind = 'time_entry'
+
+),
+
+outbox as (
+
+    select
+        correlation_id,
+        batch_key
+    from {{ ref('stg_ops__erp_outbox_correlations') }}
+
+),
+
 final as (
 
     select
@@ -111,7 +132,12 @@ final as (
         exceptions.exception_reasons,
         contract_exceptions.contract_source_id is not null as has_contract_exception,
 
-        -- invoicing (legacy ERP invoices released by the as-of date)
+        -- batching: frozen into a Deliver-to-Bill billing batch, or on an ERP invoice line
+        outbox.batch_key,
+        (outbox.batch_key is not null or on_invoice_lines.record_source_id is not null)
+            as is_batched,
+
+        -- invoicing (ERP invoices released by the as-of date)
         invoiced.record_source_id is not null as is_invoiced,
         coalesce(invoiced.is_paid, false) as is_paid,
         {{ surrogate_key("'erp'", 'invoiced.invoice_source_id') }} as invoice_id,
@@ -137,6 +163,14 @@ final as (
             entries.source_system = invoiced.record_system
             and entries.source_id = invoiced.record_source_id
             and invoiced.billing_rank = 1
+    left join on_invoice_lines
+        on
+            entries.source_system = on_invoice_lines.record_system
+            and entries.source_id = on_invoice_lines.record_source_id
+    left join outbox
+        on
+            {{ correlation_id('entries.source_system', "'time_entry'", 'entries.source_id') }}
+            = outbox.correlation_id
 
 )
 

@@ -72,4 +72,6 @@ renamed as (
 
 )
 
+-- extracts up to the as-of date: a rebuild for a past date sees the approvals known then
 select * from renamed
+where {{ known_at_as_of('batch_date') }}

@@ -53,4 +53,6 @@ renamed as (
 
 )
 
+-- invoices created by the as-of date (release and payment are dated in the marts)
 select * from renamed
+where {{ known_at_as_of('created_at') }}

@@ -54,4 +54,8 @@ renamed as (
 
 )
 
+-- the versions a rebuild for a past as-of date may use: those updated by then, and later
+-- versions of entries created by then (int_time_entries_unioned prefers the former; the
+-- marts date approval and billing by their own timestamps)
 select * from renamed
+where {{ known_at_as_of('updated_at') }} or {{ known_at_as_of('created_at') }}

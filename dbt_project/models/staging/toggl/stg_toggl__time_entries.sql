@@ -56,4 +56,7 @@ renamed as (
 
 )
 
+-- each exported version as of its update: a rebuild for a past as-of date sees the entry as
+-- it stood then
 select * from renamed
+where {{ known_at_as_of('updated_at') }}

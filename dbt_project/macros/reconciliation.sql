@@ -1,0 +1,69 @@
+{#- Macros of the reconciliation marts (models/marts/reconciliation): the business-day clock
+    of the lags, their quantiles and summary measures, and the billing period of an invoice. -#}
+
+{#- The SLA clock of DESIGN §4, as docs/generator.md's ground truth defines it: business days
+    are the Monday-to-Friday days in (start date, finish date], holidays not excluded (the
+    firm's SLAs run on one clock across regions). Closed form instead of a calendar join, so
+    a lag costs two date differences on any engine, whatever the number of rows. -#}
+
+{#- Mon-Fri days from Monday 1900-01-01 through `date_expression`: five per whole week, plus
+    the leftover days of the last, partial week, at most five of them. Only dbt's
+    cross-database datediff and standard arithmetic (floor, least), no engine's modulo or
+    integer division. -#}
+{% macro weekdays_through(date_expression) -%}
+    {%- set days = "(" ~ dbt.datediff("cast('1900-01-01' as date)", date_expression, "day") ~ " + 1)" -%}
+    cast(
+        floor({{ days }} / 7.0) * 5
+        + least({{ days }} - floor({{ days }} / 7.0) * 7, 5)
+        as {{ dbt.type_int() }}
+    )
+{%- endmacro %}
+
+{#- Business days in (start_date, finish_date]: 0 when both fall on the same day or the finish
+    is the weekend after a Friday start; null when either date is null. -#}
+{% macro business_days(start_date, finish_date) -%}
+    ({{ weekdays_through(finish_date) }} - {{ weekdays_through(start_date) }})
+{%- endmacro %}
+
+{#- Continuous quantile (linear interpolation between the two nearest values) of an
+    aggregate's input, nulls ignored: the median and p90 of the lags. dbt has no
+    cross-database macro for it; the SQL standard's ordered-set form is the default. -#}
+{% macro quantile_cont(expression, fraction) -%}
+    {{ return(adapter.dispatch('quantile_cont')(expression, fraction)) }}
+{%- endmacro %}
+
+{% macro default__quantile_cont(expression, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__quantile_cont(expression, fraction) -%}
+    quantile_cont({{ expression }}, {{ fraction }})
+{%- endmacro %}
+
+{#- The measures of a group of record_lags rows (lag_summary, lag_summary_monthly): finished
+    and open counts, median and p90 of the finished lags in days and business days, SLA
+    breaches among the finished and open records already past their SLA. -#}
+{% macro lag_measures() -%}
+    count(case when not is_open then 1 end) as measured_count,
+    count(case when is_open then 1 end) as open_count,
+    {{ quantile_cont('lag_days', 0.5) }} as median_days,
+    {{ quantile_cont('lag_days', 0.9) }} as p90_days,
+    {{ quantile_cont('lag_business_days', 0.5) }} as median_business_days,
+    {{ quantile_cont('lag_business_days', 0.9) }} as p90_business_days,
+    count(case when not is_open and is_sla_breach then 1 end) as sla_breach_count,
+    count(case when is_open and is_sla_breach then 1 end) as open_past_sla_count
+{%- endmacro %}
+
+{#- The last day of the billing period an ERP invoice bills (monthly billing). The legacy ERP
+    invoices a month a few days after it ends: the month before the invoice date. An invoice
+    Deliver-to-Bill wrote back is dated at the end of its billing period (erp/candidates.py):
+    the month of the invoice date. -#}
+{% macro invoice_period_end(invoice_date, invoice_origin) -%}
+    cast(
+        case
+            when {{ invoice_origin }} = 'write_back'
+                then {{ dbt.last_day(invoice_date, 'month') }}
+            else {{ dbt.dateadd('day', -1, dbt.date_trunc('month', invoice_date)) }}
+        end as date
+    )
+{%- endmacro %}

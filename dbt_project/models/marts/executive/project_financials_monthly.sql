@@ -1,0 +1,498 @@
+-- Project financials per project, work month and the workers' practice, region and legal
+-- entity (DESIGN §4), so realization and margin can be cut by project, client, practice,
+-- region and legal entity, in the project's contract currency and the reporting currency:
+--   hours: every time entry known by the as-of date (the time people spent);
+--   billable: the funnel's billable hours (approved, billable flag, valid) and their value
+--     at the resolved bill rate;
+--   invoiced: hours on ERP invoice lines released by the as-of date; invoiced value = the
+--     labour line amounts attributed to the time entries each line bills, pro rata to their
+--     value at the resolved rate (to the cent, the remainder by largest fraction);
+--   realization = invoiced value ÷ (invoiced hours x resolved rate);
+--   cost = hours x the worker's cost rate (converted from the employing entity's currency
+--     at the work date) + non-reimbursable expenses allocated to the project (converted at
+--     the transaction date);
+--   revenue = invoiced value; margin = revenue - cost. Re-billed expenses pass through and
+--     count on neither side.
+-- A work month's revenue is complete once its billable work is invoiced: billable_value
+-- minus invoiced_value_at_resolved_rate shows what is still to bill.
+
+with
+
+as_of as (
+
+    select
+        {{ as_of_date() }} as as_of_date,
+        {{ as_of_end() }} as as_of_end
+
+),
+
+time_entries as (
+
+    select * from {{ ref('fct_time_entries') }}
+
+),
+
+expenses as (
+
+    select * from {{ ref('fct_expenses') }}
+
+),
+
+invoice_lines as (
+
+    select * from {{ ref('fct_invoice_lines') }}
+
+),
+
+invoice_line_records as (
+
+    select * from {{ ref('fct_invoice_line_records') }}
+
+),
+
+resources as (
+
+    select * from {{ ref('dim_resources') }}
+
+),
+
+projects as (
+
+    select * from {{ ref('dim_projects') }}
+
+),
+
+contracts as (
+
+    select * from {{ ref('dim_contracts') }}
+
+),
+
+clients as (
+
+    select * from {{ ref('dim_clients') }}
+
+),
+
+legal_entities as (
+
+    select * from {{ ref('dim_legal_entities') }}
+
+),
+
+fx_rates as (
+
+    select
+        currency,
+        rate_date,
+        base_per_unit
+    from {{ ref('int_fx_rates_daily') }}
+
+),
+
+-- 1. the project: its contract (billing method, currency) and client
+
+project_terms as (
+
+    select
+        projects.project_id,
+        projects.source_system,
+        projects.source_id,
+        projects.project_code,
+        projects.project_name,
+        projects.is_internal,
+        projects.is_billable,
+        projects.legal_entity,
+        projects.contract_id,
+        contracts.source_id as contract_source_id,
+        contracts.billing_method,
+        projects.client_id,
+        clients.client_name,
+        -- the contract's currency; a project without contract keeps its PSA currency
+        coalesce(contracts.currency, projects.currency) as currency
+    from projects
+    left join contracts
+        on projects.contract_id = contracts.contract_id
+    left join clients
+        on projects.client_id = clients.client_id
+
+),
+
+-- 2. each time entry known by the as-of date, with its worker's cost
+
+known_entries as (
+
+    select
+        time_entries.correlation_id,
+        time_entries.source_system,
+        time_entries.project_source_id,
+        time_entries.project_id,
+        time_entries.project_code,
+        time_entries.resource_id,
+        time_entries.work_date,
+        time_entries.hours,
+        time_entries.is_approved
+        and time_entries.is_billable
+        and time_entries.is_valid as is_billable_hour,
+        time_entries.is_invoiced,
+        time_entries.billable_amount,
+        time_entries.billable_amount_reporting,
+        -- an entry on a project missing from the PSA's export has no contract: its
+        -- legal entity's currency stands in
+        coalesce(project_terms.currency, entry_entities.currency) as currency
+    from time_entries
+    cross join as_of
+    left join project_terms
+        on time_entries.project_id = project_terms.project_id
+    left join legal_entities as entry_entities
+        on time_entries.legal_entity = entry_entities.legal_entity
+    where
+        time_entries.work_date <= as_of.as_of_date
+        and (time_entries.created_at is null or time_entries.created_at < as_of.as_of_end)
+
+),
+
+labour_costs as (
+
+    select
+        known_entries.correlation_id,
+        {{ money('known_entries.hours * resources.cost_rate') }} as cost_in_cost_currency,
+        {{ cross_rate('cost_fx.base_per_unit', 'project_fx.base_per_unit') }} as project_fx_rate,
+        {{ cross_rate('cost_fx.base_per_unit', 'reporting_fx.base_per_unit') }}
+            as reporting_fx_rate
+    from known_entries
+    inner join resources
+        on known_entries.resource_id = resources.resource_id
+    left join fx_rates as cost_fx
+        on
+            resources.cost_rate_currency = cost_fx.currency
+            and known_entries.work_date = cost_fx.rate_date
+    left join fx_rates as project_fx
+        on
+            known_entries.currency = project_fx.currency
+            and known_entries.work_date = project_fx.rate_date
+    left join fx_rates as reporting_fx
+        on
+            reporting_fx.currency = '{{ var("reporting_currency") }}'
+            and known_entries.work_date = reporting_fx.rate_date
+
+),
+
+-- 3. invoiced value: each released labour line's amount split over the entries it bills
+
+billed_entries as (
+
+    select
+        invoice_lines.invoice_line_id,
+        invoice_line_records.correlation_id,
+        invoice_lines.amount,
+        invoice_lines.amount_reporting,
+        -- weights in integer cents (value at the resolved rate), or in 1/10,000 h for a
+        -- line whose entries carry no value
+        cast(coalesce(time_entries.billable_amount, 0) * 100 as bigint) as value_weight,
+        cast(time_entries.hours * 10000 as bigint) as hours_weight
+    from invoice_lines
+    inner join invoice_line_records
+        on invoice_lines.invoice_line_id = invoice_line_records.invoice_line_id
+    inner join time_entries
+        on invoice_line_records.correlation_id = time_entries.correlation_id
+    where invoice_lines.is_released and invoice_lines.line_kind = 'labour'
+
+),
+
+weighted as (
+
+    select
+        invoice_line_id,
+        correlation_id,
+        amount,
+        amount_reporting,
+        case
+            when sum(value_weight) over (partition by invoice_line_id) > 0 then value_weight
+            else hours_weight
+        end as weight
+    from billed_entries
+
+),
+
+shares as (
+
+    -- exact integer arithmetic (`//` is DuckDB's integer division): the floor of each
+    -- share in cents, and the fraction left over (as a numerator over the line's total
+    -- weight) that decides who gets the remaining cents
+    select
+        invoice_line_id,
+        correlation_id,
+        weight,
+        sign(amount) as amount_sign,
+        sign(amount_reporting) as reporting_sign,
+        cast(abs(amount) * 100 as hugeint) * weight
+        // sum(weight) over (partition by invoice_line_id) as cents_floor,
+        cast(abs(amount) * 100 as hugeint) * weight
+        % sum(weight) over (partition by invoice_line_id) as cents_fraction,
+        cast(abs(amount) * 100 as hugeint) as line_cents,
+        cast(abs(amount_reporting) * 100 as hugeint) * weight
+        // sum(weight) over (partition by invoice_line_id) as reporting_cents_floor,
+        cast(abs(amount_reporting) * 100 as hugeint) * weight
+        % sum(weight) over (partition by invoice_line_id) as reporting_cents_fraction,
+        cast(abs(amount_reporting) * 100 as hugeint) as line_reporting_cents
+    from weighted
+
+),
+
+ranked_shares as (
+
+    select
+        *,
+        line_cents - sum(cents_floor) over (partition by invoice_line_id) as cents_left,
+        line_reporting_cents - sum(reporting_cents_floor) over (partition by invoice_line_id)
+            as reporting_cents_left,
+        row_number() over (
+            partition by invoice_line_id order by cents_fraction desc, correlation_id asc
+        ) as cents_rank,
+        row_number() over (
+            partition by invoice_line_id order by reporting_cents_fraction desc, correlation_id asc
+        ) as reporting_cents_rank
+    from shares
+
+),
+
+attributed as (
+
+    -- cents back to money by multiplying (a decimal division would be a float division)
+    select
+        correlation_id,
+        sum(
+            cast(
+                amount_sign * (cents_floor + case when cents_rank <= cents_left then 1 else 0 end)
+                as decimal(18, 0)
+            ) * cast(0.01 as decimal(3, 2))
+        ) as invoiced_value,
+        sum(
+            cast(
+                reporting_sign * (
+                    reporting_cents_floor
+                    + case when reporting_cents_rank <= reporting_cents_left then 1 else 0 end
+                ) as decimal(18, 0)
+            ) * cast(0.01 as decimal(3, 2))
+        ) as invoiced_value_reporting
+    from ranked_shares
+    group by correlation_id
+
+),
+
+-- 4. one fact per entry and per non-reimbursable expense, at the reporting grain
+
+entry_facts as (
+
+    select
+        known_entries.source_system,
+        known_entries.project_source_id,
+        known_entries.project_id,
+        known_entries.project_code,
+        known_entries.currency,
+        known_entries.resource_id,
+        cast({{ dbt.date_trunc('month', 'known_entries.work_date') }} as date)
+            as month_start_date,
+        known_entries.hours,
+        case when known_entries.is_billable_hour then known_entries.hours else 0 end
+            as billable_hours,
+        case when known_entries.is_billable_hour then known_entries.billable_amount end
+            as billable_value,
+        case
+            when known_entries.is_billable_hour then known_entries.billable_amount_reporting
+        end as billable_value_reporting,
+        case when known_entries.is_invoiced then known_entries.hours else 0 end
+            as invoiced_hours,
+        attributed.invoiced_value,
+        attributed.invoiced_value_reporting,
+        case when known_entries.is_invoiced then known_entries.billable_amount end
+            as invoiced_value_at_resolved_rate,
+        case when known_entries.is_invoiced then known_entries.billable_amount_reporting end
+            as invoiced_value_at_resolved_rate_reporting,
+        {{ convert_money('labour_costs.cost_in_cost_currency', 'labour_costs.project_fx_rate') }}
+            as labour_cost,
+        {{ convert_money('labour_costs.cost_in_cost_currency', 'labour_costs.reporting_fx_rate') }}
+            as labour_cost_reporting,
+        cast(null as decimal(18, 2)) as expense_cost,
+        cast(null as decimal(18, 2)) as expense_cost_reporting
+    from known_entries
+    left join labour_costs
+        on known_entries.correlation_id = labour_costs.correlation_id
+    left join attributed
+        on known_entries.correlation_id = attributed.correlation_id
+
+),
+
+expense_facts as (
+
+    -- non-reimbursable spend allocated to a project, extracted by the as-of date; spend
+    -- without a project is overhead, outside project margin
+    select
+        project_terms.source_system,
+        project_terms.source_id as project_source_id,
+        project_terms.project_id,
+        project_terms.project_code,
+        project_terms.currency,
+        expenses.resource_id,
+        cast({{ dbt.date_trunc('month', 'expenses.transaction_date') }} as date)
+            as month_start_date,
+        cast(0 as decimal(12, 4)) as hours,
+        cast(0 as decimal(12, 4)) as billable_hours,
+        cast(null as decimal(18, 2)) as billable_value,
+        cast(null as decimal(18, 2)) as billable_value_reporting,
+        cast(0 as decimal(12, 4)) as invoiced_hours,
+        cast(null as decimal(18, 2)) as invoiced_value,
+        cast(null as decimal(18, 2)) as invoiced_value_reporting,
+        cast(null as decimal(18, 2)) as invoiced_value_at_resolved_rate,
+        cast(null as decimal(18, 2)) as invoiced_value_at_resolved_rate_reporting,
+        cast(null as decimal(18, 2)) as labour_cost,
+        cast(null as decimal(18, 2)) as labour_cost_reporting,
+        {{ convert_money(
+            'expenses.posted_amount',
+            cross_rate('spend_fx.base_per_unit', 'project_fx.base_per_unit')
+        ) }} as expense_cost,
+        expenses.posted_amount_reporting as expense_cost_reporting
+    from expenses
+    cross join as_of
+    inner join project_terms
+        on expenses.project_id = project_terms.project_id
+    left join fx_rates as spend_fx
+        on
+            expenses.reimbursement_currency = spend_fx.currency
+            and expenses.transaction_date = spend_fx.rate_date
+    left join fx_rates as project_fx
+        on
+            project_terms.currency = project_fx.currency
+            and expenses.transaction_date = project_fx.rate_date
+    where
+        not expenses.is_billable
+        and expenses.batch_date <= as_of.as_of_date
+
+),
+
+facts as (
+
+    select * from entry_facts
+    union all
+    select * from expense_facts
+
+),
+
+grouped as (
+
+    select
+        facts.source_system,
+        facts.project_source_id,
+        facts.month_start_date,
+        resources.practice,
+        resources.region,
+        resources.legal_entity,
+        max(facts.project_id) as project_id,
+        max(facts.project_code) as project_code,
+        max(facts.currency) as currency,
+        sum(facts.hours) as hours,
+        sum(facts.billable_hours) as billable_hours,
+        sum(facts.billable_value) as billable_value,
+        sum(facts.billable_value_reporting) as billable_value_reporting,
+        sum(facts.invoiced_hours) as invoiced_hours,
+        sum(facts.invoiced_value) as invoiced_value,
+        sum(facts.invoiced_value_reporting) as invoiced_value_reporting,
+        sum(facts.invoiced_value_at_resolved_rate) as invoiced_value_at_resolved_rate,
+        sum(facts.invoiced_value_at_resolved_rate_reporting)
+            as invoiced_value_at_resolved_rate_reporting,
+        sum(facts.labour_cost) as labour_cost,
+        sum(facts.labour_cost_reporting) as labour_cost_reporting,
+        sum(facts.expense_cost) as expense_cost,
+        sum(facts.expense_cost_reporting) as expense_cost_reporting
+    from facts
+    left join resources
+        on facts.resource_id = resources.resource_id
+    group by
+        facts.source_system,
+        facts.project_source_id,
+        facts.month_start_date,
+        resources.practice,
+        resources.region,
+        resources.legal_entity
+
+),
+
+totals as (
+
+    select
+        grouped.*,
+        coalesce(grouped.invoiced_value, 0) as revenue,
+        coalesce(grouped.invoiced_value_reporting, 0) as revenue_reporting,
+        coalesce(grouped.labour_cost, 0) + coalesce(grouped.expense_cost, 0) as total_cost,
+        coalesce(grouped.labour_cost_reporting, 0)
+        + coalesce(grouped.expense_cost_reporting, 0) as total_cost_reporting
+    from grouped
+
+),
+
+final as (
+
+    select
+        {{ hash_key([
+            'totals.source_system', 'totals.project_source_id', 'totals.month_start_date',
+            'totals.practice', 'totals.region', 'totals.legal_entity'
+        ]) }} as project_financials_id,
+        totals.project_id,
+        totals.source_system,
+        totals.project_source_id,
+        totals.project_code,
+        project_terms.project_name,
+        project_terms.is_internal,
+        project_terms.is_billable as is_billable_project,
+        project_terms.contract_id,
+        project_terms.contract_source_id,
+        project_terms.billing_method,
+        project_terms.client_id,
+        project_terms.client_name,
+        project_terms.legal_entity as project_legal_entity,
+        totals.month_start_date,
+        totals.practice,
+        totals.region,
+        totals.legal_entity,
+        totals.currency,
+        cast(totals.hours as decimal(18, 4)) as hours,
+        cast(totals.billable_hours as decimal(18, 4)) as billable_hours,
+        cast(coalesce(totals.billable_value, 0) as decimal(18, 2)) as billable_value,
+        cast(totals.invoiced_hours as decimal(18, 4)) as invoiced_hours,
+        cast(coalesce(totals.invoiced_value, 0) as decimal(18, 2)) as invoiced_value,
+        cast(coalesce(totals.invoiced_value_at_resolved_rate, 0) as decimal(18, 2))
+            as invoiced_value_at_resolved_rate,
+        cast(totals.invoiced_value as double)
+        / nullif(cast(totals.invoiced_value_at_resolved_rate as double), 0) as realization,
+        cast(coalesce(totals.labour_cost, 0) as decimal(18, 2)) as labour_cost,
+        cast(coalesce(totals.expense_cost, 0) as decimal(18, 2)) as expense_cost,
+        cast(totals.total_cost as decimal(18, 2)) as total_cost,
+        cast(totals.revenue as decimal(18, 2)) as revenue,
+        cast(totals.revenue - totals.total_cost as decimal(18, 2)) as margin,
+        cast(totals.revenue - totals.total_cost as double)
+        / nullif(cast(totals.revenue as double), 0) as margin_share,
+        '{{ var("reporting_currency") }}' as reporting_currency,
+        cast(coalesce(totals.billable_value_reporting, 0) as decimal(18, 2))
+            as billable_value_reporting,
+        cast(coalesce(totals.invoiced_value_reporting, 0) as decimal(18, 2))
+            as invoiced_value_reporting,
+        cast(coalesce(totals.invoiced_value_at_resolved_rate_reporting, 0) as decimal(18, 2))
+            as invoiced_value_at_resolved_rate_reporting,
+        cast(coalesce(totals.labour_cost_reporting, 0) as decimal(18, 2))
+            as labour_cost_reporting,
+        cast(coalesce(totals.expense_cost_reporting, 0) as decimal(18, 2))
+            as expense_cost_reporting,
+        cast(totals.total_cost_reporting as decimal(18, 2)) as total_cost_reporting,
+        cast(totals.revenue_reporting as decimal(18, 2)) as revenue_reporting,
+        cast(totals.revenue_reporting - totals.total_cost_reporting as decimal(18, 2))
+            as margin_reporting,
+        as_of.as_of_date
+    from totals
+    cross join as_of
+    left join project_terms
+        on totals.project_id = project_terms.project_id
+
+)
+
+select * from final

@@ -1,0 +1,190 @@
+-- Timesheet compliance per resource and month (DESIGN §4): the share of capacity days with
+-- time submitted by the deadline, as of the as-of date.
+--   capacity day: a day with capacity in utilization_monthly (Monday to Friday, not a
+--     holiday of the worker's region, employed, from the history start to the as-of date);
+--   deadline: the end (UTC) of the `timesheet_deadline_business_days`-th business day
+--     (Monday to Friday) after the end of the day's Monday-Sunday week; 1 = end of Monday;
+--   on time: some time entry of the worker for that day was first submitted before the
+--     deadline (a later rejection does not undo a submission made in time);
+--   due: the deadline has passed by the end of the as-of date. Only due days are judged:
+--     due days = on time + late (submitted after the deadline) + missing (not submitted by
+--     the as-of date), and compliance = on time ÷ due.
+-- Rows are those of utilization_monthly.
+
+{#- Calendar days from the end of the week (Sunday) to the end of the deadline day: N
+    business days, plus a weekend for every five of them after the first. -#}
+{%- set business_days = var('timesheet_deadline_business_days') | int -%}
+{%- if business_days > 0 -%}
+    {%- set days_after_week = business_days + 2 * ((business_days - 1) // 5) -%}
+{%- else -%}
+    {%- set days_after_week = 0 -%}
+{%- endif %}
+
+with
+
+utilization as (
+
+    select * from {{ ref('utilization_monthly') }}
+
+),
+
+resources as (
+
+    select * from {{ ref('dim_resources') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('dim_calendar') }}
+
+),
+
+time_entries as (
+
+    select * from {{ ref('fct_time_entries') }}
+
+),
+
+lifecycle_events as (
+
+    select * from {{ ref('fct_lifecycle_events') }}
+
+),
+
+as_of as (
+
+    select
+        {{ as_of_date() }} as as_of_date,
+        {{ as_of_end() }} as as_of_end
+
+),
+
+history as (
+
+    select
+        min(history_start_date) as history_start_date,
+        min(as_of_date) as as_of_date
+    from utilization
+
+),
+
+capacity_days as (
+
+    -- the days utilization_monthly counts as capacity (assert_executive_capacity_days_agree)
+    select
+        resources.resource_id,
+        calendar.calendar_date,
+        calendar.month_start_date,
+        -- midnight that ends the deadline day
+        cast(
+            {{ dbt.dateadd('day', 7 + days_after_week, 'calendar.week_start_date') }}
+            as timestamp
+        ) as deadline_at
+    from resources
+    cross join history
+    inner join calendar
+        on
+            resources.region = calendar.region
+            and calendar.calendar_date
+            between greatest(resources.hire_date, history.history_start_date)
+            and least(
+                coalesce(resources.termination_date, history.as_of_date), history.as_of_date
+            )
+    where calendar.is_working_day
+
+),
+
+first_submissions as (
+
+    -- every submission the PSAs exported, up to the end of the as-of date
+    select
+        correlation_id,
+        min(event_at) as first_submitted_at
+    from lifecycle_events
+    where record_kind = 'time_entry' and event_type = 'submitted'
+    group by correlation_id
+
+),
+
+submitted_days as (
+
+    -- the earliest submission of any entry the worker logged for the day
+    select
+        time_entries.resource_id,
+        time_entries.work_date,
+        min(first_submissions.first_submitted_at) as first_submitted_at
+    from time_entries
+    cross join as_of
+    inner join first_submissions
+        on time_entries.correlation_id = first_submissions.correlation_id
+    where
+        time_entries.resource_id is not null
+        and (time_entries.created_at is null or time_entries.created_at < as_of.as_of_end)
+    group by time_entries.resource_id, time_entries.work_date
+
+),
+
+judged_days as (
+
+    select
+        capacity_days.resource_id,
+        capacity_days.month_start_date,
+        capacity_days.deadline_at <= as_of.as_of_end as is_due,
+        submitted_days.first_submitted_at < capacity_days.deadline_at as is_on_time,
+        submitted_days.first_submitted_at is not null as is_submitted
+    from capacity_days
+    cross join as_of
+    left join submitted_days
+        on
+            capacity_days.resource_id = submitted_days.resource_id
+            and capacity_days.calendar_date = submitted_days.work_date
+
+),
+
+compliance as (
+
+    select
+        resource_id,
+        month_start_date,
+        count(*) as capacity_days,
+        sum(case when is_due then 1 else 0 end) as due_days,
+        sum(case when is_due and is_on_time then 1 else 0 end) as on_time_days,
+        sum(case when is_due and is_submitted and not is_on_time then 1 else 0 end)
+            as late_days,
+        sum(case when is_due and not is_submitted then 1 else 0 end) as missing_days
+    from judged_days
+    group by resource_id, month_start_date
+
+),
+
+final as (
+
+    select
+        utilization.utilization_id as compliance_id,
+        utilization.resource_id,
+        utilization.employee_id,
+        utilization.month_start_date,
+        utilization.role,
+        utilization.practice,
+        utilization.region,
+        utilization.legal_entity,
+        utilization.employment_type,
+        cast(coalesce(compliance.capacity_days, 0) as integer) as capacity_days,
+        cast(coalesce(compliance.due_days, 0) as integer) as due_days,
+        cast(coalesce(compliance.on_time_days, 0) as integer) as on_time_days,
+        cast(coalesce(compliance.late_days, 0) as integer) as late_days,
+        cast(coalesce(compliance.missing_days, 0) as integer) as missing_days,
+        cast(compliance.on_time_days as double)
+        / nullif(cast(compliance.due_days as double), 0) as compliance_share,
+        {{ var('timesheet_deadline_business_days') }} as deadline_business_days,
+        utilization.as_of_date
+    from utilization
+    left join compliance
+        on
+            utilization.resource_id = compliance.resource_id
+            and utilization.month_start_date = compliance.month_start_date
+
+)
+
+select * from final

@@ -1,0 +1,61 @@
+-- Fails for every (start date, finish date) of record_lags whose business days (the closed
+-- form of macro business_days) differ from the Monday-to-Friday days in (start, finish]
+-- counted one by one on dim_calendar; open records are counted up to the as-of date.
+-- Spans that leave the calendar (it covers the days the firm's data touches) are not
+-- counted: the calendar could not tell.
+
+-- an asset check of record_lags in Dagster (the test reads two models)
+{{ config(meta={'dagster': {'ref': {'name': 'record_lags'}}}) }}
+
+with
+
+spans as (
+
+    select distinct
+        start_date,
+        coalesce(finish_date, as_of_date) as finish_date,
+        coalesce(lag_business_days, open_age_business_days) as business_days
+    from {{ ref('record_lags') }}
+
+),
+
+calendar_days as (
+
+    select distinct
+        calendar_date,
+        is_weekend
+    from {{ ref('dim_calendar') }}
+
+),
+
+calendar_bounds as (
+
+    select
+        min(calendar_date) as first_date,
+        max(calendar_date) as last_date
+    from calendar_days
+
+),
+
+counted as (
+
+    select
+        spans.start_date,
+        spans.finish_date,
+        spans.business_days,
+        count(case when not calendar_days.is_weekend then 1 end) as weekdays
+    from spans
+    cross join calendar_bounds
+    left join calendar_days
+        on
+            spans.start_date < calendar_days.calendar_date
+            and spans.finish_date >= calendar_days.calendar_date
+    where
+        spans.start_date >= calendar_bounds.first_date
+        and spans.finish_date <= calendar_bounds.last_date
+    group by spans.start_date, spans.finish_date, spans.business_days
+
+)
+
+select * from counted
+where business_days != weekdays

@@ -1,0 +1,105 @@
+"""Whole-graph runs on generated firms, shared by the mart test modules.
+
+One run of the all-assets job per firm and session (``sample_run`` in ``conftest``): the
+canonical model, the KPI marts and their comparison with the generator's ground truth all
+read the same warehouse, so the default suite builds the sample firm once.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ingest.warehouse import connect
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """A warehouse built by the all-assets job from a generated firm."""
+
+    warehouse: Path
+    truth_dir: Path
+    landing: Path
+    as_of: date
+    check_results: dict[str, bool]
+
+
+def run_pipeline(landing: Path, truth_dir: Path, home: Path, as_of: date) -> Iterator[PipelineRun]:
+    """Materialize every asset in-process on ``landing`` as of ``as_of`` (a generator)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("D2B_HOME", str(home))
+    mp.setenv("D2B_LANDING", str(landing))
+    for name in ("D2B_WAREHOUSE", "DAGSTER_HOME"):
+        mp.delenv(name, raising=False)
+    try:
+        from dagster_project.definitions import ALL_ASSETS_JOB, defs
+
+        result = (
+            defs()
+            .resolve_job_def(ALL_ASSETS_JOB)
+            .execute_in_process(
+                run_config={
+                    "ops": {"d2b_dbt_models": {"config": {"as_of_date": as_of.isoformat()}}}
+                }
+            )
+        )
+        assert result.success
+        checks = {
+            f"{c.asset_key.to_user_string()}:{c.check_name}": c.passed
+            for c in result.get_asset_check_evaluations()
+        }
+        yield PipelineRun(home / "warehouse.duckdb", truth_dir, landing, as_of, checks)
+    finally:
+        mp.undo()
+
+
+def read_truth(truth_dir: Path, name: str) -> list[dict[str, str]]:
+    """Rows of one ground-truth CSV (docs/generator.md, "Ground truth") as text."""
+    with open(truth_dir / name, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of one query on a built warehouse, opened read-only."""
+    with connect(warehouse, read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def dbt_check_failures(run: PipelineRun) -> list[str]:
+    """Failed checks of dbt assets (raw tables carry ingest's own checks: the planted
+    extra-column file makes erp__invoice_lines' schema_drift warn, as it should)."""
+    return [n for n, passed in run.check_results.items() if not passed and not n.startswith("raw/")]
+
+
+def dbt_build(warehouse: Path, as_of: date, select: str) -> None:
+    """``dbt build --select <select>`` on ``warehouse`` as of ``as_of`` (models and tests)."""
+    import os
+    import subprocess
+
+    from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
+
+    env = {**os.environ, "D2B_WAREHOUSE": str(warehouse)}
+    completed = subprocess.run(
+        [
+            dbt_executable(),
+            "build",
+            "--select",
+            select,
+            "--vars",
+            f'{{"as_of_date": "{as_of.isoformat()}"}}',
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:]
