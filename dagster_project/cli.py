@@ -129,8 +129,10 @@ def _parser() -> argparse.ArgumentParser:
         "bench",
         help="time every pipeline phase and its peak memory across firm scales",
         description=(
-            "For each scale: generate a firm into a fresh work directory, then time "
-            "ingest, dbt build, checks (dbt tests) and publish, each in its own process "
+            "For each scale: generate a firm into a fresh work directory (its last day of "
+            "activity held back), then time ingest, dbt build, checks (dbt tests), publish, "
+            "write-back (the last closed month into the embedded Tryton ERP), the held-back "
+            "day as an incremental refresh, and the reference SQL, each in its own process "
             "(wall time and peak memory). Appends to docs/benchmarks.json and rewrites the "
             "table in docs/benchmarks.md. Scale 3.0 needs about 12 GB of disk."
         ),

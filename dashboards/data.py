@@ -1,24 +1,38 @@
 """The dashboards' only door to data: cached, parameterized, read-only queries.
 
 Queries live in ``dashboards/queries/<name>.sql`` and take named parameters (``$name``);
-no SQL is ever built from user input. They run against the current serving snapshot
-(``serving.snapshot``), opened read-only, never against the pipeline's warehouse file.
-Results are cached per snapshot version, so a new publish shows up on the next rerun.
+no SQL is ever built from user input. A query is bound to exactly the parameters its text
+names, so a page may pass all its filters and each query takes what it honours (which is
+also how a page tells which filters did not narrow a figure, :func:`query_parameters`).
+Queries run against the current serving snapshot (``serving.snapshot``), opened read-only,
+never against the pipeline's warehouse file. Results are cached per snapshot file, so a new
+publish shows up on the next rerun.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
 from ingest.settings import Settings
-from serving.snapshot import Snapshot, connect_current, current
+from serving.snapshot import SNAPSHOTS, Snapshot, current
 
 QUERY_DIR = Path(__file__).parent / "queries"
+#: ``$name`` placeholders (DuckDB's named parameters); SQL comments must not use ``$``.
+_PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
+#: Marts that carry ``as_of_date`` and always have rows once built, best first.
+_AS_OF_SOURCES = (
+    ("marts.lag_summary", "as_of_lag_summary"),
+    ("marts.billing_funnel", "as_of_billing_funnel"),
+)
 
 
 def serving_dir() -> Path:
@@ -31,6 +45,31 @@ def current_snapshot() -> Snapshot | None:
     return current(serving_dir())
 
 
+def previous_snapshot() -> Snapshot | None:
+    """The newest kept snapshot older than the current one (for change since then), if any.
+
+    Its ``tables`` are unknown (only the pointer lists them), so callers must tolerate a
+    query failing on it; :func:`query_previous` does.
+    """
+    snapshot = current_snapshot()
+    if snapshot is None:
+        return None
+    older = sorted(
+        path
+        for path in (serving_dir() / SNAPSHOTS).glob("*.duckdb")
+        if path.stem < snapshot.version
+    )
+    if not older:
+        return None
+    path = older[-1]
+    try:
+        built_at = datetime.strptime(path.stem, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return Snapshot(version=path.stem, path=path, built_at=built_at, tables={})
+
+
+@cache
 def query_text(name: str) -> str:
     """The SQL of the named query file."""
     path = QUERY_DIR / f"{name}.sql"
@@ -39,23 +78,95 @@ def query_text(name: str) -> str:
     return path.read_text()
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _run(version: str, name: str, params: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
-    # ``version`` is part of the cache key only: a new publish means new cache entries.
-    con, _ = connect_current(serving_dir())
-    with con:
-        return con.execute(query_text(name), dict(params)).df()
+@cache
+def query_parameters(name: str) -> frozenset[str]:
+    """The named parameters the query's SQL uses."""
+    return frozenset(_PARAMETER.findall(query_text(name)))
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _bindable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per snapshot file, shared by the sessions.
+
+    Each query runs on its own cursor, which DuckDB allows from any thread. Opening a file
+    costs some 20 ms and loses DuckDB's buffer cache, so a page of a dozen queries reuses
+    one. A pruned snapshot stays readable while its connection is open; connections evicted
+    from this cache are closed when collected.
+    """
+    return duckdb.connect(path, read_only=True)
+
+
+def _execute(path: str, name: str, params: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+    with _connection(path).cursor() as cursor:
+        bound = {k: _bindable(v) for k, v in params}
+        return cursor.execute(query_text(name), bound).df(date_as_object=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _run(path: str, name: str, params: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+    # A snapshot file never changes once published, so its path is a sound cache key.
+    return _execute(path, name, params)
+
+
+def bind(name: str, params: Mapping[str, Any] | None = None) -> tuple[tuple[str, Any], ...]:
+    """The parameters of ``params`` that query ``name`` uses, as a hashable, sorted tuple."""
+    params = params or {}
+    wanted = query_parameters(name)
+    missing = wanted - params.keys()
+    if missing:
+        raise KeyError(f"query {name!r} needs parameter(s) {sorted(missing)}")
+    return tuple(sorted((key, _hashable(params[key])) for key in wanted))
 
 
 def query(name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Run the named query with ``params`` against the current snapshot (cached)."""
+    """Run the named query with ``params`` against the current snapshot (cached).
+
+    ``params`` may hold more than the query uses; only what its SQL names is bound.
+    """
     snapshot = current_snapshot()
     if snapshot is None:
         raise FileNotFoundError("no serving snapshot published yet")
-    return _run(snapshot.version, name, tuple(sorted((params or {}).items())))
+    return _run(str(snapshot.path), name, bind(name, params))
+
+
+def query_previous(name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame | None:
+    """The same query on the previous snapshot (None: no such snapshot, or it lacks a table).
+
+    Snapshots published before a mart existed lack its table.
+    """
+    snapshot = previous_snapshot()
+    if snapshot is None:
+        return None
+    try:
+        return _run(str(snapshot.path), name, bind(name, params))
+    except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException):
+        return None
+
+
+def run_uncached(path: Path, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Run a query on a snapshot file bypassing the result cache (the benchmark's measure)."""
+    return _execute(str(path), name, bind(name, params))
 
 
 def table_exists(qualified_name: str) -> bool:
     """Whether the current snapshot has ``schema.table``."""
     snapshot = current_snapshot()
     return snapshot is not None and qualified_name in snapshot.tables
+
+
+def snapshot_as_of() -> date | None:
+    """The as-of date the current snapshot's marts were built for (None if unknown)."""
+    for table, name in _AS_OF_SOURCES:
+        if table_exists(table):
+            frame = query(name)
+            if not frame.empty and pd.notna(frame.iloc[0, 0]):
+                return pd.Timestamp(frame.iloc[0, 0]).date()
+    return None

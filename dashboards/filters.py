@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
-from dashboards.data import query, table_exists
+from dashboards.data import query, snapshot_as_of, table_exists
 
 CURRENCY_MODES = ("reporting", "contract")
 _STATE_KEY = "d2b_filters"
@@ -45,11 +46,15 @@ class Filters:
     currency: str = "reporting"
 
     def params(self) -> dict[str, Any]:
-        """Named query parameters (``$region`` ...); lists are passed as arrays."""
+        """Named query parameters (``$region`` ...); lists are passed as arrays.
+
+        The period is passed as dates: ``$period_start`` (first day of the first month) and
+        ``$period_end`` (last day of the last month), None when open.
+        """
         return {
             "as_of": self.as_of,
-            "period_from": self.period_from,
-            "period_to": self.period_to,
+            "period_start": month_start(self.period_from) if self.period_from else None,
+            "period_end": month_end(self.period_to) if self.period_to else None,
             "region": list(self.region),
             "legal_entity": list(self.legal_entity),
             "practice": list(self.practice),
@@ -88,6 +93,17 @@ class Filters:
         return cls(**values)
 
 
+def month_start(period: str) -> date:
+    """First day of the month ``YYYY-MM``."""
+    return date.fromisoformat(f"{period}-01")
+
+
+def month_end(period: str) -> date:
+    """Last day of the month ``YYYY-MM``."""
+    first = month_start(period)
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
 def _is_period(text: str) -> bool:
     try:
         date.fromisoformat(f"{text}-01")
@@ -113,14 +129,53 @@ def _options() -> dict[str, list[str]]:
     return options
 
 
+def _periods(as_of: date | None) -> list[str]:
+    """Months a period can start or end in (``YYYY-MM``), up to the as-of month."""
+    if not table_exists("marts.dim_calendar"):
+        return []
+    months = query("options_periods")["month_start_date"]
+    periods = [f"{m:%Y-%m}" for m in months]
+    return [p for p in periods if as_of is None or p <= f"{as_of:%Y-%m}"]
+
+
 def sidebar_filters() -> Filters:
     """Draw the filters in the sidebar, store the choice, mirror it into the URL."""
     chosen = current_filters()
     options = _options()
+    built_as_of = snapshot_as_of()
     with st.sidebar:
         st.markdown("**Filters**")
-        as_of = st.date_input("As of", value=chosen.as_of, key="filter_as_of")
-        values: dict[str, Any] = {"as_of": as_of or None}
+        as_of = st.date_input(
+            "As of",
+            value=chosen.as_of or built_as_of,
+            key="filter_as_of",
+            help="The snapshot's marts are built for one as-of date; another date needs a "
+            "rebuild (`d2b run --as-of DATE`).",
+        )
+        # The snapshot's own as-of date is the default: kept out of the URL.
+        values: dict[str, Any] = {"as_of": as_of if as_of and as_of != built_as_of else None}
+        periods = _periods(as_of or built_as_of)
+        if periods:
+            columns = st.columns(2)
+            picked_period = []
+            for column, name, label in zip(
+                columns, ("period_from", "period_to"), ("From", "To"), strict=True
+            ):
+                current = getattr(chosen, name)
+                picked_period.append(
+                    column.selectbox(
+                        label,
+                        [None, *periods],
+                        index=periods.index(current) + 1 if current in periods else 0,
+                        format_func=lambda p: "all months" if p is None else p,
+                        key=f"filter_{name}",
+                        help="Period (months) the figures cover.",
+                    )
+                )
+            start, end = picked_period
+            if start and end and start > end:
+                start, end = end, start
+            values["period_from"], values["period_to"] = start, end
         for name, (label, _, _) in LIST_FILTERS.items():
             if name not in options:
                 continue
@@ -144,3 +199,73 @@ def sidebar_filters() -> Filters:
     st.session_state[_STATE_KEY] = updated
     st.query_params.from_dict(updated.to_query_params())
     return updated
+
+
+@dataclass(frozen=True)
+class Window:
+    """A run of whole months, ``start`` (a first day) to ``end`` (a last day) inclusive."""
+
+    start: date
+    end: date
+
+    @property
+    def months(self) -> int:
+        """How many months the window spans."""
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    def label(self) -> str:
+        """``Apr 2025 – Jun 2025`` (one month: ``Jun 2025``; open ends: ``from``, ``until``)."""
+        first, last = f"{self.start:%b %Y}", f"{self.end:%b %Y}"
+        if self.start == date.min:
+            return f"until {last}"
+        if self.end == date.max:
+            return f"from {first}"
+        return first if first == last else f"{first} – {last}"
+
+    def params(self) -> dict[str, date]:
+        """``$window_start`` and ``$window_end``."""
+        return {"window_start": self.start, "window_end": self.end}
+
+
+def shift_period(period: str, months: int) -> str:
+    """The month ``months`` after (before, when negative) ``YYYY-MM``."""
+    index = int(period[:4]) * 12 + int(period[5:7]) - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+#: Months in the KPI window when no period is chosen.
+DEFAULT_KPI_MONTHS = 3
+
+
+def kpi_windows(filters: Filters, as_of: date) -> tuple[Window, Window]:
+    """The KPI tiles' window and the one they are compared with.
+
+    The window is the chosen period; without one, the last ``DEFAULT_KPI_MONTHS`` months up to
+    the period's end (default: the as-of month). The comparison is the window of as many
+    months just before it.
+    """
+    last = filters.period_to or f"{as_of:%Y-%m}"
+    first = filters.period_from or shift_period(last, 1 - DEFAULT_KPI_MONTHS)
+    window = Window(month_start(first), month_end(last))
+    previous = Window(
+        month_start(shift_period(first, -window.months)), month_end(shift_period(first, -1))
+    )
+    return window, previous
+
+
+def period_window(filters: Filters) -> Window | None:
+    """The chosen period as a window (None: all months)."""
+    if not (filters.period_from or filters.period_to):
+        return None
+    return Window(
+        month_start(filters.period_from) if filters.period_from else date.min,
+        month_end(filters.period_to) if filters.period_to else date.max,
+    )
+
+
+def in_window(frame: pd.DataFrame, column: str, window: Window | None) -> pd.DataFrame:
+    """Rows whose month (date) ``column`` falls in ``window`` (all rows for None)."""
+    if window is None or frame.empty:
+        return frame
+    months = pd.to_datetime(frame[column]).dt.date
+    return frame[(months >= window.start) & (months <= window.end)]

@@ -24,11 +24,51 @@ class PageSpec:
 
 PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec(
+        "Executives",
+        "views/executive.py",
+        "Executive overview",
+        ":material/dashboard:",
+        "executive",
+        "Deliver-to-bill funnel",
+    ),
+    PageSpec(
+        "Executives",
+        "views/utilization.py",
+        "Utilization and margin",
+        ":material/groups:",
+        "utilization-margin",
+        "Utilization by practice",
+    ),
+    PageSpec(
+        "Finance operations",
+        "views/billing_operations.py",
+        "Billing operations",
+        ":material/receipt_long:",
+        "billing-operations",
+        "Exception queue",
+    ),
+    PageSpec(
+        "Finance operations",
+        "views/reconciliation.py",
+        "Reconciliation",
+        ":material/balance:",
+        "reconciliation",
+        "Control totals per batch",
+    ),
+    PageSpec(
+        "Finance operations",
+        "views/trace.py",
+        "Trace",
+        ":material/timeline:",
+        "trace",
+        "Find a record",
+    ),
+    PageSpec(
         "Operations",
         "views/data_health.py",
         "Data health",
         ":material/monitor_heart:",
-        "data_health",
+        "data-health",
         "Rows rejected",
     ),
 )

@@ -1,11 +1,41 @@
-"""Small building blocks shared by the pages: headers, empty states, tables with downloads."""
+"""Small building blocks shared by the pages.
+
+Headers, empty states, tiles, tables with downloads, and the notes that say which global
+filters a figure does not honour.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
-from dashboards.data import current_snapshot
+from dashboards.data import current_snapshot, query_parameters, snapshot_as_of
+from dashboards.filters import LIST_FILTERS, Filters
+
+#: Global filter -> the query parameters that apply it.
+FILTER_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "region": ("region",),
+    "legal_entity": ("legal_entity",),
+    "practice": ("practice",),
+    "client": ("client",),
+    "period": ("period_start", "period_end", "window_start", "window_end"),
+}
+
+
+def page_header(title: str, caption: str) -> None:
+    """The page's title, what it shows, and which snapshot (version, build time, as-of)."""
+    st.title(title)
+    st.caption(caption)
+    snapshot = current_snapshot()
+    if snapshot is not None:
+        as_of = snapshot_as_of()
+        st.caption(
+            f"Snapshot `{snapshot.version}`, built {snapshot.built_at:%Y-%m-%d %H:%M} UTC"
+            + (f"; figures as of **{as_of:%Y-%m-%d}**" if as_of else "")
+        )
 
 
 def require_snapshot() -> bool:
@@ -32,17 +62,185 @@ def require_tables(*qualified_names: str) -> bool:
     return True
 
 
-def table(frame: pd.DataFrame, name: str, *, empty: str, height: int | None = None) -> None:
-    """Show ``frame`` with a CSV download, or ``empty`` when it has no rows."""
+def require_as_of(filters: Filters) -> bool:
+    """The marts hold one as-of date: explain, and return False, when another one is chosen."""
+    built = snapshot_as_of()
+    if filters.as_of is not None and built is not None and filters.as_of != built:
+        st.warning(
+            f"The published marts are built as of **{built:%Y-%m-%d}**; you chose "
+            f"{filters.as_of:%Y-%m-%d}. Rebuild for that date (`d2b run --as-of "
+            f"{filters.as_of:%Y-%m-%d}`) or set the as-of filter back to {built:%Y-%m-%d}."
+        )
+        return False
+    return True
+
+
+def active_filters(filters: Filters) -> list[str]:
+    """The global filters that narrow something now (``period`` for a chosen period)."""
+    names = [name for name in LIST_FILTERS if getattr(filters, name)]
+    if filters.period_from or filters.period_to:
+        names.append("period")
+    return names
+
+
+def unapplied_filters(
+    filters: Filters, queries: Iterable[str], sliced: Iterable[str] = ()
+) -> list[str]:
+    """Active filters that some of ``queries`` take no parameter for.
+
+    ``sliced`` names filters the page applies itself to the results (the period on monthly
+    rows).
+    """
+    used = [query_parameters(name) for name in queries]
+    return [
+        name
+        for name in active_filters(filters)
+        if name not in sliced
+        and not all(params.intersection(FILTER_PARAMETERS[name]) for params in used)
+    ]
+
+
+def filter_note(
+    filters: Filters, queries: Iterable[str], why: str = "", *, sliced: Iterable[str] = ()
+) -> None:
+    """A caption naming the active filters that do not narrow the figures of ``queries``."""
+    missing = unapplied_filters(filters, queries, sliced)
+    if missing:
+        labels = ", ".join(_label(name) for name in missing)
+        st.caption(
+            f":material/filter_alt_off: Not narrowed by {labels}" + (f": {why}" if why else ".")
+        )
+
+
+def _label(name: str) -> str:
+    return LIST_FILTERS[name][0].lower() if name in LIST_FILTERS else name
+
+
+#: Columns holding ratios, shown as percentages.
+RATIO_COLUMNS = frozenset(
+    {
+        "utilization",
+        "total_utilization",
+        "realization",
+        "compliance",
+        "compliance_share",
+        "margin_share",
+    }
+)
+
+
+def _number_formats(frame: pd.DataFrame) -> dict:
+    """Ratios as percentages, other decimals with two places and thousands separators."""
+    config = {}
+    for column in frame.columns:
+        if column in RATIO_COLUMNS:
+            config[column] = st.column_config.NumberColumn(format="percent")
+        elif pd.api.types.is_float_dtype(frame[column]) or (
+            frame[column].dtype == object
+            and frame[column].map(lambda v: isinstance(v, Decimal)).any()
+        ):
+            config[column] = st.column_config.NumberColumn(format="localized")
+    return config
+
+
+def table(
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    empty: str,
+    height: int | None = None,
+    column_config: dict | None = None,
+) -> None:
+    """Show ``frame`` with a CSV download, or ``empty`` when it has no rows.
+
+    ``name`` is the CSV's file name; the table and its button sit in a container keyed
+    ``table_<name>`` (tests and the browser find them by it).
+    """
     if frame.empty:
         st.caption(empty)
         return
-    st.dataframe(frame, hide_index=True, width="stretch", height=height or "auto")
-    st.download_button(
+    box = st.container(key=f"table_{name}")
+    box.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=height or "auto",
+        column_config={**_number_formats(frame), **(column_config or {})},
+    )
+    box.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode(),
+        lambda: frame.to_csv(index=False).encode(),  # written only when clicked
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",
         on_click="ignore",
+    )
+
+
+def currency_totals(frame: pd.DataFrame | None, column: str) -> pd.Series:
+    """``column`` summed per currency (one entry in reporting mode)."""
+    if frame is None or frame.empty:
+        return pd.Series(dtype=float)
+    return frame.groupby("currency", dropna=False)[column].sum().astype(float)
+
+
+def metric(
+    container,
+    label: str,
+    value: str,
+    change: float | None = None,
+    change_text: str | None = None,
+    *,
+    help: str | None = None,
+    inverse: bool = False,
+) -> None:
+    """A tile; ``change`` (a number) colours ``change_text`` (green when good, grey when 0)."""
+    color = "off" if change is None or change == 0 else ("inverse" if inverse else "normal")
+    container.metric(
+        label,
+        value,
+        delta=change_text if change is not None else None,
+        delta_color=color,
+        help=help,
+    )
+
+
+def money_metric(
+    container,
+    label: str,
+    current: pd.Series,
+    previous: pd.Series | None = None,
+    *,
+    help: str | None = None,
+    inverse: bool = False,
+) -> None:
+    """A money tile, labelled with its currency (``WIP value (USD)``).
+
+    With several currencies in scope it says how many (the page then shows the amounts per
+    currency). The change is against ``previous`` (None: no comparison), same currency.
+    """
+    from dashboards import format as fmt
+
+    if len(current) > 1:
+        container.metric(
+            label,
+            f"{len(current)} currencies",
+            help=(help or "") + " Amounts per contract currency are in the table below.",
+        )
+        return
+    if current.empty:
+        metric(container, label, fmt.money(0), help=help)
+        return
+    currency, value = current.index[0], current.iloc[0]
+    change = None
+    if previous is not None:
+        change = fmt.difference(value, previous.get(currency, 0.0))
+    metric(
+        container,
+        f"{label} ({currency})",
+        fmt.money(value),
+        change,
+        fmt.money_delta(change),
+        help=help,
+        inverse=inverse,
     )

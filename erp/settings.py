@@ -42,27 +42,57 @@ class TaxSpec:
     description: str
 
 
-#: Tax codes of the warehouse's tax rules seed (DESIGN §3) and the ERP tax each maps to.
-#: Codes the ERP lacks are business errors, so a new code is configured before it is billed.
-DEFAULT_TAXES: tuple[TaxSpec, ...] = (
-    TaxSpec("US-EXEMPT", Decimal("0"), "US services, not taxable"),
+#: The warehouse's tax rules seed (DESIGN §3): every tax code a billing line can carry.
+TAX_RULES_SEED = Path(__file__).resolve().parent.parent / "ingest" / "config" / "tax_rules.csv"
+
+#: ERP taxes beyond the seed's (the sample batches of erp.sample and the tests use them).
+EXTRA_TAXES: tuple[TaxSpec, ...] = (
     TaxSpec("US-NY-SVC", Decimal("0.08875"), "New York City sales tax on taxable services"),
     TaxSpec("GB-VAT-STD", Decimal("0.20"), "UK VAT standard rate"),
     TaxSpec("GB-VAT-ZERO", Decimal("0"), "UK VAT zero rate"),
     TaxSpec("EU-VAT-RC", Decimal("0"), "EU VAT reverse charge (Art. 196)"),
     TaxSpec("DE-VAT-STD", Decimal("0.19"), "German VAT standard rate"),
     TaxSpec("FR-VAT-STD", Decimal("0.20"), "French VAT standard rate"),
-    TaxSpec("CA-GST", Decimal("0.05"), "Canada GST"),
     TaxSpec("CA-ON-HST", Decimal("0.13"), "Ontario HST"),
 )
 
-#: Currencies the ERP knows, with a placeholder rate against the company currency (USD).
-#: The warehouse's dated FX table is the reporting truth; these only let Tryton post moves.
+
+def seed_taxes(path: Path = TAX_RULES_SEED) -> tuple[TaxSpec, ...]:
+    """One ERP tax per tax code of the tax rules seed, at the seed's rate.
+
+    The seed gives percentages, the ERP fractions. A code with two rates is an error.
+    """
+    import csv
+
+    rates: dict[str, Decimal] = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            rate = Decimal(row["tax_rate"]) / 100
+            if rates.setdefault(row["tax_code"], rate) != rate:
+                raise ValueError(f"{path}: tax code {row['tax_code']} has two rates")
+    return tuple(
+        TaxSpec(code, rate.normalize(), f"{code} (tax rules seed)")
+        for code, rate in sorted(rates.items())
+    )
+
+
+#: The taxes the ERP is bootstrapped with: every seed code, so each billing line's tax code
+#: maps to an ERP tax that computes the amount the warehouse expects; codes the ERP lacks are
+#: business errors (dead letters), so a new code is configured before it is billed.
+DEFAULT_TAXES: tuple[TaxSpec, ...] = seed_taxes() + tuple(
+    t for t in EXTRA_TAXES if t.code not in {s.code for s in seed_taxes()}
+)
+
+#: Currencies the ERP knows (every legal entity's, seeds/legal_entities.csv), with a
+#: placeholder rate against the company currency (USD). The warehouse's dated FX table is the
+#: reporting truth; these only let Tryton post moves.
 DEFAULT_CURRENCIES: tuple[tuple[str, Decimal], ...] = (
     ("USD", Decimal("1")),
     ("EUR", Decimal("0.92")),
     ("GBP", Decimal("0.79")),
     ("CAD", Decimal("1.36")),
+    ("SGD", Decimal("1.35")),
+    ("AUD", Decimal("1.52")),
 )
 
 

@@ -1,10 +1,20 @@
-"""Dashboard pages, run with Streamlit's AppTest on a published snapshot of a real run."""
+"""The dashboard app's shell with Streamlit's AppTest, and the pure pieces the pages share.
+
+Page figures on the sample firm: tests/test_dashboard_pages.py.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
+
+from dashboards import data
+from dashboards import format as fmt
+from dashboards.filters import Filters, kpi_windows, month_end, shift_period
 
 APP = str(Path(__file__).parent.parent / "dashboards" / "app.py")
 
@@ -75,7 +85,8 @@ def test_filters_come_from_the_url_and_go_back_into_it(tmp_path, monkeypatch):
     app.query_params["legal_entity"] = ["XX99"]  # unknown: dropped, not an error
     app.run()
     assert not app.exception, app.exception
-    assert "marts.pipeline_health_assets" in app.info[0].value  # a clear empty state
+    # the default page (executive overview) names the marts it lacks: a clear empty state
+    assert "marts.unbilled_approved_hours" in app.info[0].value
 
     selects = {m.label: m for m in app.sidebar.multiselect}
     assert selects["Region"].options == ["EU", "NA"]
@@ -88,3 +99,118 @@ def test_filters_come_from_the_url_and_go_back_into_it(tmp_path, monkeypatch):
 
     url = {k: v if isinstance(v, list) else [v] for k, v in app.query_params.items()}
     assert url == {"practice": ["Technology"], "region": ["EU"], "currency": ["contract"]}
+
+
+def test_no_period_filter_without_a_calendar_and_a_period_from_the_url(tmp_path, monkeypatch):
+    from ingest.warehouse import connect
+    from serving.snapshot import publish
+
+    monkeypatch.setenv("D2B_HOME", str(tmp_path))
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute(
+            "CREATE TABLE marts.dim_calendar AS SELECT DATE '2025-01-01' + INTERVAL (i) MONTH "
+            "AS month_start_date FROM range(6) t(i)"
+        )
+        con.execute(
+            "CREATE TABLE marts.lag_summary AS SELECT 'invoice_release' AS lag_kind, "
+            "DATE '2025-04-30' AS as_of_date"
+        )
+        publish(con, tmp_path / "serving")
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["period_from"] = "2025-02"
+    app.query_params["period_to"] = "2025-13"  # malformed: ignored
+    app.run()
+    assert not app.exception, app.exception
+    boxes = {b.label: b for b in app.sidebar.selectbox}
+    # months up to the snapshot's as-of date only
+    assert boxes["From"].options == ["all months", "2025-01", "2025-02", "2025-03", "2025-04"]
+    assert boxes["From"].value == "2025-02" and boxes["To"].value is None
+    assert app.sidebar.date_input[0].value == date(2025, 4, 30)
+    assert dict(app.query_params) == {"period_from": "2025-02"}  # the as-of default stays out
+
+
+def test_filters_pass_the_period_as_dates():
+    params = Filters(period_from="2024-11", period_to="2025-02", region=("EU",)).params()
+    assert params["period_start"] == date(2024, 11, 1)
+    assert params["period_end"] == date(2025, 2, 28)
+    assert params["region"] == ["EU"] and params["client"] == []
+    assert Filters().params()["period_start"] is None
+    assert month_end("2024-02") == date(2024, 2, 29) and month_end("2024-12") == date(2024, 12, 31)
+    assert shift_period("2025-01", -1) == "2024-12" and shift_period("2024-11", 14) == "2026-01"
+
+
+@pytest.mark.parametrize(
+    ("period_from", "period_to", "window", "previous"),
+    [
+        (None, None, ("2025-04-01", "2025-06-30"), ("2025-01-01", "2025-03-31")),
+        (None, "2025-02", ("2024-12-01", "2025-02-28"), ("2024-09-01", "2024-11-30")),
+        ("2025-05", "2025-06", ("2025-05-01", "2025-06-30"), ("2025-03-01", "2025-04-30")),
+        ("2025-06", None, ("2025-06-01", "2025-06-30"), ("2025-05-01", "2025-05-31")),
+    ],
+)
+def test_kpi_windows_compare_with_as_many_months_before(period_from, period_to, window, previous):
+    now, before = kpi_windows(
+        Filters(period_from=period_from, period_to=period_to), date(2025, 6, 30)
+    )
+    assert (now.start.isoformat(), now.end.isoformat()) == window
+    assert (before.start.isoformat(), before.end.isoformat()) == previous
+    assert now.months == before.months
+
+
+def test_queries_bind_only_the_parameters_their_sql_names():
+    assert data.query_parameters("lag_stats") == {
+        "lag_kind",
+        "legal_entity",
+        "region",
+        "client",
+        "window_start",
+        "window_end",
+    }
+    bound = dict(data.bind("exec_wip", Filters(client=("Acme",)).params()))
+    assert set(bound) == {"legal_entity", "region", "client", "currency"}
+    assert bound["client"] == ("Acme",)  # hashable for the cache, a list again when run
+    with pytest.raises(KeyError, match="needle"):
+        data.bind("trace_find", {})
+    # every query file names its parameters with $name and never formats text into SQL
+    for path in data.QUERY_DIR.glob("*.sql"):
+        text = path.read_text()
+        assert not re.search(r"\{[A-Za-z_]\w*\}|%s|\?", text), path.name
+
+
+def test_unapplied_filters_name_what_a_figure_ignores():
+    from dashboards.ui import unapplied_filters
+
+    chosen = Filters(practice=("Strategy",), client=("Acme",), period_from="2025-01")
+    assert unapplied_filters(chosen, ["exec_wip"]) == ["practice", "period"]
+    assert unapplied_filters(chosen, ["exec_wip"], sliced=["period"]) == ["practice"]
+    assert unapplied_filters(chosen, ["utilization", "financials"], sliced=["period"]) == ["client"]
+    assert unapplied_filters(Filters(), ["exec_wip"]) == []
+
+
+def test_formats():
+    assert fmt.money(1234567.891) == "1,234,568" and fmt.money(-5, "EUR") == "EUR -5"
+    assert fmt.money_delta(-312331.2) == "-312,331" and fmt.money_delta(None) is None
+    assert fmt.hours(11024.75) == "11,024.75" and fmt.hours_delta(0) == "+0.00 h"
+    assert fmt.share(0.6358) == "63.6%" and fmt.share_delta(-0.254) == "-25.4 pp"
+    assert fmt.share(float("nan")) == fmt.MISSING and fmt.ratio(1, 0) is None
+    assert fmt.days(5) == "5.0" and fmt.difference(3, None) is None
+
+
+@pytest.mark.parametrize("share", [0.0, 0.1, 0.5, 0.9, 0.95, 1.0])
+def test_quantiles_from_a_histogram_equal_quantiles_of_the_values(share):
+    import duckdb
+    import pandas as pd
+
+    from dashboards.lags import quantile_cont
+
+    values = pd.Series([0, 1, 2, 3, 5, 8, 13])
+    counts = pd.Series([40, 25, 12, 9, 7, 4, 3])
+    expanded = [v for v, n in zip(values, counts, strict=True) for _ in range(n)]
+    (expected,) = duckdb.execute(
+        "SELECT quantile_cont(v, ?) FROM unnest(?) t(v)", [share, expanded]
+    ).fetchone()
+    assert quantile_cont(
+        values.sample(frac=1, random_state=1), counts.sample(frac=1, random_state=1), share
+    ) == pytest.approx(expected)

@@ -6,10 +6,9 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards.data import query
-from dashboards.ui import require_snapshot, require_tables, table
+from dashboards.ui import page_header, require_snapshot, require_tables, table
 
-st.title("Data health")
-st.caption("Freshness, quarantine, check results and recent runs of the pipeline.")
+page_header("Data health", "Freshness, quarantine, check results and recent runs of the pipeline.")
 
 HEALTH_TABLES = (
     "marts.pipeline_health_assets",

@@ -304,6 +304,10 @@ def _setup_company_and_accounting(settings: TrytonSettings, cfg: Any) -> None:
     configuration = Configuration(1)
     # The warehouse computes expected tax per line (erp.model.line_tax): make Tryton agree.
     configuration.tax_rounding = "line"
+    # Posting an invoice in another currency than the company's books the rounding of the
+    # conversion as a currency exchange difference: Tryton refuses to post without accounts.
+    configuration.currency_exchange_credit_account = accounts["revenue"]
+    configuration.currency_exchange_debit_account = accounts["expense"]
     configuration.save()
 
     for year in settings.fiscal_years:

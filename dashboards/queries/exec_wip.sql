@@ -1,0 +1,50 @@
+-- WIP (marts.unbilled_approved_hours, DESIGN §4) per legal entity and client of the
+-- project's contract, with the aging buckets. Currency mode: reporting (one currency) or
+-- contract (one row per contract currency; the mart ages values in the contract currency
+-- only, so aged values are null in reporting mode). Region is the legal entity's region.
+with
+
+wip as (
+    select
+        w.*,
+        contracts.legal_entity,
+        contracts.client_id
+    from marts.unbilled_approved_hours as w
+    left join marts.dim_contracts as contracts using (contract_id)
+)
+
+select
+    coalesce(wip.legal_entity, '(none)') as legal_entity,
+    coalesce(entities.region, '(none)') as region,
+    coalesce(clients.client_name, '(no client)') as client_name,
+    case
+        when $currency = 'contract' then coalesce(wip.currency, '(no rate)')
+        else wip.reporting_currency
+    end as currency,
+    count(*) as projects,
+    sum(wip.time_entry_count) as time_entries,
+    sum(wip.unbilled_approved_hours) as unbilled_hours,
+    sum(
+        case when $currency = 'contract' then wip.unbilled_value
+        else wip.unbilled_value_reporting end
+    ) as unbilled_value,
+    sum(wip.hours_aged_0_30) as hours_aged_0_30,
+    sum(wip.hours_aged_31_60) as hours_aged_31_60,
+    sum(wip.hours_aged_61_90) as hours_aged_61_90,
+    sum(wip.hours_aged_91_120) as hours_aged_91_120,
+    sum(wip.hours_aged_over_120) as hours_aged_over_120,
+    sum(case when $currency = 'contract' then wip.value_aged_0_30 end) as value_aged_0_30,
+    sum(case when $currency = 'contract' then wip.value_aged_31_60 end) as value_aged_31_60,
+    sum(case when $currency = 'contract' then wip.value_aged_61_90 end) as value_aged_61_90,
+    sum(case when $currency = 'contract' then wip.value_aged_91_120 end) as value_aged_91_120,
+    sum(case when $currency = 'contract' then wip.value_aged_over_120 end) as value_aged_over_120,
+    min(wip.oldest_approved_at) as oldest_approved_at
+from wip
+left join marts.dim_legal_entities as entities using (legal_entity)
+left join marts.dim_clients as clients using (client_id)
+where
+    (len($legal_entity) = 0 or list_contains($legal_entity, wip.legal_entity))
+    and (len($region) = 0 or list_contains($region, entities.region))
+    and (len($client) = 0 or list_contains($client, clients.client_name))
+group by all
+order by unbilled_hours desc

@@ -1,0 +1,46 @@
+-- One Concur expense (marts.fct_expenses) with its worker, client, policy outcome, ERP
+-- posting and re-billing state, and the source file it was loaded from.
+select
+    e.source_system,
+    e.source_id,
+    e.correlation_id,
+    e.report_id,
+    e.batch_id as sae_batch_id,
+    e.transaction_date,
+    e.expense_type_name,
+    e.description,
+    e.vendor_name,
+    e.transaction_amount,
+    e.transaction_currency,
+    e.posted_amount,
+    e.reimbursement_currency,
+    e.employee_id,
+    concat_ws(' ', r.first_name, r.last_name) as worker,
+    r.practice,
+    e.project_code,
+    c.client_name,
+    e.contract_source_id,
+    e.legal_entity,
+    e.is_billable,
+    e.rebill_amount,
+    e.contract_currency,
+    e.has_receipt,
+    e.submitted_at,
+    e.approved_at,
+    e.is_valid,
+    e.exception_reasons,
+    e.journal_number,
+    e.posted_date,
+    e.is_posted,
+    e.batch_key,
+    e.is_batched,
+    e.invoice_id,
+    e.invoice_line_id,
+    e.is_invoiced,
+    e.first_ingested_at,
+    e.source_file,
+    e.source_row_number
+from marts.fct_expenses as e
+left join marts.dim_resources as r using (resource_id)
+left join marts.dim_clients as c on c.client_id = e.client_id
+where e.correlation_id = $correlation_id

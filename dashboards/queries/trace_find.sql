@@ -1,0 +1,94 @@
+-- Records matching an id typed on the Trace page, exactly (never a pattern): a time entry or
+-- expense by its source id, key or correlation id, an expense report id, an invoice by number,
+-- ERP id, key, correlation id or billing batch key, or an invoice line's id or correlation
+-- id (its invoice). At most 50, time entries first.
+with
+
+needle as (
+    select trim($needle) as raw, lower(trim($needle)) as low, upper(trim($needle)) as up
+),
+
+matches as (
+    -- Time entries are the big table: a 32-hex needle is looked up among the keys and
+    -- correlation ids, anything else among the source ids (whose scan prunes by zone maps).
+    -- The conditions are constant once the parameter is bound, so only one side runs.
+    select
+        'time_entry' as record_kind,
+        t.source_system,
+        t.source_id,
+        t.correlation_id,
+        t.work_date as record_date,
+        concat(
+            cast(t.hours as decimal(12, 2)), ' h on ',
+            coalesce(t.project_code, t.project_source_id), ' by ',
+            coalesce(t.employee_id, t.person_source_id)
+        ) as summary,
+        1 as sort_order
+    from marts.fct_time_entries as t
+    where
+        (
+            regexp_full_match(lower(trim($needle)), '[0-9a-f]{32}')
+            and (
+                t.time_entry_id = lower(trim($needle))
+                or t.correlation_id = lower(trim($needle))
+            )
+        )
+        or (
+            not regexp_full_match(lower(trim($needle)), '[0-9a-f]{32}')
+            and t.source_id = trim($needle)
+        )
+
+    union all
+
+    select
+        'expense',
+        e.source_system,
+        e.source_id,
+        e.correlation_id,
+        e.transaction_date,
+        concat(
+            e.expense_type_name, ' ', e.transaction_amount, ' ', e.transaction_currency,
+            ' (report ', e.report_id, ')'
+        ),
+        2
+    from marts.fct_expenses as e, needle
+    where
+        e.source_id = needle.raw
+        or e.expense_id = needle.low
+        or e.correlation_id = needle.low
+        or e.report_id = needle.up
+
+    union all
+
+    select
+        'invoice',
+        i.source_system,
+        i.source_id,
+        i.correlation_id,
+        i.invoice_date,
+        concat(
+            i.invoice_number, ' ', coalesce(i.customer_name, ''), ' ', i.total, ' ', i.currency,
+            ' (', i.status, ')'
+        ),
+        3
+    from marts.fct_invoices as i, needle
+    where
+        i.source_id = needle.raw
+        or i.invoice_id = needle.low
+        or i.correlation_id = needle.low
+        or upper(i.invoice_number) = needle.up
+        or i.batch_key = needle.low
+        or i.invoice_id in (
+            select l.invoice_id
+            from marts.fct_invoice_lines as l
+            where
+                l.source_id = needle.raw
+                or l.invoice_line_id = needle.low
+                or l.correlation_id = needle.low
+        )
+)
+
+select record_kind, source_system, source_id, correlation_id, record_date, summary
+from matches
+order by sort_order, record_date, source_id
+limit 50

@@ -1,0 +1,50 @@
+-- One time entry (marts.fct_time_entries) with its project, client, worker, rate, validation
+-- and billing state, and the source file it was loaded from.
+select
+    t.source_system,
+    t.source_id,
+    t.correlation_id,
+    t.work_date,
+    t.hours,
+    t.notes,
+    t.employee_id,
+    concat_ws(' ', r.first_name, r.last_name) as worker,
+    t.worker_role,
+    r.practice,
+    t.project_code,
+    p.project_name,
+    c.client_name,
+    t.contract_source_id,
+    t.legal_entity,
+    t.task_name,
+    t.is_billable,
+    t.approval_status,
+    t.submitted_at,
+    t.approved_at,
+    t.is_approved,
+    t.is_valid,
+    t.exception_reasons,
+    t.has_contract_exception,
+    t.rate_source,
+    t.resolved_bill_rate,
+    t.currency,
+    t.billable_amount,
+    t.billable_amount_reporting,
+    t.reporting_currency,
+    t.tax_code,
+    t.batch_key,
+    t.is_batched,
+    t.invoice_id,
+    t.invoice_line_id,
+    t.is_invoiced,
+    t.invoiced_date,
+    t.is_paid,
+    t.version_count,
+    t.first_ingested_at,
+    t.source_file,
+    t.source_row_number
+from marts.fct_time_entries as t
+left join marts.dim_resources as r using (resource_id)
+left join marts.dim_projects as p using (project_id)
+left join marts.dim_clients as c on c.client_id = t.client_id
+where t.correlation_id = $correlation_id

@@ -1,0 +1,492 @@
+"""Executive overview: where money is stuck, at a glance.
+
+KPI tiles with their change, the deliver-to-bill funnel, WIP aging, trends by month and
+breakdowns by region, legal entity, practice and client. Flows (leakage, realization,
+utilization, margin, invoice release delay) cover the KPI window (the chosen period, else the
+last three months) against the window before; stocks (WIP) stand at the as-of date against
+the previous published snapshot.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import format as fmt
+from dashboards.data import previous_snapshot, query, query_previous, snapshot_as_of
+from dashboards.filters import current_filters, in_window, kpi_windows, period_window
+from dashboards.lags import monthly as lag_months
+from dashboards.ui import (
+    currency_totals,
+    filter_note,
+    metric,
+    money_metric,
+    page_header,
+    require_as_of,
+    require_snapshot,
+    require_tables,
+    table,
+)
+
+TABLES = (
+    "marts.unbilled_approved_hours",
+    "marts.billing_funnel",
+    "marts.revenue_leakage",
+    "marts.project_financials_monthly",
+    "marts.utilization_monthly",
+    "marts.timesheet_compliance_monthly",
+    "marts.record_lags",
+    "marts.lag_summary",
+    "marts.dim_contracts",
+    "marts.dim_clients",
+    "marts.dim_legal_entities",
+)
+STAGES = ("delivered", "approved", "billable", "batched", "invoiced", "paid")
+BUCKETS = (
+    ("0_30", "0–30 days"),
+    ("31_60", "31–60 days"),
+    ("61_90", "61–90 days"),
+    ("91_120", "91–120 days"),
+    ("over_120", "> 120 days"),
+)
+DIMENSIONS = {
+    "Region": "region",
+    "Legal entity": "legal_entity",
+    "Practice": "practice",
+    "Client": "client_name",
+}
+
+
+def ratio_of_sums(frame: pd.DataFrame, top: str, bottom: str) -> float | None:
+    """Σ top ÷ Σ bottom (None without rows or with a zero denominator)."""
+    return fmt.ratio(frame[top].sum(), frame[bottom].sum()) if not frame.empty else None
+
+
+def tiles(params, filters, as_of) -> None:
+    """The KPI tiles with their change (flows: window before; WIP: previous snapshot)."""
+    window, previous = kpi_windows(filters, as_of)
+    reporting = {**params, "currency": "reporting"}
+    wip = query("exec_wip", params)
+    wip_before = query_previous("exec_wip", params)
+    leakage = query("exec_leakage", params)
+    financials = query("financials", params)
+    ratios = query("financials", reporting)  # ratios are taken in the reporting currency
+    utilization = query("utilization", params)
+    invoices = {**params, "lag_kind": ["invoice_release"]}
+    lags_now = query("lag_stats", {**invoices, **window.params()})
+    lags_before = query("lag_stats", {**invoices, **previous.params()})
+
+    history_start = min(pd.to_datetime(ratios["month_start_date"]).dt.date, default=None)
+    has_previous = history_start is not None and history_start <= previous.end
+    before_snapshot = previous_snapshot()
+    before_as_of = query_previous("as_of_lag_summary")
+    st.caption(
+        f"Flows: **{window.label()}**"
+        + (f", change against {previous.label()}" if has_previous else " (no earlier months)")
+        + ". WIP: at the as-of date"
+        + (
+            f", change since the snapshot built {before_snapshot.built_at:%Y-%m-%d %H:%M} UTC"
+            + (
+                f" (as of {before_as_of.iloc[0, 0]:%Y-%m-%d})."
+                if before_as_of is not None and pd.notna(before_as_of.iloc[0, 0])
+                else "."
+            )
+            if wip_before is not None and before_snapshot is not None
+            else " (no earlier snapshot to compare with)."
+        )
+    )
+
+    first, second = st.columns(4), st.columns(4)
+    money_metric(
+        first[0],
+        "WIP value",
+        currency_totals(wip, "unbilled_value"),
+        currency_totals(wip_before, "unbilled_value") if wip_before is not None else None,
+        help="Unbilled approved hours × resolved bill rate (marts.unbilled_approved_hours).",
+        inverse=True,
+    )
+    hours_now = float(wip["unbilled_hours"].sum()) if not wip.empty else 0.0
+    hours_before = (
+        float(wip_before["unbilled_hours"].sum())
+        if wip_before is not None and not wip_before.empty
+        else (0.0 if wip_before is not None else None)
+    )
+    change = fmt.difference(hours_now, hours_before)
+    metric(
+        first[1],
+        "Unbilled approved hours",
+        fmt.hours(hours_now),
+        change,
+        fmt.hours_delta(change),
+        help="Approved, billable, valid hours on no released invoice line.",
+        inverse=True,
+    )
+    leak_now = in_window(leakage, "record_month", window)
+    leak_before = in_window(leakage, "record_month", previous)
+    money_metric(
+        first[2],
+        "Revenue leakage",
+        currency_totals(leak_now, "leakage_amount"),
+        currency_totals(leak_before, "leakage_amount") if has_previous else None,
+        help="Billed below rate, unbilled over 90 days and work on expired contracts, on "
+        "records dated in the window (marts.revenue_leakage).",
+        inverse=True,
+    )
+    real_now = ratio_of_sums(
+        in_window(ratios, "month_start_date", window),
+        "invoiced_value",
+        "invoiced_value_at_resolved_rate",
+    )
+    real_before = ratio_of_sums(
+        in_window(ratios, "month_start_date", previous),
+        "invoiced_value",
+        "invoiced_value_at_resolved_rate",
+    )
+    change = fmt.difference(real_now, real_before) if has_previous else None
+    metric(
+        first[3],
+        "Realization",
+        fmt.share(real_now),
+        change,
+        fmt.share_delta(change),
+        help="Invoiced value ÷ invoiced hours at the resolved rate, work months in the window "
+        "(reporting currency).",
+    )
+    util_now = ratio_of_sums(
+        in_window(utilization, "month_start_date", window), "billable_hours", "capacity_hours"
+    )
+    util_before = ratio_of_sums(
+        in_window(utilization, "month_start_date", previous), "billable_hours", "capacity_hours"
+    )
+    change = fmt.difference(util_now, util_before) if has_previous else None
+    metric(
+        second[0],
+        "Utilization",
+        fmt.share(util_now),
+        change,
+        fmt.share_delta(change),
+        help="Billable hours ÷ capacity hours (marts.utilization_monthly).",
+    )
+    fin_now = in_window(financials, "month_start_date", window)
+    fin_before = in_window(financials, "month_start_date", previous)
+    margin_share = ratio_of_sums(in_window(ratios, "month_start_date", window), "margin", "revenue")
+    money_metric(
+        second[1],
+        "Margin",
+        currency_totals(fin_now, "margin"),
+        currency_totals(fin_before, "margin") if has_previous else None,
+        help="Revenue (invoiced work) − labour cost − non-reimbursable expenses, by work month"
+        f" (marts.project_financials_monthly). Margin share: {fmt.share(margin_share)}.",
+    )
+    release = lags_now.set_index("lag_kind").loc["invoice_release"]
+    release_before = lags_before.set_index("lag_kind").loc["invoice_release"]
+    change = (
+        fmt.difference(release["median_business_days"], release_before["median_business_days"])
+        if has_previous
+        else None
+    )
+    metric(
+        second[2],
+        "Invoice release delay",
+        f"{fmt.days(release['median_business_days'])} days",
+        change,
+        fmt.days_delta(change),
+        inverse=True,
+        help=f"Median business days from ready to release of invoices released in the window "
+        f"(p90 {fmt.days(release['p90_business_days'])}; SLA "
+        f"{int(release['sla_business_days'])}; {int(release['sla_breach_count'])} breaches).",
+    )
+    money_metric(
+        second[3],
+        "Revenue",
+        currency_totals(fin_now, "revenue"),
+        currency_totals(fin_before, "revenue") if has_previous else None,
+        help="Work of the window billed on released ERP invoices.",
+    )
+    if filters.currency == "contract":
+        by_currency = pd.concat(
+            {
+                "WIP value": currency_totals(wip, "unbilled_value"),
+                "Leakage": currency_totals(leak_now, "leakage_amount"),
+                "Revenue": currency_totals(fin_now, "revenue"),
+                "Margin": currency_totals(fin_now, "margin"),
+            },
+            axis=1,
+        ).reset_index(names="currency")
+        st.markdown("**Money by contract currency**")
+        table(by_currency, "kpis_by_currency", empty="No amounts in scope.")
+    filter_note(filters, ["exec_wip"], "WIP is per project at the as-of date.")
+    filter_note(filters, ["utilization"], "utilization is per person.", sliced=["period"])
+    filter_note(filters, ["lag_stats"], "invoices have no practice.", sliced=["period"])
+
+
+def funnel(params, filters) -> None:
+    """The deliver-to-bill funnel in hours, with hours and values per stage."""
+    st.subheader("Deliver-to-bill funnel")
+    frame = in_window(query("exec_funnel", params), "work_month", period_window(filters))
+    if frame.empty:
+        st.caption("No time entries in scope.")
+        return
+    st.caption(
+        "Time entries by work month"
+        + (f" ({period_window(filters).label()})" if period_window(filters) else " (all months)")
+        + ": delivered, approved, billable (approved, billable, valid), batched, invoiced "
+        "(released invoice), paid."
+    )
+    filter_note(filters, ["exec_funnel"], "the funnel is per project.", sliced=["period"])
+    hours = [float(frame[f"{stage}_hours"].sum()) for stage in STAGES]
+    left, right = st.columns([3, 2])
+    figure = go.Figure(
+        go.Funnel(
+            y=[stage.capitalize() for stage in STAGES],
+            x=hours,
+            textinfo="value+percent initial",
+            texttemplate="%{value:,.0f} h (%{percentInitial:.1%})",
+        )
+    )
+    figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    left.plotly_chart(figure, width="stretch", key="funnel_chart")
+    stages = pd.DataFrame({"stage": STAGES, "hours": hours})
+    values = (
+        frame.groupby("currency")[[f"{stage}_value" for stage in STAGES]]
+        .sum()
+        .T.set_axis(STAGES)
+        .rename(columns=lambda currency: f"value {currency}")
+        .reset_index(drop=True)
+    )
+    with right:
+        table(pd.concat([stages, values], axis=1), "funnel", empty="No time entries.")
+
+
+def wip_aging(params, filters) -> None:
+    """WIP by days since approval, and by client."""
+    st.subheader("WIP aging")
+    wip = query("exec_wip", params)
+    if wip.empty:
+        st.caption("No unbilled approved hours.")
+        return
+    filter_note(filters, ["exec_wip"], "WIP is per project at the as-of date.")
+    rows = []
+    for key, label in BUCKETS:
+        if filters.currency == "contract":
+            for currency, part in wip.groupby("currency"):
+                rows.append(
+                    {
+                        "age": label,
+                        "currency": currency,
+                        "hours": float(part[f"hours_aged_{key}"].sum()),
+                        "value": float(part[f"value_aged_{key}"].sum()),
+                    }
+                )
+        else:
+            rows.append({"age": label, "hours": float(wip[f"hours_aged_{key}"].sum())})
+    aging = pd.DataFrame(rows)
+    left, right = st.columns([3, 2])
+    if filters.currency == "contract":
+        figure = px.bar(aging, x="age", y="value", color="currency", barmode="group")
+    else:
+        figure = px.bar(aging, x="age", y="hours", labels={"age": "days since approval"})
+        left.caption(
+            "Hours by days since approval (the mart ages values in the contract currency "
+            "only: switch the currency to *contract* to see them)."
+        )
+    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    left.plotly_chart(figure, width="stretch", key="wip_aging_chart")
+    with right:
+        table(aging, "wip_aging", empty="No unbilled approved hours.")
+    by_client = (
+        wip.groupby(["client_name", "legal_entity", "currency"], as_index=False)[
+            ["projects", "time_entries", "unbilled_hours", "unbilled_value", "hours_aged_over_120"]
+        ]
+        .sum()
+        .sort_values("unbilled_value", ascending=False)
+    )
+    with st.expander("WIP by client"):
+        table(by_client, "wip_by_client", empty="No unbilled approved hours.")
+
+
+def trends(params, filters) -> None:
+    """Monthly trends: money, ratios, billing stages, leakage, invoice release delay."""
+    st.subheader("Trends by month")
+    window = period_window(filters)
+    financials = in_window(query("financials", params), "month_start_date", window)
+    ratios = in_window(
+        query("financials", {**params, "currency": "reporting"}), "month_start_date", window
+    )
+    utilization = in_window(query("utilization", params), "month_start_date", window)
+    funnel_frame = in_window(query("exec_funnel", params), "work_month", window)
+    leakage = in_window(query("exec_leakage", params), "record_month", window)
+    lags = in_window(
+        lag_months(query("lag_histogram", {**params, "lag_kind": ["invoice_release"]})),
+        "finish_month",
+        window,
+    )
+
+    filter_note(
+        filters,
+        ["utilization", "exec_funnel", "lag_histogram"],
+        "utilization is per person, the funnel and invoices per project.",
+        sliced=["period"],
+    )
+    money, rates, billing, leak, release = st.tabs(
+        ["Revenue and margin", "Utilization and realization", "Billing", "Leakage", "Release delay"]
+    )
+    with money:
+        monthly = financials.groupby(["month_start_date", "currency"], as_index=False)[
+            ["revenue", "total_cost", "margin"]
+        ].sum()
+        long = monthly.melt(["month_start_date", "currency"], var_name="measure")
+        figure = px.bar(
+            long,
+            x="month_start_date",
+            y="value",
+            color="measure",
+            barmode="group",
+            facet_row="currency" if monthly["currency"].nunique() > 1 else None,
+            labels={"month_start_date": "work month", "value": ""},
+        )
+        st.plotly_chart(figure, width="stretch", key="trend_margin_chart")
+        table(monthly, "trend_revenue_margin", empty="No financials in scope.")
+    with rates:
+        util = utilization.groupby("month_start_date", as_index=False)[
+            ["billable_hours", "logged_hours", "capacity_hours", "on_time_days", "due_days"]
+        ].sum()
+        util["utilization"] = util["billable_hours"] / util["capacity_hours"]
+        util["total_utilization"] = util["logged_hours"] / util["capacity_hours"]
+        util["compliance"] = util["on_time_days"] / util["due_days"]
+        real = ratios.groupby("month_start_date", as_index=False)[
+            ["invoiced_value", "invoiced_value_at_resolved_rate"]
+        ].sum()
+        real["realization"] = real["invoiced_value"] / real["invoiced_value_at_resolved_rate"]
+        both = util.merge(real[["month_start_date", "realization"]], how="outer")
+        long = both.melt(
+            "month_start_date",
+            ["utilization", "total_utilization", "realization", "compliance"],
+            var_name="measure",
+        )
+        figure = px.line(long, x="month_start_date", y="value", color="measure", markers=True)
+        figure.update_yaxes(tickformat=".0%")
+        st.plotly_chart(figure, width="stretch", key="trend_rates_chart")
+        table(both, "trend_rates", empty="No utilization in scope.")
+    with billing:
+        monthly = funnel_frame.groupby(["work_month", "currency"], as_index=False)[
+            ["billable_value", "batched_value", "invoiced_value", "paid_value"]
+        ].sum()
+        long = monthly.melt(["work_month", "currency"], var_name="stage")
+        figure = px.line(
+            long,
+            x="work_month",
+            y="value",
+            color="stage",
+            line_dash="currency" if monthly["currency"].nunique() > 1 else None,
+            markers=True,
+        )
+        st.plotly_chart(figure, width="stretch", key="trend_billing_chart")
+        table(monthly, "trend_billing", empty="No time entries in scope.")
+    with leak:
+        monthly = leakage.groupby(["record_month", "cause", "currency"], as_index=False)[
+            ["records", "leakage_amount"]
+        ].sum()
+        figure = px.bar(
+            monthly,
+            x="record_month",
+            y="leakage_amount",
+            color="cause",
+            facet_row="currency" if monthly["currency"].nunique() > 1 else None,
+        )
+        st.plotly_chart(figure, width="stretch", key="trend_leakage_chart")
+        table(monthly, "trend_leakage", empty="No leakage in scope.")
+    with release:
+        invoices = lags[lags["lag_kind"] == "invoice_release"]
+        if not invoices.empty:
+            figure = px.line(
+                invoices.melt(
+                    ["finish_month"], ["median_business_days", "p90_business_days"], var_name="m"
+                ),
+                x="finish_month",
+                y="value",
+                color="m",
+                markers=True,
+                labels={"value": "business days", "finish_month": "release month"},
+            )
+            figure.add_hline(
+                y=float(invoices["sla_business_days"].max()),
+                line_dash="dot",
+                annotation_text="SLA",
+            )
+            st.plotly_chart(figure, width="stretch", key="trend_release_chart")
+        table(invoices, "trend_release_delay", empty="No invoice released in scope.")
+
+
+def breakdowns(params, filters) -> None:
+    """Money, WIP, leakage and utilization by region, legal entity, practice or client."""
+    st.subheader("Breakdowns")
+    label = st.segmented_control(
+        "Break down by", list(DIMENSIONS), default="Region", key="exec_breakdown", required=True
+    )
+    dimension = DIMENSIONS[label or "Region"]
+    window = period_window(filters)
+    keys = [dimension, "currency"]
+    financials = in_window(query("financials", params), "month_start_date", window)
+    parts = [financials.groupby(keys)[["billable_value", "revenue", "total_cost", "margin"]].sum()]
+    if dimension != "practice":
+        wip = query("exec_wip", params)
+        parts.append(
+            wip.groupby(keys)[["unbilled_hours", "unbilled_value"]]
+            .sum()
+            .rename(columns={"unbilled_value": "wip_value", "unbilled_hours": "wip_hours"})
+        )
+    leakage = in_window(query("exec_leakage", params), "record_month", window)
+    if dimension in leakage:
+        parts.append(
+            leakage.groupby(keys)[["leakage_amount"]]
+            .sum()
+            .rename(columns={"leakage_amount": "leakage"})
+        )
+    frame = pd.concat(parts, axis=1).reset_index()
+    frame["margin_share"] = frame["margin"] / frame["revenue"].where(frame["revenue"] != 0)
+    if dimension != "client_name":
+        utilization = in_window(query("utilization", params), "month_start_date", window)
+        util = utilization.groupby(dimension)[["billable_hours", "capacity_hours"]].sum()
+        frame = frame.merge(
+            (util["billable_hours"] / util["capacity_hours"]).rename("utilization"),
+            left_on=dimension,
+            right_index=True,
+            how="left",
+        )
+    frame = frame.sort_values("revenue", ascending=False)
+    figure = px.bar(
+        frame.melt(keys, [c for c in ("revenue", "margin", "wip_value", "leakage") if c in frame]),
+        x=dimension,
+        y="value",
+        color="variable",
+        barmode="group",
+        facet_row="currency" if frame["currency"].nunique() > 1 else None,
+        labels={dimension: label, "variable": ""},
+    )
+    st.plotly_chart(figure, width="stretch", key="breakdown_chart")
+    st.caption(
+        "Revenue, cost and margin by the workers' practice and region and the project's "
+        "billing legal entity and client (period: "
+        + (window.label() if window else "all months")
+        + "); WIP and leakage by the contract's legal entity, its region and client."
+    )
+    table(frame, f"breakdown_{dimension}", empty="Nothing in scope.")
+
+
+page_header(
+    "Executive overview",
+    "Where money is stuck: WIP, leakage, realization, utilization, margin and how fast "
+    "invoices go out.",
+)
+filters = current_filters()
+if require_snapshot() and require_tables(*TABLES) and require_as_of(filters):
+    params = filters.params()
+    as_of = snapshot_as_of()
+    tiles(params, filters, as_of)
+    funnel(params, filters)
+    wip_aging(params, filters)
+    trends(params, filters)
+    breakdowns(params, filters)
