@@ -215,9 +215,9 @@ def _period_figures(warehouse: Path, period: str) -> dict[str, Decimal | int]:
     }
 
 
-@pytest.mark.parametrize(
-    "adapter_name", ["filedrop", pytest.param("tryton", marks=pytest.mark.slow)]
-)
+# slow: three dbt builds per adapter (the default suite keeps the ERP package's own tests)
+@pytest.mark.slow
+@pytest.mark.parametrize("adapter_name", ["filedrop", "tryton"])
 def test_a_billing_run_closes_the_loop_through_the_erp(
     adapter_name: str, sample_run: PipelineRun, tmp_path, monkeypatch
 ) -> None:
@@ -310,6 +310,7 @@ def test_a_billing_run_closes_the_loop_through_the_erp(
 # --- the semantic layer ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_metricflow_answers_from_the_marts(sample_run: PipelineRun, tmp_path) -> None:
     """``mf query`` (the README's example) gives the marts' figures: WIP value per legal
     entity of the project, and the funnel's billable hours per month."""
