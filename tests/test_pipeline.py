@@ -124,6 +124,8 @@ def test_full_graph_materializes_and_the_mart_has_the_expected_figures(
     assert runs == [(result.run_id,)]
 
 
+# two whole-pipeline runs: in the slow step of CI, keeping the default suite short
+@pytest.mark.slow
 def test_rerunning_the_job_changes_nothing(landing, d2b_home, dbt_manifest):
     from dagster_project.definitions import ALL_ASSETS_JOB, defs
 

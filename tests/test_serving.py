@@ -69,6 +69,8 @@ def test_only_the_newest_versions_are_kept(tmp_path):
     assert remaining[-1] == last.path.name
 
 
+# two whole-pipeline runs: in the slow step of CI, keeping the default suite short
+@pytest.mark.slow
 def test_dashboard_read_stays_open_while_the_whole_pipeline_runs(d2b_home, dbt_manifest):
     from dagster_project.definitions import ALL_ASSETS_JOB, defs
 

@@ -7,13 +7,25 @@
 -- hours x rate rounded to cents, and converted to the reporting currency at the work
 -- date's FX rate.
 
-{{ config(materialized='table') }}
+-- Incremental: a daily run rebuilds the entries worked on or after the cutoff
+-- (macros/incremental.sql).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_incremental_scope(on_or_after_cutoff('work_date', incremental_cutoff())) }}",
+    post_hook="{{ record_incremental_state() }}",
+) }}
+
+-- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
+{%- set cutoff = incremental_cutoff() %}
 
 with
 
 entries as (
 
     select * from {{ ref('int_time_entries_enriched') }}
+    where {{ on_or_after_cutoff('work_date', cutoff) }}
 
 ),
 

@@ -3,6 +3,18 @@
 -- the most recent updated_at (then the most recent load) is the entry's current state.
 -- A PSA refers to projects and tasks its own way: Harvest by id, Toggl by name (project_ref,
 -- task_ref); people by Harvest user id or by e-mail in Toggl (person_source_id).
+-- Incremental: a daily run rebuilds the entries worked on or after the cutoff
+-- (macros/incremental.sql); an entry is ranked over all its versions, so those with any
+-- version from the cutoff on are ranked, and those whose latest version is kept.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_incremental_scope(on_or_after_cutoff('work_date', incremental_cutoff())) }}",
+    post_hook="{{ record_incremental_state() }}",
+) }}
+
+{%- set cutoff = incremental_cutoff() %}
 
 with
 
@@ -77,6 +89,15 @@ unioned as (
 
 ),
 
+-- on a daily run, the entries with a version worked on or after the cutoff, each ranked
+-- over all its versions
+in_scope as (
+
+    select * from unioned
+    where {{ entries_from_cutoff('unioned', cutoff) }}
+
+),
+
 ranked as (
 
     select
@@ -91,7 +112,7 @@ ranked as (
         ) as version_rank,
         count(*) over (partition by source_system, source_id) as version_count,
         min(ingested_at) over (partition by source_system, source_id) as first_ingested_at
-    from unioned
+    from in_scope
 
 ),
 
@@ -127,7 +148,7 @@ latest as (
         source_row_number,
         ingested_at
     from ranked
-    where version_rank = 1
+    where version_rank = 1 and {{ on_or_after_cutoff('work_date', cutoff) }}
 
 )
 

@@ -4,13 +4,27 @@
 -- over_daily_limit require the project to be known; Harvest-only reasons need fields
 -- Toggl's export does not carry (assignments, a PSA rate, a creation time).
 
-{{ config(materialized='table') }}
+-- Incremental: a daily run rebuilds the exceptions of entries worked on or after the
+-- cutoff (macros/incremental.sql); both set-wide rules group entries of one day.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_incremental_scope(
+        entries_from_cutoff(ref('int_time_entries_rated'), incremental_cutoff())
+    ) }}",
+    post_hook="{{ record_incremental_state() }}",
+) }}
+
+-- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
+{%- set cutoff = incremental_cutoff() %}
 
 with
 
 entries as (
 
     select * from {{ ref('int_time_entries_rated') }}
+    where {{ on_or_after_cutoff('work_date', cutoff) }}
 
 ),
 

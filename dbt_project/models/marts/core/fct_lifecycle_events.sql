@@ -4,12 +4,29 @@
 -- posted and paid (ERP). Events after the end of the as-of date have not happened yet and
 -- are left out.
 -- Billing batches add `batched` events once the write-back lands them in raw.
+-- Incremental: a daily run rebuilds the events of expenses and invoices, and of the time
+-- entries fct_time_entries rebuilt (worked on or after the cutoff; macros/incremental.sql).
 
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_scope(lifecycle_events_from_cutoff(
+        incremental_cutoff(with_billing=true, invoiced_entries=ref('fct_time_entries'))
+    )) }}",
+    post_hook="{{ record_incremental_state() }}",
+) }}
+
+-- depends_on: {{ ref('stg_erp__invoices') }}, {{ ref('stg_erp__invoice_lines') }}
+-- depends_on: {{ ref('stg_erp_api__invoices') }}, {{ ref('stg_erp_api__invoice_lines') }}
+-- depends_on: {{ ref('int_time_entries_rated') }}
+{%- set cutoff = incremental_cutoff(
+    with_billing=true, invoiced_entries=ref('fct_time_entries')
+) %}
 
 with
 
-entry_versions as (
+all_entry_versions as (
 
     select
         'harvest' as source_system,
@@ -30,6 +47,13 @@ entry_versions as (
         updated_at,
         source_file
     from {{ ref('stg_toggl__time_entries') }}
+
+),
+
+entry_versions as (
+
+    select * from all_entry_versions
+    where {{ entries_from_cutoff(ref('fct_time_entries'), cutoff) }}
 
 ),
 
@@ -79,7 +103,7 @@ validated_entries as (
         updated_at as event_at,
         'd2b' as event_source
     from {{ ref('fct_time_entries') }}
-    where is_valid
+    where is_valid and {{ on_or_after_cutoff('work_date', cutoff) }}
 
 ),
 
@@ -285,7 +309,7 @@ final as (
         event_at,
         event_source
     from unioned
-    where event_at < {{ as_of_end() }}
+    where event_at < {{ as_of_end() }} and {{ lifecycle_events_from_cutoff(cutoff) }}
 
 )
 

@@ -2,12 +2,30 @@
 -- correlation_id that follows it to billing batches and ERP invoice lines. Carries its
 -- identity (resource, project, contract, client), resolved rate and value, validation
 -- outcome and whether a posted ERP invoice line bills it at the as-of date.
+-- Incremental: a daily run rebuilds the entries worked on or after the cutoff, which also
+-- reaches back to the entries on ERP invoices landed since (macros/incremental.sql).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_scope(
+        on_or_after_cutoff('work_date', incremental_cutoff(with_billing=true))
+    ) }}",
+    post_hook="{{ record_incremental_state() }}",
+) }}
+
+-- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
+-- depends_on: {{ ref('stg_erp__invoices') }}, {{ ref('stg_erp__invoice_lines') }}
+-- depends_on: {{ ref('stg_erp_api__invoices') }}, {{ ref('stg_erp_api__invoice_lines') }}
+{%- set cutoff = incremental_cutoff(with_billing=true) %}
 
 with
 
 entries as (
 
     select * from {{ ref('int_time_entries_rated') }}
+    where {{ on_or_after_cutoff('work_date', cutoff) }}
 
 ),
 

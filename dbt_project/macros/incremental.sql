@@ -1,0 +1,275 @@
+{#- Incremental models of the time-entry chain (DECISIONLOG "Incremental by work date").
+
+    A daily run recomputes only the time entries whose work date is on or after a cutoff: the
+    earliest work date (of any exported version) of an entry with a version landed since the
+    model's last build. Everything from the cutoff on is deleted and rebuilt from the
+    canonical models, so set-wide rules (duplicate_entry, over_daily_limit: one person-day)
+    see all their rows, and an entry moved between dates leaves no stale row behind.
+
+    A model builds in full (rows deleted, every row inserted) whenever its result could
+    change in ways the cutoff does not see: a new export of any master data (projects,
+    people, contracts, rate cards, FX, mappings), a changed seed or model upstream of it,
+    other vars (as-of date, reporting currency, daily limit), or a change in the billing
+    outbox. Macros are not fingerprinted: after changing one, build with --full-refresh. The
+    state of each build (fingerprint of those inputs, landed data it has seen) is
+    `ops.dbt_incremental_state`, one row per build, written in the model's transaction.
+
+    Use in a model:
+        config(materialized='incremental', incremental_strategy='append',
+               pre_hook="{{ delete_incremental_scope('<scope predicate macro call>') }}",
+               post_hook="{{ record_incremental_state() }}")
+    and filter the model's rows with the same scope predicate when `incremental_cutoff()` is
+    not none, so what is deleted is exactly what is inserted again. -#}
+
+{#- Raw tables of activity: the cutoff follows them; every other raw table is master data. -#}
+{% macro activity_raw_tables() -%}
+    {{ return([
+        'harvest__time_entries', 'toggl__time_entries', 'concur__expenses',
+        'erp__invoices', 'erp__invoice_lines', 'erp__expense_postings',
+        'erp_api__invoices', 'erp_api__invoice_lines',
+    ]) }}
+{%- endmacro %}
+
+{#- The vars a record-level model's rows depend on (a change rebuilds in full). -#}
+{% macro incremental_vars() -%}
+    {{ return(['as_of_date', 'reporting_currency', 'fx_base_currency', 'daily_hours_limit']) }}
+{%- endmacro %}
+
+{#- on-run-start: the build log the incremental models read and append to. -#}
+{% macro create_incremental_state() -%}
+    create schema if not exists ops;
+    create table if not exists ops.dbt_incremental_state (
+        model_name varchar not null,
+        fingerprint varchar not null,
+        -- 'incremental' (rows from the cutoff rebuilt) or 'full'
+        build_kind varchar not null,
+        ingested_through timestamp,
+        built_at timestamp not null
+    )
+{%- endmacro %}
+
+{#- The raw tables (existing ones) of the project's sources, split by kind. -#}
+{% macro _raw_relations(kind) -%}
+    {%- set relations = [] -%}
+    {%- for source_node in graph.sources.values() | sort(attribute='unique_id') -%}
+        {%- if source_node.schema == 'raw' -%}
+            {%- set is_activity = source_node.identifier in activity_raw_tables() -%}
+            {%- if kind == 'all' or (kind == 'activity') == is_activity -%}
+                {%- set relation = adapter.get_relation(
+                    database=source_node.database,
+                    schema=source_node.schema,
+                    identifier=source_node.identifier
+                ) -%}
+                {%- if relation is not none -%}{%- do relations.append(relation) -%}{%- endif -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(relations) }}
+{%- endmacro %}
+
+{#- The latest `_ingested_at` over raw tables of a kind ('master', 'activity' or 'all'). -#}
+{% macro _raw_ingested_through(kind) -%}
+    {%- set relations = _raw_relations(kind) -%}
+    {%- if not relations -%}{{ return(none) }}{%- endif -%}
+    {%- set query -%}
+        select max(ingested_through) from (
+        {%- for relation in relations %}
+            select max(_ingested_at) as ingested_through from {{ relation }}
+            {{- " union all" if not loop.last }}
+        {%- endfor %}
+        )
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- The models, seeds and snapshots upstream of this model, by unique id. -#}
+{% macro _upstream_nodes() -%}
+    {%- set queue = [model.unique_id] -%}
+    {#- breadth-first over depends_on; the queue grows while it is walked -#}
+    {%- for position in range(graph.nodes | length) -%}
+        {%- if position < queue | length -%}
+            {%- set node = graph.nodes.get(queue[position]) -%}
+            {%- for parent in (node.depends_on.nodes if node else []) -%}
+                {%- if parent in graph.nodes and parent not in queue -%}
+                    {%- do queue.append(parent) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(queue | sort) }}
+{%- endmacro %}
+
+{#- What a full rebuild depends on besides activity: vars, the code of the model and of
+    everything upstream (models, seeds, snapshots), master data, the billing outbox. -#}
+{% macro incremental_fingerprint() -%}
+    {%- set parts = [] -%}
+    {%- for name in incremental_vars() -%}
+        {%- do parts.append(name ~ '=' ~ var(name, none)) -%}
+    {%- endfor -%}
+    {%- for unique_id in _upstream_nodes() -%}
+        {%- do parts.append(unique_id ~ '=' ~ graph.nodes[unique_id].checksum.checksum) -%}
+    {%- endfor -%}
+    {%- do parts.append('master=' ~ _raw_ingested_through('master')) -%}
+    {%- set outbox = adapter.get_relation(
+        database=target.database, schema='ops', identifier='erp_outbox_correlations'
+    ) -%}
+    {%- if outbox is not none -%}
+        {%- set outbox_state = run_query(
+            'select count(*), max(batch_key), min(batch_key) from ' ~ outbox
+        ).rows[0] -%}
+        {%- do parts.append('outbox=' ~ (outbox_state | join('/'))) -%}
+    {%- endif -%}
+    {{ return(local_md5(parts | join('|'))) }}
+{%- endmacro %}
+
+{#- The last build of this model, as a row (fingerprint, ingested_through), or none. -#}
+{% macro _last_incremental_state() -%}
+    {%- set query -%}
+        select fingerprint, ingested_through
+        from ops.dbt_incremental_state
+        where model_name = '{{ this.identifier }}'
+        order by built_at desc
+        limit 1
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {{ return(rows[0] if rows else none) }}
+{%- endmacro %}
+
+{#- The landed-data watermark this model may build on incrementally, or none (build in
+    full: first build, --full-refresh, or a changed fingerprint). -#}
+{% macro incremental_watermark() -%}
+    {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
+    {%- set state = _last_incremental_state() -%}
+    {%- if state is none or state[1] is none -%}{{ return(none) }}{%- endif -%}
+    {%- if state[0] != incremental_fingerprint() -%}{{ return(none) }}{%- endif -%}
+    {{ return(state[1]) }}
+{%- endmacro %}
+
+{#- The earliest work date a run must rebuild (a date literal), or none to build in full.
+    `with_billing`: also the entries on ERP invoices landed since, and those
+    `invoiced_entries` (default: the model itself, with fct_time_entries' invoice_id) showed
+    on them (a line removed from an invoice). -#}
+{% macro incremental_cutoff(with_billing=false, invoiced_entries=none) -%}
+    {%- set watermark = incremental_watermark() -%}
+    {%- if watermark is none -%}{{ return(none) }}{%- endif -%}
+    {%- set since = "cast('" ~ watermark ~ "' as timestamp)" -%}
+    {%- set query -%}
+        with changed_entries as (
+            select 'harvest' as source_system, time_entry_source_id as source_id
+            from {{ ref('stg_harvest__time_entries') }}
+            where ingested_at > {{ since }}
+            union
+            select 'toggl' as source_system, time_entry_source_id as source_id
+            from {{ ref('stg_toggl__time_entries') }}
+            where ingested_at > {{ since }}
+        ),
+        versions as (
+            select 'harvest' as source_system, time_entry_source_id as source_id, work_date
+            from {{ ref('stg_harvest__time_entries') }}
+            union all
+            select 'toggl' as source_system, time_entry_source_id as source_id, work_date
+            from {{ ref('stg_toggl__time_entries') }}
+        ),
+        {%- if with_billing %}
+        changed_invoices as (
+            select invoice_source_id from {{ ref('stg_erp__invoices') }}
+            where ingested_at > {{ since }}
+            union
+            select invoice_source_id from {{ ref('stg_erp__invoice_lines') }}
+            where ingested_at > {{ since }}
+            union
+            select invoice_source_id from {{ ref('stg_erp_api__invoices') }}
+            where ingested_at > {{ since }}
+            union
+            select invoice_source_id from {{ ref('stg_erp_api__invoice_lines') }}
+            where ingested_at > {{ since }}
+        ),
+        {%- endif %}
+        cutoffs as (
+            select min(versions.work_date) as cutoff
+            from versions
+            inner join changed_entries
+                on
+                    versions.source_system = changed_entries.source_system
+                    and versions.source_id = changed_entries.source_id
+        {%- if with_billing %}
+            union all
+            select min(entries.work_date) as cutoff
+            from {{ ref('int_invoice_line_records') }} as records
+            inner join {{ ref('int_time_entries_rated') }} as entries
+                on
+                    records.record_system = entries.source_system
+                    and records.record_source_id = entries.source_id
+            where
+                records.record_kind = 'time_entry'
+                and records.invoice_source_id in (select invoice_source_id from changed_invoices)
+            union all
+            select min(work_date) as cutoff
+            from {{ invoiced_entries or this }}
+            where invoice_id in (
+                select {{ surrogate_key("'erp'", 'invoice_source_id') }} from changed_invoices
+            )
+        {%- endif %}
+        )
+        select coalesce(min(cutoff), date '9999-12-31') from cutoffs
+    {%- endset -%}
+    {%- set cutoff = run_query(query).columns[0].values()[0] -%}
+    {{ return("date '" ~ cutoff ~ "'") }}
+{%- endmacro %}
+
+{#- pre-hook: delete the rows the run rebuilds (`scope`, a SQL predicate over the model's
+    rows), or every row when the model builds in full over an existing table. -#}
+{% macro delete_incremental_scope(scope) -%}
+    {%- if execute and is_incremental() -%}
+        {%- if incremental_watermark() is none -%}
+            delete from {{ this }}
+        {%- else -%}
+            delete from {{ this }} where {{ scope }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post-hook: log this build (same transaction as its rows). -#}
+{% macro record_incremental_state() -%}
+    {%- if execute -%}
+        {%- set through = _raw_ingested_through('all') -%}
+        insert into ops.dbt_incremental_state
+        values (
+            '{{ this.identifier }}',
+            '{{ incremental_fingerprint() }}',
+            '{{ "full" if incremental_watermark() is none else "incremental" }}',
+            {{ "cast('" ~ through ~ "' as timestamp)" if through is not none else "null" }},
+            {{ dbt.current_timestamp() }}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Scope predicate of fct_lifecycle_events: every event of expenses and invoices, and those
+    of time entries other than the ones worked before `cutoff` (fct_time_entries is rebuilt
+    before it; billed records unknown to the warehouse stay in scope). -#}
+{% macro lifecycle_events_from_cutoff(cutoff) -%}
+    {%- if cutoff is none -%}{{ return('true') }}{%- endif -%}
+    (
+        record_kind != 'time_entry'
+        or (source_system, source_id) not in (
+            select (source_system, source_id) from {{ ref('fct_time_entries') }}
+            where work_date < {{ cutoff }}
+        )
+    )
+{%- endmacro %}
+
+{#- `column >= cutoff`, or `true` when the model builds in full (cutoff none). -#}
+{% macro on_or_after_cutoff(column, cutoff) -%}
+    {{- column ~ ' >= ' ~ cutoff if cutoff is not none else 'true' -}}
+{%- endmacro %}
+
+{#- On a daily run, the rows of `relation` (keyed by source_system, source_id) of the entries
+    with a row worked on or after `cutoff`; `true` when the model builds in full. -#}
+{% macro entries_from_cutoff(relation, cutoff) -%}
+    {%- if cutoff is none -%}{{ return('true') }}{%- endif -%}
+    (source_system, source_id) in (
+        select (source_system, source_id) from {{ relation }}
+        where work_date >= {{ cutoff }}
+    )
+{%- endmacro %}
