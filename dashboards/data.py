@@ -1,6 +1,7 @@
 """The dashboards' only door to data: cached, parameterized, read-only queries.
 
-Queries live in ``dashboards/queries/<name>.sql`` and take named parameters (``$name``);
+Queries live in ``dashboards/queries/<name>.sql`` (shared pieces in ``queries/fragments``,
+pulled in by an ``--@include <fragment>`` line) and take named parameters (``$name``);
 no SQL is ever built from user input. A query is bound to exactly the parameters its text
 names, so a page may pass all its filters and each query takes what it honours (which is
 also how a page tells which filters did not narrow a figure, :func:`query_parameters`).
@@ -28,6 +29,8 @@ from serving.snapshot import SNAPSHOTS, Snapshot, current
 QUERY_DIR = Path(__file__).parent / "queries"
 #: ``$name`` placeholders (DuckDB's named parameters); SQL comments must not use ``$``.
 _PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
+#: A line ``--@include <fragment>``: replaced by that fragment's SQL.
+_INCLUDE = re.compile(r"^[ \t]*--@include (\w+)[ \t]*$", re.MULTILINE)
 #: Marts that carry ``as_of_date`` and always have rows once built, best first.
 _AS_OF_SOURCES = (
     ("marts.lag_summary", "as_of_lag_summary"),
@@ -71,11 +74,22 @@ def previous_snapshot() -> Snapshot | None:
 
 @cache
 def query_text(name: str) -> str:
-    """The SQL of the named query file."""
+    """The SQL of the named query file, with its includes spliced in.
+
+    A line ``--@include <fragment>`` becomes ``queries/fragments/<fragment>.sql``: SQL that
+    several queries share, such as a filter.
+    """
     path = QUERY_DIR / f"{name}.sql"
     if not path.is_file():
         raise KeyError(f"no query named {name!r} in {QUERY_DIR}")
-    return path.read_text()
+    return _INCLUDE.sub(_fragment, path.read_text())
+
+
+def _fragment(match: re.Match[str]) -> str:
+    path = QUERY_DIR / "fragments" / f"{match.group(1)}.sql"
+    if not path.is_file():
+        raise KeyError(f"no query fragment {match.group(1)!r} in {path.parent}")
+    return path.read_text().rstrip("\n")
 
 
 @cache

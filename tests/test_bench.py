@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import date
 
@@ -51,8 +52,39 @@ def test_phases_are_measured_and_written_to_the_docs(tmp_path):
     ]
 
 
+def test_a_generated_firm_is_reused_only_from_its_landing_zone(tmp_path):
+    work = tmp_path / "work"
+    with pytest.raises(FileNotFoundError, match="no landing or ground_truth"):
+        bench.bench([0.005], phases=("ingest",), workroot=work, echo=lambda _line: None)
+
+    bench.bench(
+        [0.005],
+        as_of=date(2025, 6, 30),
+        phases=("generate", "ingest"),
+        workroot=work,
+        echo=lambda _line: None,
+    )
+    with pytest.raises(FileExistsError, match="warehouse.duckdb"):
+        bench.bench([0.005], phases=("ingest",), workroot=work, echo=lambda _line: None)
+
+    firm = work / "scale-0.005"
+    (firm / "warehouse.duckdb").unlink()
+    landed = sorted(p.name for p in (firm / "landing").rglob("*") if p.is_file())
+    results = bench.bench(
+        [0.005], phases=("ingest", "incremental"), workroot=work, echo=lambda _line: None
+    )
+    assert [(r.phase, r.ok) for r in results] == [("ingest", True), ("incremental", True)]
+    # the last day was held back before the ingest, then landed by the incremental phase
+    summary = ast.literal_eval(results[0].detail)
+    ingested = sum(count for key, count in summary.items() if key.startswith("files_"))
+    held = int(results[1].detail.split(" new files")[0])
+    assert held > 0 and ingested + held == len(landed)
+
+
 def test_a_failing_phase_stops_its_scale_and_reports_why(tmp_path):
-    # dbt on a directory without a generated firm or warehouse: the build cannot succeed.
+    # dbt on a firm's directory without a warehouse: the build cannot succeed.
+    for name in ("landing", "ground_truth"):
+        (tmp_path / "work" / "scale-0.005" / name).mkdir(parents=True)
     results = bench.bench(
         [0.005],
         phases=("dbt_build", "checks"),
@@ -65,12 +97,12 @@ def test_a_failing_phase_stops_its_scale_and_reports_why(tmp_path):
 
 @pytest.mark.slow
 def test_write_back_and_incremental_day_are_measured(tmp_path):
-    """The write-back bills the last closed month into the embedded Tryton; the held-back
-    last day lands and refreshes; the reference then sees every file and equals the truth."""
+    """The held-back last day lands and refreshes; the write-back bills the last closed month
+    into the embedded Tryton; the reference then sees every file and equals the truth."""
     results = bench.bench(
         [0.005],
         as_of=date(2025, 6, 30),
-        phases=("generate", "ingest", "dbt_build", "write_back", "incremental", "reference"),
+        phases=("generate", "ingest", "dbt_build", "incremental", "write_back", "reference"),
         workroot=tmp_path / "work",
         echo=lambda _line: None,
     )
@@ -79,11 +111,11 @@ def test_write_back_and_incremental_day_are_measured(tmp_path):
         ("generate", True),
         ("ingest", True),
         ("dbt_build", True),
-        ("write_back", True),
         ("incremental", True),
+        ("write_back", True),
         ("reference", True),
     ], [r.detail for r in results if not r.ok]
-    write_back, incremental = results[3], results[4]
+    incremental, write_back = results[3], results[4]
     assert "period 2025-06" in write_back.detail and "'reconciled'" in write_back.detail
     assert "new files" in incremental.detail and "dbt build" in incremental.detail
     workdir = tmp_path / "work" / "scale-0.005"

@@ -174,9 +174,15 @@ def test_queries_bind_only_the_parameters_their_sql_names():
     with pytest.raises(KeyError, match="needle"):
         data.bind("trace_find", {})
     # every query file names its parameters with $name and never formats text into SQL
-    for path in data.QUERY_DIR.glob("*.sql"):
+    for path in [*data.QUERY_DIR.glob("*.sql"), *data.QUERY_DIR.glob("fragments/*.sql")]:
         text = path.read_text()
         assert not re.search(r"\{[A-Za-z_]\w*\}|%s|\?", text), path.name
+    # a shared fragment is spliced in whole: its parameters are the query's
+    summary = data.query_text("recon_summary")
+    assert "--@include" not in summary and "list_contains($region, e.region)" in summary
+    assert {"legal_entity", "region", "client", "practice", "period_start"} <= (
+        data.query_parameters("recon_summary") & data.query_parameters("recon_records")
+    )
 
 
 def test_unapplied_filters_name_what_a_figure_ignores():

@@ -12,39 +12,8 @@ picked as (
             or list_contains($status, r.reconciliation_status)
         )
         and (len($reason) = 0 or list_contains($reason, r.difference_reason))
-        and (len($legal_entity) = 0 or list_contains($legal_entity, r.legal_entity))
-        and (
-            len($region) = 0
-            or r.legal_entity in (
-                select e.legal_entity
-                from marts.dim_legal_entities as e
-                where list_contains($region, e.region)
-            )
-        )
-        and (
-            len($client) = 0
-            or r.client_id in (
-                select c.client_id
-                from marts.dim_clients as c
-                where list_contains($client, c.client_name)
-            )
-        )
-        and (
-            len($practice) = 0
-            or r.record_id in (
-                select t.time_entry_id
-                from marts.fct_time_entries as t
-                inner join marts.dim_resources as w using (resource_id)
-                where len($practice) > 0 and list_contains($practice, w.practice)
-                union all
-                select x.expense_id
-                from marts.fct_expenses as x
-                inner join marts.dim_resources as w using (resource_id)
-                where len($practice) > 0 and list_contains($practice, w.practice)
-            )
-        )
-        and ($period_start is null or r.record_date >= $period_start)
-        and ($period_end is null or r.record_date <= $period_end)
+        and
+        --@include reconciliation_filters
     order by
         abs(r.amount_difference) desc nulls last,
         abs(r.hours_difference) desc nulls last,

@@ -18,39 +18,7 @@ select
     sum(r.posted_amount_difference) as posted_amount_difference
 from marts.reconciliation_records as r
 where
-    (len($legal_entity) = 0 or list_contains($legal_entity, r.legal_entity))
-    and (
-        len($region) = 0
-        or r.legal_entity in (
-            select e.legal_entity
-            from marts.dim_legal_entities as e
-            where list_contains($region, e.region)
-        )
-    )
-    and (
-        len($client) = 0
-        or r.client_id in (
-            select c.client_id
-            from marts.dim_clients as c
-            where list_contains($client, c.client_name)
-        )
-    )
-    and (
-        len($practice) = 0
-        or r.record_id in (
-            select t.time_entry_id
-            from marts.fct_time_entries as t
-            inner join marts.dim_resources as w using (resource_id)
-            where len($practice) > 0 and list_contains($practice, w.practice)
-            union all
-            select x.expense_id
-            from marts.fct_expenses as x
-            inner join marts.dim_resources as w using (resource_id)
-            where len($practice) > 0 and list_contains($practice, w.practice)
-        )
-    )
-    and ($period_start is null or r.record_date >= $period_start)
-    and ($period_end is null or r.record_date <= $period_end)
+    --@include reconciliation_filters
 group by 1, 2, 3, 4
 order by
     case any_value(r.reconciliation_status)

@@ -9,8 +9,8 @@
     A model builds in full (rows deleted, every row inserted) whenever its result could
     change in ways the cutoff does not see: a new export of any master data (projects,
     people, contracts, rate cards, FX, mappings), a changed seed or model upstream of it,
-    other vars (as-of date, reporting currency, daily limit), or a change in the billing
-    outbox. Macros are not fingerprinted: after changing one, build with --full-refresh. The
+    other vars (as-of date, reporting currency, daily limit), or, for the models that read it
+    (fct_time_entries, fct_lifecycle_events), a change in the billing outbox. Macros are not fingerprinted: after changing one, build with --full-refresh. The
     state of each build (fingerprint of those inputs, landed data it has seen) is
     `ops.dbt_incremental_state`, one row per build, written in the model's transaction.
 
@@ -21,16 +21,11 @@
     and filter the model's rows with the same scope predicate when `incremental_cutoff()` is
     not none, so what is deleted is exactly what is inserted again. -#}
 
-{#- Raw tables of activity: the cutoff follows them; every other raw table is master data. -#}
-{% macro activity_raw_tables() -%}
-    {{ return([
-        'harvest__time_entries', 'toggl__time_entries', 'concur__expenses',
-        'erp__invoices', 'erp__invoice_lines', 'erp__expense_postings',
-        'erp_api__invoices', 'erp_api__invoice_lines',
-    ]) }}
-{%- endmacro %}
-
-{#- The vars a record-level model's rows depend on (a change rebuilds in full). -#}
+{#- The vars a record-level model's rows depend on (a change rebuilds in full). A null
+    as_of_date (today) fingerprints as None though today moves: these rows depend on the
+    as-of date only through whether a stamped event had happened by then, and no landed
+    file holds an event after the day it landed, so a later today changes only rows of
+    entries the cutoff already sees. -#}
 {% macro incremental_vars() -%}
     {{ return(['as_of_date', 'reporting_currency', 'fx_base_currency', 'daily_hours_limit']) }}
 {%- endmacro %}
@@ -53,7 +48,8 @@
     {%- set relations = [] -%}
     {%- for source_node in graph.sources.values() | sort(attribute='unique_id') -%}
         {%- if source_node.schema == 'raw' -%}
-            {%- set is_activity = source_node.identifier in activity_raw_tables() -%}
+            {#- sources of activity say so (meta d2b_data: activity); the rest is master data -#}
+            {%- set is_activity = source_node.meta.get('d2b_data') == 'activity' -%}
             {%- if kind == 'all' or (kind == 'activity') == is_activity -%}
                 {%- set relation = adapter.get_relation(
                     database=source_node.database,
@@ -100,19 +96,26 @@
 {%- endmacro %}
 
 {#- What a full rebuild depends on besides activity: vars, the code of the model and of
-    everything upstream (models, seeds, snapshots), master data, the billing outbox. -#}
+    everything upstream (models, seeds, snapshots), master data, and for the models
+    downstream of the billing outbox's staging, the outbox. -#}
 {% macro incremental_fingerprint() -%}
     {%- set parts = [] -%}
     {%- for name in incremental_vars() -%}
         {%- do parts.append(name ~ '=' ~ var(name, none)) -%}
     {%- endfor -%}
-    {%- for unique_id in _upstream_nodes() -%}
+    {%- set upstream = _upstream_nodes() -%}
+    {%- for unique_id in upstream -%}
         {%- do parts.append(unique_id ~ '=' ~ graph.nodes[unique_id].checksum.checksum) -%}
     {%- endfor -%}
     {%- do parts.append('master=' ~ _raw_ingested_through('master')) -%}
+    {#- the outbox only for the models that read it (a billing run changes no other) -#}
+    {%- set reads_outbox = [] -%}
+    {%- for unique_id in upstream if unique_id.split('.')[-1].startswith('stg_ops__erp_outbox') -%}
+        {%- do reads_outbox.append(unique_id) -%}
+    {%- endfor -%}
     {%- set outbox = adapter.get_relation(
         database=target.database, schema='ops', identifier='erp_outbox_correlations'
-    ) -%}
+    ) if reads_outbox else none -%}
     {%- if outbox is not none -%}
         {%- set outbox_state = run_query(
             'select count(*), max(batch_key), min(batch_key) from ' ~ outbox

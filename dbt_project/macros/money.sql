@@ -17,7 +17,22 @@
     )
 {%- endmacro %}
 
+{#- money() for an exact decimal expression of scale 12 or less (hours x rate: 8), for the
+    marts that round millions of rows. money() rescales to decimal(38, 12) first, which
+    changes no digit of such a value but costs DuckDB a 128-bit division a row; this rounds
+    the exact value in its own type instead: the same cents, several times faster. Never
+    for floats. -#}
+{% macro exact_money(expression) -%}
+    cast(round({{ expression }}, 2) as decimal(18, 2))
+{%- endmacro %}
+
 {#- amount x rate, rounded to cents: every currency conversion of the marts. -#}
 {% macro convert_money(amount, rate) -%}
     {{ money("cast(" ~ amount ~ " as decimal(28, 8)) * cast(" ~ rate ~ " as decimal(28, 10))") }}
+{%- endmacro %}
+
+{#- convert_money() for an amount in cents (scale 2, as every stored amount) and a
+    cross_rate() (scale 10): their product is exact at scale 12, so exact_money() rounds it. -#}
+{% macro convert_exact_money(amount, rate) -%}
+    {{ exact_money(amount ~ " * cast(" ~ rate ~ " as decimal(28, 10))") }}
 {%- endmacro %}

@@ -67,3 +67,13 @@
         end as date
     )
 {%- endmacro %}
+
+{#- One row per lag kind with its SLA in business days (dbt vars sla_*_business_days). -#}
+{% macro sla_thresholds() -%}
+    {%- for lag_kind in ['time_approval', 'expense_posting', 'invoice_release'] %}
+    select
+        '{{ lag_kind }}' as lag_kind,
+        {{ var('sla_' ~ lag_kind ~ '_business_days') }} as sla_business_days
+    {{- "\n    union all" if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -123,7 +123,6 @@ project_terms as (
 known_entries as (
 
     select
-        time_entries.correlation_id,
         time_entries.source_system,
         time_entries.project_source_id,
         time_entries.project_id,
@@ -139,42 +138,22 @@ known_entries as (
         time_entries.billable_amount_reporting,
         -- an entry on a project missing from the PSA's export has no contract: its
         -- legal entity's currency stands in
-        coalesce(project_terms.currency, entry_entities.currency) as currency
+        coalesce(project_terms.currency, entry_entities.currency) as currency,
+        -- the worker's cost in the employing entity's currency (none without a resource)
+        {{ exact_money('time_entries.hours * resources.cost_rate') }}
+            as cost_in_cost_currency,
+        resources.cost_rate_currency
     from time_entries
     cross join as_of
     left join project_terms
         on time_entries.project_id = project_terms.project_id
     left join legal_entities as entry_entities
         on time_entries.legal_entity = entry_entities.legal_entity
+    left join resources
+        on time_entries.resource_id = resources.resource_id
     where
         time_entries.work_date <= as_of.as_of_date
         and (time_entries.created_at is null or time_entries.created_at < as_of.as_of_end)
-
-),
-
-labour_costs as (
-
-    select
-        known_entries.correlation_id,
-        {{ money('known_entries.hours * resources.cost_rate') }} as cost_in_cost_currency,
-        {{ cross_rate('cost_fx.base_per_unit', 'project_fx.base_per_unit') }} as project_fx_rate,
-        {{ cross_rate('cost_fx.base_per_unit', 'reporting_fx.base_per_unit') }}
-            as reporting_fx_rate
-    from known_entries
-    inner join resources
-        on known_entries.resource_id = resources.resource_id
-    left join fx_rates as cost_fx
-        on
-            resources.cost_rate_currency = cost_fx.currency
-            and known_entries.work_date = cost_fx.rate_date
-    left join fx_rates as project_fx
-        on
-            known_entries.currency = project_fx.currency
-            and known_entries.work_date = project_fx.rate_date
-    left join fx_rates as reporting_fx
-        on
-            reporting_fx.currency = '{{ var("reporting_currency") }}'
-            and known_entries.work_date = reporting_fx.rate_date
 
 ),
 
@@ -182,6 +161,8 @@ labour_costs as (
 
 billed_entries as (
 
+    -- every entry a released labour line bills, known by the as-of date or not (all of
+    -- them weigh in the split), with what the facts below group it by
     select
         invoice_lines.invoice_line_id,
         invoice_line_records.correlation_id,
@@ -190,27 +171,41 @@ billed_entries as (
         -- weights in integer cents (value at the resolved rate), or in 1/10,000 h for a
         -- line whose entries carry no value
         cast(coalesce(time_entries.billable_amount, 0) * 100 as bigint) as value_weight,
-        cast(time_entries.hours * 10000 as bigint) as hours_weight
+        cast(time_entries.hours * 10000 as bigint) as hours_weight,
+        time_entries.source_system,
+        time_entries.project_source_id,
+        time_entries.resource_id,
+        time_entries.work_date,
+        time_entries.work_date <= as_of.as_of_date
+        and (time_entries.created_at is null or time_entries.created_at < as_of.as_of_end)
+            as is_known
     from invoice_lines
     inner join invoice_line_records
         on invoice_lines.invoice_line_id = invoice_line_records.invoice_line_id
     inner join time_entries
         on invoice_line_records.correlation_id = time_entries.correlation_id
+    cross join as_of
     where invoice_lines.is_released and invoice_lines.line_kind = 'labour'
 
 ),
 
 weighted as (
 
+    -- a line splits by value when its entries carry any, else by hours (window sums over
+    -- the line, in one pass)
     select
-        invoice_line_id,
-        correlation_id,
-        amount,
-        amount_reporting,
+        *,
+        cast(abs(amount) * 100 as hugeint) as line_cents,
+        cast(abs(amount_reporting) * 100 as hugeint) as line_reporting_cents,
         case
             when sum(value_weight) over (partition by invoice_line_id) > 0 then value_weight
             else hours_weight
-        end as weight
+        end as weight,
+        case
+            when sum(value_weight) over (partition by invoice_line_id) > 0
+                then sum(value_weight) over (partition by invoice_line_id)
+            else sum(hours_weight) over (partition by invoice_line_id)
+        end as total_weight
     from billed_entries
 
 ),
@@ -219,23 +214,17 @@ shares as (
 
     -- exact integer arithmetic (`//` is DuckDB's integer division): the floor of each
     -- share in cents, and the fraction left over (as a numerator over the line's total
-    -- weight) that decides who gets the remaining cents
+    -- weight) that decides who gets the remaining cents, by subtraction rather than a
+    -- second 128-bit division (`%`)
     select
-        invoice_line_id,
-        correlation_id,
-        weight,
-        sign(amount) as amount_sign,
-        sign(amount_reporting) as reporting_sign,
-        cast(abs(amount) * 100 as hugeint) * weight
-        // sum(weight) over (partition by invoice_line_id) as cents_floor,
-        cast(abs(amount) * 100 as hugeint) * weight
-        % sum(weight) over (partition by invoice_line_id) as cents_fraction,
-        cast(abs(amount) * 100 as hugeint) as line_cents,
-        cast(abs(amount_reporting) * 100 as hugeint) * weight
-        // sum(weight) over (partition by invoice_line_id) as reporting_cents_floor,
-        cast(abs(amount_reporting) * 100 as hugeint) * weight
-        % sum(weight) over (partition by invoice_line_id) as reporting_cents_fraction,
-        cast(abs(amount_reporting) * 100 as hugeint) as line_reporting_cents
+        *,
+        line_cents * weight // total_weight as cents_floor,
+        line_cents * weight - line_cents * weight // total_weight * total_weight
+            as cents_fraction,
+        line_reporting_cents * weight // total_weight as reporting_cents_floor,
+        line_reporting_cents * weight
+        - line_reporting_cents * weight // total_weight * total_weight
+            as reporting_cents_fraction
     from weighted
 
 ),
@@ -257,31 +246,8 @@ ranked_shares as (
 
 ),
 
-attributed as (
-
-    -- cents back to money by multiplying (a decimal division would be a float division)
-    select
-        correlation_id,
-        sum(
-            cast(
-                amount_sign * (cents_floor + case when cents_rank <= cents_left then 1 else 0 end)
-                as decimal(18, 0)
-            ) * cast(0.01 as decimal(3, 2))
-        ) as invoiced_value,
-        sum(
-            cast(
-                reporting_sign * (
-                    reporting_cents_floor
-                    + case when reporting_cents_rank <= reporting_cents_left then 1 else 0 end
-                ) as decimal(18, 0)
-            ) * cast(0.01 as decimal(3, 2))
-        ) as invoiced_value_reporting
-    from ranked_shares
-    group by correlation_id
-
-),
-
--- 4. one fact per entry and per non-reimbursable expense, at the reporting grain
+-- 4. one fact per entry, per share of an invoice line in an entry and per
+--    non-reimbursable expense, at the reporting grain
 
 entry_facts as (
 
@@ -304,23 +270,75 @@ entry_facts as (
         end as billable_value_reporting,
         case when known_entries.is_invoiced then known_entries.hours else 0 end
             as invoiced_hours,
-        attributed.invoiced_value,
-        attributed.invoiced_value_reporting,
+        cast(null as decimal(18, 2)) as invoiced_value,
+        cast(null as decimal(18, 2)) as invoiced_value_reporting,
         case when known_entries.is_invoiced then known_entries.billable_amount end
             as invoiced_value_at_resolved_rate,
         case when known_entries.is_invoiced then known_entries.billable_amount_reporting end
             as invoiced_value_at_resolved_rate_reporting,
-        {{ convert_money('labour_costs.cost_in_cost_currency', 'labour_costs.project_fx_rate') }}
-            as labour_cost,
-        {{ convert_money('labour_costs.cost_in_cost_currency', 'labour_costs.reporting_fx_rate') }}
-            as labour_cost_reporting,
+        {{ convert_exact_money(
+            'known_entries.cost_in_cost_currency',
+            cross_rate('cost_fx.base_per_unit', 'project_fx.base_per_unit')
+        ) }} as labour_cost,
+        {{ convert_exact_money(
+            'known_entries.cost_in_cost_currency',
+            cross_rate('cost_fx.base_per_unit', 'reporting_fx.base_per_unit')
+        ) }} as labour_cost_reporting,
         cast(null as decimal(18, 2)) as expense_cost,
         cast(null as decimal(18, 2)) as expense_cost_reporting
     from known_entries
-    left join labour_costs
-        on known_entries.correlation_id = labour_costs.correlation_id
-    left join attributed
-        on known_entries.correlation_id = attributed.correlation_id
+    left join fx_rates as cost_fx
+        on
+            known_entries.cost_rate_currency = cost_fx.currency
+            and known_entries.work_date = cost_fx.rate_date
+    left join fx_rates as project_fx
+        on
+            known_entries.currency = project_fx.currency
+            and known_entries.work_date = project_fx.rate_date
+    left join fx_rates as reporting_fx
+        on
+            reporting_fx.currency = '{{ var("reporting_currency") }}'
+            and known_entries.work_date = reporting_fx.rate_date
+
+),
+
+invoiced_facts as (
+
+    -- an entry's share of each line that bills it, as a fact of the entry's group: the
+    -- group sums the shares directly (decimal sums are exact), so they need no join back
+    -- to the entries; cents back to money by multiplying (a decimal division would be a
+    -- float division)
+    select
+        source_system,
+        project_source_id,
+        cast(null as varchar) as project_id,
+        cast(null as varchar) as project_code,
+        cast(null as varchar) as currency,
+        resource_id,
+        cast({{ dbt.date_trunc('month', 'work_date') }} as date) as month_start_date,
+        cast(null as decimal(12, 4)) as hours,
+        cast(null as decimal(12, 4)) as billable_hours,
+        cast(null as decimal(18, 2)) as billable_value,
+        cast(null as decimal(18, 2)) as billable_value_reporting,
+        cast(null as decimal(12, 4)) as invoiced_hours,
+        cast(
+            sign(amount) * (cents_floor + case when cents_rank <= cents_left then 1 else 0 end)
+            as decimal(18, 0)
+        ) * cast(0.01 as decimal(3, 2)) as invoiced_value,
+        cast(
+            sign(amount_reporting) * (
+                reporting_cents_floor
+                + case when reporting_cents_rank <= reporting_cents_left then 1 else 0 end
+            ) as decimal(18, 0)
+        ) * cast(0.01 as decimal(3, 2)) as invoiced_value_reporting,
+        cast(null as decimal(18, 2)) as invoiced_value_at_resolved_rate,
+        cast(null as decimal(18, 2)) as invoiced_value_at_resolved_rate_reporting,
+        cast(null as decimal(18, 2)) as labour_cost,
+        cast(null as decimal(18, 2)) as labour_cost_reporting,
+        cast(null as decimal(18, 2)) as expense_cost,
+        cast(null as decimal(18, 2)) as expense_cost_reporting
+    from ranked_shares
+    where is_known
 
 ),
 
@@ -374,6 +392,8 @@ expense_facts as (
 facts as (
 
     select * from entry_facts
+    union all
+    select * from invoiced_facts
     union all
     select * from expense_facts
 

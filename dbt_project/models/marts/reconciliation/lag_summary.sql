@@ -20,17 +20,7 @@ record_lags as (
 
 lag_kinds as (
 
-    select
-        'time_approval' as lag_kind,
-        {{ var('sla_time_approval_business_days') }} as sla_business_days
-    union all
-    select
-        'expense_posting' as lag_kind,
-        {{ var('sla_expense_posting_business_days') }} as sla_business_days
-    union all
-    select
-        'invoice_release' as lag_kind,
-        {{ var('sla_invoice_release_business_days') }} as sla_business_days
+    {{ sla_thresholds() }}
 
 ),
 

@@ -15,8 +15,9 @@ as_of as (
 
 ),
 
-time_entries as (
+time_entries as not materialized (
 
+    -- read twice (known_records): scanned for the columns each read needs, not copied
     select * from {{ ref('fct_time_entries') }}
 
 ),
@@ -115,28 +116,21 @@ billings as (
 
 ),
 
-billing_ranked as (
+billed as (
 
     select
         billings.*,
-        count(*) over (partition by billings.correlation_id) as billing_line_count,
-        -- the line that counts: released first, then the earliest
-        row_number() over (
-            partition by billings.correlation_id
-            order by
-                case when billings.is_released then 0 else 1 end,
-                billings.released_date,
-                billings.invoice_date,
-                billings.invoice_line_id
-        ) as billing_rank
+        count(*) over (partition by billings.correlation_id) as billing_line_count
     from billings
-
-),
-
-billed as (
-
-    select * from billing_ranked
-    where billing_rank = 1
+    -- the line that counts: released first, then the earliest
+    qualify row_number() over (
+        partition by billings.correlation_id
+        order by
+            case when billings.is_released then 0 else 1 end,
+            billings.released_date,
+            billings.invoice_date,
+            billings.invoice_line_id
+    ) = 1
 
 ),
 
@@ -215,8 +209,9 @@ expense_records as (
 
 ),
 
-known_records as (
+known_records as not materialized (
 
+    -- read twice, the second time for a few columns: recomputed, not materialized
     select * from time_records
     union all
     select * from expense_records
@@ -236,50 +231,12 @@ posted as (
 
 -- Records on either side: approved billable time, approved expenses, anything the ERP
 -- bills or posts, including references to records the facts do not know.
-in_scope as (
+records as (
 
     select
         known_records.*,
         true as is_known
     from known_records
-    where
-        (
-            known_records.is_approved
-            and (known_records.is_billable or known_records.record_kind = 'expense')
-        )
-        or known_records.correlation_id in (select billed.correlation_id from billed)
-
-    union all
-
-    select
-        billed.correlation_id,
-        billed.record_kind,
-        cast(null as varchar) as record_id,
-        billed.record_system as source_system,
-        billed.record_source_id as source_id,
-        cast(null as varchar) as legal_entity,
-        cast(null as varchar) as client_id,
-        cast(null as varchar) as contract_id,
-        cast(null as varchar) as project_id,
-        cast(null as varchar) as project_code,
-        cast(null as date) as record_date,
-        cast(null as timestamp) as approved_at,
-        false as is_approved,
-        false as is_billable,
-        false as is_valid,
-        cast(null as varchar) as exception_reasons,
-        false as has_contract_exception,
-        cast(null as decimal(12, 4)) as hours,
-        cast(null as varchar) as currency,
-        cast(null as decimal(18, 4)) as resolved_bill_rate,
-        cast(null as decimal(18, 2)) as amount,
-        cast(null as varchar) as batch_key,
-        cast(null as varchar) as reimbursement_currency,
-        cast(null as decimal(18, 2)) as concur_posted_amount,
-        cast(null as varchar) as posting_line_source_id,
-        false as is_known
-    from billed
-    where billed.correlation_id not in (select known_records.correlation_id from known_records)
 
     union all
 
@@ -323,6 +280,56 @@ in_scope as (
 
 ),
 
+in_scope as (
+
+    -- each record with the line billing it, and the lines billing unknown records
+    select
+        coalesce(records.correlation_id, billed.correlation_id) as correlation_id,
+        coalesce(records.record_kind, billed.record_kind) as record_kind,
+        records.record_id,
+        coalesce(records.source_system, billed.record_system) as source_system,
+        coalesce(records.source_id, billed.record_source_id) as source_id,
+        records.legal_entity,
+        records.client_id,
+        records.contract_id,
+        records.project_id,
+        records.project_code,
+        records.record_date,
+        records.approved_at,
+        coalesce(records.is_approved, false) as is_approved,
+        coalesce(records.is_billable, false) as is_billable,
+        coalesce(records.is_valid, false) as is_valid,
+        records.exception_reasons,
+        coalesce(records.has_contract_exception, false) as has_contract_exception,
+        records.hours,
+        records.currency,
+        records.resolved_bill_rate,
+        records.amount,
+        records.batch_key,
+        records.reimbursement_currency,
+        records.concur_posted_amount,
+        records.posting_line_source_id,
+        coalesce(records.is_known, false) as is_known,
+        billed.invoice_id,
+        billed.invoice_line_id,
+        billed.invoice_number,
+        billed.invoice_currency,
+        billed.line_kind,
+        billed.unit_price,
+        billed.is_priced_per_hour,
+        coalesce(billed.is_released, false) as is_invoice_released,
+        billed.released_date,
+        coalesce(billed.billing_line_count, 0) as billing_line_count
+    from records
+    full outer join billed
+        on records.correlation_id = billed.correlation_id
+    where
+        (records.is_approved and (records.is_billable or records.record_kind = 'expense'))
+        or billed.correlation_id is not null
+        or not records.is_known
+
+),
+
 -- An invoice of the record's contract passed it by: it was issued on or after the record's
 -- approval date for a billing period that covers the record's date, yet does not bill it.
 contract_invoices as (
@@ -341,16 +348,16 @@ contract_invoices as (
 passed_over as (
 
     select
-        in_scope.correlation_id,
+        known_records.correlation_id,
         min(contract_invoices.invoice_date) as first_passing_invoice_date
-    from in_scope
+    from known_records
     inner join contract_invoices
         on
-            in_scope.contract_id = contract_invoices.contract_id
-            and in_scope.record_date <= contract_invoices.period_end_date
-            and cast(in_scope.approved_at as date) <= contract_invoices.invoice_date
-    where in_scope.is_approved and in_scope.is_billable
-    group by in_scope.correlation_id
+            known_records.contract_id = contract_invoices.contract_id
+            and known_records.record_date <= contract_invoices.period_end_date
+            and cast(known_records.approved_at as date) <= contract_invoices.invoice_date
+    where known_records.is_approved and known_records.is_billable
+    group by known_records.correlation_id
 
 ),
 
@@ -362,24 +369,12 @@ matched as (
         in_scope.*,
         in_scope.is_approved and in_scope.is_billable as is_on_billing_side,
         contracts.billing_method,
-        billed.invoice_id,
-        billed.invoice_line_id,
-        billed.invoice_number,
-        billed.invoice_currency,
-        billed.line_kind,
-        billed.unit_price,
-        billed.is_priced_per_hour,
-        coalesce(billed.is_released, false) as is_invoice_released,
-        billed.released_date,
-        coalesce(billed.billing_line_count, 0) as billing_line_count,
         passed_over.first_passing_invoice_date,
         posted.journal_number,
         posted.posted_date,
         posted.currency as posting_currency,
         cast(posted.amount as decimal(18, 2)) as erp_posted_amount
     from in_scope
-    left join billed
-        on in_scope.correlation_id = billed.correlation_id
     left join passed_over
         on in_scope.correlation_id = passed_over.correlation_id
     left join contracts
@@ -473,7 +468,7 @@ sided as (
         end as erp_hours,
         case
             when reasoned.is_priced_per_hour
-                then {{ money('reasoned.hours * reasoned.unit_price') }}
+                then {{ exact_money('reasoned.hours * reasoned.unit_price') }}
         end as erp_amount,
         coalesce(reasoned.billing_reason, reasoned.posting_reason) as difference_reason
     from reasoned

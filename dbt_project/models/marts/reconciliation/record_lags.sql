@@ -19,8 +19,10 @@ as_of as (
 
 ),
 
-time_entries as (
+time_entries as not materialized (
 
+    -- read twice (the approval lags and the invoices' readiness): a table scan reads only
+    -- the columns each read needs, cheaper than a materialized copy of the whole fact
     select * from {{ ref('fct_time_entries') }}
 
 ),
@@ -199,17 +201,7 @@ all_lags as (
 
 slas as (
 
-    select
-        'time_approval' as lag_kind,
-        {{ var('sla_time_approval_business_days') }} as sla_business_days
-    union all
-    select
-        'expense_posting' as lag_kind,
-        {{ var('sla_expense_posting_business_days') }} as sla_business_days
-    union all
-    select
-        'invoice_release' as lag_kind,
-        {{ var('sla_invoice_release_business_days') }} as sla_business_days
+    {{ sla_thresholds() }}
 
 ),
 
