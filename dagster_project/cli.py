@@ -193,24 +193,7 @@ def _billing_plan(args) -> int:
         candidates = batches_for_period(con, args.period)
         adapter = make_adapter(ErpSettings.from_env())
         try:
-            if table_exists(con, "ops.erp_outbox"):
-                items = outbox.plan(con, adapter, candidates)
-            else:  # nothing frozen yet: every candidate is new unless the ERP has it
-                found_keys = adapter.find_by_keys([b.batch_key for b in candidates])
-                items = [
-                    outbox.PlanItem(
-                        b.batch_key,
-                        b.client_ref,
-                        b.period,
-                        None,
-                        "adopt" if b.batch_key in found_keys else "freeze_and_create",
-                        "ERP already holds the key" if b.batch_key in found_keys else "new batch",
-                        b.control_totals().line_count,
-                        str(b.control_totals().amount),
-                        b.currency,
-                    )
-                    for b in candidates
-                ]
+            items = outbox.plan(con, adapter, candidates)
         finally:
             adapter.close()
     print(f"billing period {args.period}: {len(candidates)} candidate batches")

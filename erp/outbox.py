@@ -561,18 +561,22 @@ def plan(
 
     Looks every pending key up in the ERP, so the plan reflects a crash between the ERP
     create and the outbox update (``adopt``: the outbox would record the existing document,
-    nothing is created). Works on a read-only connection once the outbox exists.
+    nothing is created). Works on a read-only connection, also before anything was frozen
+    (then every candidate is new unless the ERP holds its key).
     """
-    if not _outbox_exists(con):
-        ensure_schema(con)
     items: list[PlanItem] = []
     candidates = list(candidates)
-    existing = _existing(con, [b.batch_key for b in candidates])
-    claimed = con.execute(
-        "SELECT correlation_id, batch_key FROM ops.erp_outbox_correlations WHERE correlation_id "
-        "IN (SELECT unnest(?::VARCHAR[]))",
-        [[c for b in candidates for c in b.correlation_ids]],
-    ).fetchall()
+    frozen = _outbox_exists(con)
+    existing = _existing(con, [b.batch_key for b in candidates]) if frozen else {}
+    claimed = (
+        con.execute(
+            "SELECT correlation_id, batch_key FROM ops.erp_outbox_correlations "
+            "WHERE correlation_id IN (SELECT unnest(?::VARCHAR[]))",
+            [[c for b in candidates for c in b.correlation_ids]],
+        ).fetchall()
+        if frozen
+        else []
+    )
     claimed_by = dict(claimed)
 
     def item(batch: BillingBatch, status: str | None, action: str, reason: str) -> PlanItem:
@@ -589,7 +593,7 @@ def plan(
             batch.currency,
         )
 
-    pending = load_batches(con, [READY, FAILED_RETRYABLE, DEAD_LETTER])
+    pending = load_batches(con, [READY, FAILED_RETRYABLE, DEAD_LETTER]) if frozen else []
     in_erp = adapter.find_by_keys(
         [b.batch_key for b, _ in pending]
         + [b.batch_key for b in candidates if b.batch_key not in existing]
@@ -620,11 +624,15 @@ def plan(
         else:
             action, reason = "create", "not in the ERP yet"
         items.append(item(batch, status, action, reason))
-    done = con.execute(
-        "SELECT batch_key, client_ref, period, status, line_count, total_amount, currency "
-        "FROM ops.erp_outbox WHERE status IN (?, ?, ?) ORDER BY batch_key",
-        [SENT, RECONCILED, MISMATCH],
-    ).fetchall()
+    done = (
+        con.execute(
+            "SELECT batch_key, client_ref, period, status, line_count, total_amount, currency "
+            "FROM ops.erp_outbox WHERE status IN (?, ?, ?) ORDER BY batch_key",
+            [SENT, RECONCILED, MISMATCH],
+        ).fetchall()
+        if frozen
+        else []
+    )
     for key, client, period, status, count, amount, currency in done:
         items.append(
             PlanItem(

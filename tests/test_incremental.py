@@ -120,3 +120,35 @@ def test_a_changed_var_builds_in_full_again(daily_run):
     shutil.copy(warehouse, fresh)
     _dbt_build(daily_run, fresh, earlier, "--full-refresh")
     assert _differences(warehouse, fresh) == {}
+
+
+def test_a_billing_run_rebuilds_only_the_models_that_read_the_outbox(daily_run):
+    from erp.outbox import ensure_schema
+
+    billed = daily_run / "billed.duckdb"
+    shutil.copy(daily_run / "warehouse.duckdb", billed)
+    _dbt_build(daily_run, billed, AS_OF)  # settled at AS_OF, whatever other tests built
+    with connect(billed) as con:
+        ensure_schema(con)
+        con.execute("insert into ops.erp_outbox_correlations values ('c-unknown', 'l1', 'b1')")
+        # a long build log: the next run keeps each model's last 100 builds
+        con.execute(
+            "insert into ops.dbt_incremental_state select 'int_time_entries_rated', 'old', "
+            "'full', null, timestamp '2000-01-01' + to_days(i) from range(150) as t(i)"
+        )
+    _dbt_build(daily_run, billed, AS_OF)
+
+    last_kinds = dict(_build_kinds(billed)[-len(INCREMENTAL_MODELS) :])
+    assert last_kinds == {
+        "int_time_entries_unioned": "incremental",
+        "int_time_entries_rated": "incremental",
+        "int_time_entry_exceptions": "incremental",
+        "fct_time_entries": "full",  # they read ops.erp_outbox_correlations
+        "fct_lifecycle_events": "full",
+    }
+    with connect(billed, read_only=True) as con:
+        kept = con.execute(
+            "select count(*), max(built_at) > timestamp '2001-01-01' "
+            "from ops.dbt_incremental_state where model_name = 'int_time_entries_rated'"
+        ).fetchone()
+    assert kept == (101, True)  # the last 100 at the start of the run, and this build

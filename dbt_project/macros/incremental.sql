@@ -30,7 +30,7 @@
     {{ return(['as_of_date', 'reporting_currency', 'fx_base_currency', 'daily_hours_limit']) }}
 {%- endmacro %}
 
-{#- on-run-start: the build log the incremental models read and append to. -#}
+{#- on-run-start: the build log the incremental models read and append to, pruned. -#}
 {% macro create_incremental_state() -%}
     create schema if not exists ops;
     create table if not exists ops.dbt_incremental_state (
@@ -40,6 +40,12 @@
         build_kind varchar not null,
         ingested_through timestamp,
         built_at timestamp not null
+    );
+    -- only each model's latest build is read: keep its last 100 as a history, drop the rest
+    delete from ops.dbt_incremental_state
+    where (model_name, built_at) in (
+        select (model_name, built_at) from ops.dbt_incremental_state
+        qualify row_number() over (partition by model_name order by built_at desc) > 100
     )
 {%- endmacro %}
 
