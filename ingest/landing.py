@@ -18,6 +18,9 @@ class LandedFile:
     system: str
     entity: str
     size_bytes: int
+    #: Modification time (ns): with the size, what tells a file already registered apart
+    #: from a new version without reading its bytes again (None: not to be trusted).
+    mtime_ns: int | None = None
 
     def sha256(self) -> str:
         """Hex SHA-256 of the file's bytes, read in chunks."""
@@ -52,13 +55,15 @@ def discover(landing: Path, system: str | None = None) -> list[LandedFile]:
                 continue
             if len(relative.parts) < 3:
                 continue  # a file must sit in <system>/<entity>/
+            stat = path.stat()
             found.append(
                 LandedFile(
                     path=path,
                     relative_path=relative.as_posix(),
                     system=relative.parts[0],
                     entity=relative.parts[1],
-                    size_bytes=path.stat().st_size,
+                    size_bytes=stat.st_size,
+                    mtime_ns=stat.st_mtime_ns,
                 )
             )
     return found

@@ -29,8 +29,11 @@ CREATE TABLE IF NOT EXISTS ops.landed_files (
     rows_rejected BIGINT NOT NULL,
     duplicate_of_load_id VARCHAR,     -- same bytes already loaded under another name
     supersedes_load_id VARCHAR,       -- earlier version of the same file, rows replaced
-    loaded_at TIMESTAMP NOT NULL
+    loaded_at TIMESTAMP NOT NULL,
+    file_mtime_ns BIGINT              -- the file's mtime when registered (null: older loads)
 );
+-- warehouses created before the column
+ALTER TABLE ops.landed_files ADD COLUMN IF NOT EXISTS file_mtime_ns BIGINT;
 CREATE TABLE IF NOT EXISTS quarantine.rejected_files (
     load_id VARCHAR NOT NULL,
     source_file VARCHAR NOT NULL,

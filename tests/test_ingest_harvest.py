@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from datetime import date, datetime
 
 import pytest
@@ -132,6 +134,38 @@ def test_truncated_and_empty_files_are_rejected_whole(tmp_path, warehouse):
     assert (by_file["empty.json"].status, by_file["empty.json"].reason) == (REJECTED, "empty_file")
     assert warehouse.execute("SELECT count(*) FROM quarantine.rejected_files").fetchone()[0] == 2
     assert raw_count(warehouse) == 1
+
+
+def test_a_registered_file_is_not_read_again_until_it_changes(tmp_path, warehouse, monkeypatch):
+    from ingest import landing as landing_zone
+
+    landing = tmp_path / "landing"
+    old_page = write_page(landing, "p1.json", [entry(1), entry(2)])
+    an_hour_ago = time.time() - 3600
+    os.utime(old_page, (an_hour_ago, an_hour_ago))
+    write_page(landing, "p2.json", [entry(5)])  # written just now: its mtime is not trusted
+    load_landing(warehouse, landing)
+
+    hashed: list[str] = []
+    real_sha256 = landing_zone.file_sha256
+    monkeypatch.setattr(
+        landing_zone, "file_sha256", lambda path: hashed.append(path.name) or real_sha256(path)
+    )
+    again = load_landing(warehouse, landing)
+    assert [o.status for o in again.files] == [UNCHANGED, UNCHANGED]
+    assert hashed == ["p2.json"]  # the old page by its size and mtime alone
+
+    # rewritten in place with the same size: the new mtime gives it away
+    size = old_page.stat().st_size
+    write_page(landing, "p1.json", [entry(3), entry(2)])
+    assert old_page.stat().st_size == size
+    hashed.clear()
+    rewritten = load_landing(warehouse, landing)
+    statuses = {o.relative_path.rsplit("/", 1)[1]: o.status for o in rewritten.files}
+    assert statuses == {"p1.json": LOADED, "p2.json": UNCHANGED}
+    assert "p1.json" in hashed
+    ids = warehouse.execute("SELECT id FROM raw.harvest__time_entries ORDER BY id").fetchall()
+    assert ids == [(2,), (3,), (5,)]  # the new version's rows replaced the old ones
 
 
 def test_reloading_is_a_noop_and_a_copied_file_is_a_duplicate(tmp_path, warehouse):
