@@ -5,7 +5,8 @@ own child process so its wall time and peak resident memory (``wait4`` rusage) a
 own: ``generate`` (the firm; with ``incremental``, its last day's activity exports held back),
 ``ingest`` (landing -> raw), ``dbt_build`` (seeds, snapshots, models), ``checks`` (every dbt
 test), ``publish`` (serving snapshot), ``incremental`` (the held-back day lands: ingest of the new
-files and the dbt build, as a share of the full ingest + build), ``write_back`` (the last
+files and the dbt build, as a share of the full ingest + build), ``rerun`` (the same refresh
+again with nothing new: the floor of any daily run), ``write_back`` (the last
 closed month's billing candidates into the embedded Tryton ERP: freeze, send, read back,
 reconcile), and ``reference``: the hand-written DuckDB SQL of the
 same headline figures (``reference/headline_figures.sql``) on every file, which also checks
@@ -32,6 +33,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from ingest.landing import files_under, has_files
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCALES = (0.1, 0.5, 1.0, 3.0)
 PHASES = (
@@ -43,6 +46,8 @@ PHASES = (
     # before write_back: a billing run changes the outbox, which rebuilds the models that
     # read it in full, and the day's figure is of a refresh, not of the first build after one
     "incremental",
+    # the same refresh with nothing new landed: what every daily run costs whatever it brings
+    "rerun",
     "write_back",
     "reference",
 )
@@ -135,11 +140,12 @@ def _phase_command(phase: str, workdir: Path, scale: float, seed: int, as_of: da
             f"date.fromisoformat({as_of.isoformat()!r})))"
         )
         return [python, "-c", code]
-    if phase == "incremental":
+    if phase in ("incremental", "rerun"):
+        function = "land_next_day" if phase == "incremental" else "refresh"
         code = (
             "from datetime import date; from pathlib import Path; "
-            "from dagster_project.bench import land_next_day; "
-            f"print(land_next_day(Path({str(workdir)!r}), "
+            f"from dagster_project.bench import {function}; "
+            f"print({function}(Path({str(workdir)!r}), "
             f"date.fromisoformat({as_of.isoformat()!r})))"
         )
         return [python, "-c", code]
@@ -178,20 +184,24 @@ def hold_back_last_day(workdir: Path) -> int:
 
 
 def land_next_day(workdir: Path, as_of: date) -> str:
-    """Land the held-back day and run what a daily refresh runs; return a summary line.
+    """Land the held-back day and run what a daily refresh runs; return a summary line."""
+    moved = 0
+    for source in sorted(files_under(workdir / "next_day")):
+        target = workdir / "landing" / source.relative_to(workdir / "next_day")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.rename(target)
+        moved += 1
+    return f"{moved} new files ({refresh(workdir, as_of)})"
 
-    Ingest of the new files, then the dbt build (models, as of ``as_of``).
+
+def refresh(workdir: Path, as_of: date) -> str:
+    """Run what a daily refresh runs; return the load report and the time of each step.
+
+    Ingest of what landed, then the dbt build (models, as of ``as_of``).
     """
     from ingest.loader import load_landing
     from ingest.warehouse import connect
 
-    moved = 0
-    for source in sorted((workdir / "next_day").rglob("*")):
-        if source.is_file():
-            target = workdir / "landing" / source.relative_to(workdir / "next_day")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source.rename(target)
-            moved += 1
     started = time.perf_counter()
     con = connect(workdir / "warehouse.duckdb")
     try:
@@ -202,10 +212,7 @@ def land_next_day(workdir: Path, as_of: date) -> str:
     command = _phase_command("dbt_build", workdir, 0, 0, as_of)
     subprocess.run(command, cwd=REPO, check=True, env={**os.environ})
     build_seconds = time.perf_counter() - started - ingest_seconds
-    return (
-        f"{moved} new files ({loaded.summary()}); ingest {ingest_seconds:.1f} s, "
-        f"dbt build {build_seconds:.1f} s"
-    )
+    return f"{loaded.summary()}; ingest {ingest_seconds:.1f} s, dbt build {build_seconds:.1f} s"
 
 
 def bill_last_closed_period(workdir: Path, as_of: date) -> str:
@@ -297,7 +304,7 @@ def bench(
                 raise FileExistsError(f"{workdir} exists: pick an empty --workdir")
         else:
             _check_reusable(workdir)
-            if "incremental" in phases and not any((workdir / "next_day").rglob("*.*")):
+            if "incremental" in phases and not has_files(workdir / "next_day"):
                 hold_back_last_day(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         for phase in phases:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from ingest.landing import has_files
 from ingest.settings import ENVIRONMENT_VARIABLES, Settings
 
 #: The small sample firm ``d2b run`` generates into an empty landing zone (about 100 people).
@@ -131,7 +132,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "For each scale: generate a firm into a fresh work directory (its last day of "
             "activity held back), then time ingest, dbt build, checks (dbt tests), publish, "
-            "the held-back day as an incremental refresh, write-back (the last closed month "
+            "the held-back day as an incremental refresh, the same refresh again with nothing "
+            "new (rerun), write-back (the last closed month "
             "into the embedded Tryton ERP) and the reference SQL, each in its own process "
             "(wall time and peak memory). Appends to docs/benchmarks.json and rewrites the "
             "table in docs/benchmarks.md. Disk: scale 1.0 needs about 10 GB, scale 3.0 about "
@@ -269,10 +271,6 @@ def _settings() -> Settings:
     return settings
 
 
-def _has_files(directory: Path) -> bool:
-    return directory.exists() and any(p.is_file() for p in directory.rglob("*"))
-
-
 def _generate_into(settings: Settings, out: Path, truth: Path | None, args) -> None:
     try:
         from ingest.generator import generate
@@ -297,7 +295,7 @@ def _generate(args) -> int:
     settings = _settings()
     out = (args.out or settings.landing).expanduser().absolute()
     truth = args.truth.expanduser().absolute() if args.truth else None
-    if out.exists() and _has_files(out):
+    if out.exists() and has_files(out):
         raise CliError(f"{out} already holds files; generate into an empty directory")
     _generate_into(settings, out, truth, args)
     return 0
@@ -308,7 +306,7 @@ def _run(args) -> int:
 
     settings = _settings()
     print(f"D2B_HOME={settings.home}\nlanding: {settings.landing}\nwarehouse: {settings.warehouse}")
-    if not _has_files(settings.landing):
+    if not has_files(settings.landing):
         if args.no_sample:
             raise CliError(f"the landing zone {settings.landing} is empty")
         print(f"landing zone is empty: generating the sample firm (scale {SAMPLE_SCALE})")

@@ -566,18 +566,26 @@ def plan(
     """
     items: list[PlanItem] = []
     candidates = list(candidates)
-    frozen = _outbox_exists(con)
-    existing = _existing(con, [b.batch_key for b in candidates]) if frozen else {}
-    claimed = (
-        con.execute(
-            "SELECT correlation_id, batch_key FROM ops.erp_outbox_correlations "
-            "WHERE correlation_id IN (SELECT unnest(?::VARCHAR[]))",
-            [[c for b in candidates for c in b.correlation_ids]],
+    # what the outbox holds; nothing when no batch was ever frozen (no ops tables yet)
+    existing: dict[str, tuple[str, str]] = {}
+    claimed_by: dict[str, str] = {}
+    pending: list[tuple[BillingBatch, dict[str, Any]]] = []
+    done: list[tuple[Any, ...]] = []
+    if _outbox_exists(con):
+        existing = _existing(con, [b.batch_key for b in candidates])
+        claimed_by = dict(
+            con.execute(
+                "SELECT correlation_id, batch_key FROM ops.erp_outbox_correlations "
+                "WHERE correlation_id IN (SELECT unnest(?::VARCHAR[]))",
+                [[c for b in candidates for c in b.correlation_ids]],
+            ).fetchall()
+        )
+        pending = load_batches(con, [READY, FAILED_RETRYABLE, DEAD_LETTER])
+        done = con.execute(
+            "SELECT batch_key, client_ref, period, status, line_count, total_amount, currency "
+            "FROM ops.erp_outbox WHERE status IN (?, ?, ?) ORDER BY batch_key",
+            [SENT, RECONCILED, MISMATCH],
         ).fetchall()
-        if frozen
-        else []
-    )
-    claimed_by = dict(claimed)
 
     def item(batch: BillingBatch, status: str | None, action: str, reason: str) -> PlanItem:
         totals = batch.control_totals()
@@ -593,7 +601,6 @@ def plan(
             batch.currency,
         )
 
-    pending = load_batches(con, [READY, FAILED_RETRYABLE, DEAD_LETTER]) if frozen else []
     in_erp = adapter.find_by_keys(
         [b.batch_key for b, _ in pending]
         + [b.batch_key for b in candidates if b.batch_key not in existing]
@@ -624,15 +631,6 @@ def plan(
         else:
             action, reason = "create", "not in the ERP yet"
         items.append(item(batch, status, action, reason))
-    done = (
-        con.execute(
-            "SELECT batch_key, client_ref, period, status, line_count, total_amount, currency "
-            "FROM ops.erp_outbox WHERE status IN (?, ?, ?) ORDER BY batch_key",
-            [SENT, RECONCILED, MISMATCH],
-        ).fetchall()
-        if frozen
-        else []
-    )
     for key, client, period, status, count, amount, currency in done:
         items.append(
             PlanItem(

@@ -18,6 +18,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from ingest.landing import files_under
 from ingest.loader import load_landing
 from ingest.warehouse import connect
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generating scale {args.scale} into {workdir / 'landing'} (not timed)", flush=True)
         generate(workdir / "landing", scale=args.scale, seed=args.seed, as_of=args.as_of)
         landing = workdir / "landing"
-    size_gb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 1024**3
+    size_gb = sum(p.stat().st_size for p in files_under(landing)) / 1024**3
     warehouse = workdir / "bench-warehouse.duckdb"
     warehouse.unlink(missing_ok=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,16 @@ def file_sha256(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def files_under(directory: Path) -> Iterator[Path]:
+    """Every file below ``directory`` (none when it does not exist), in no set order."""
+    return (path for path in directory.rglob("*") if path.is_file())
+
+
+def has_files(directory: Path) -> bool:
+    """Whether ``directory`` exists and holds a file at any depth."""
+    return any(files_under(directory))
 
 
 def discover(landing: Path, system: str | None = None) -> list[LandedFile]:

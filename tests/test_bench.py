@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from dagster_project import bench
+from ingest.landing import files_under, has_files
 
 
 def test_phases_are_measured_and_written_to_the_docs(tmp_path):
@@ -102,7 +103,15 @@ def test_write_back_and_incremental_day_are_measured(tmp_path):
     results = bench.bench(
         [0.005],
         as_of=date(2025, 6, 30),
-        phases=("generate", "ingest", "dbt_build", "incremental", "write_back", "reference"),
+        phases=(
+            "generate",
+            "ingest",
+            "dbt_build",
+            "incremental",
+            "rerun",
+            "write_back",
+            "reference",
+        ),
         workroot=tmp_path / "work",
         echo=lambda _line: None,
     )
@@ -112,13 +121,27 @@ def test_write_back_and_incremental_day_are_measured(tmp_path):
         ("ingest", True),
         ("dbt_build", True),
         ("incremental", True),
+        ("rerun", True),
         ("write_back", True),
         ("reference", True),
     ], [r.detail for r in results if not r.ok]
-    incremental, write_back = results[3], results[4]
+    incremental, rerun, write_back = results[3:6]
     assert "period 2025-06" in write_back.detail and "'reconciled'" in write_back.detail
     assert "new files" in incremental.detail and "dbt build" in incremental.detail
+    assert "'files_loaded': 0" not in incremental.detail
+    # the rerun lands nothing new: ingest loads no file, dbt still builds
+    assert "'files_loaded': 0" in rerun.detail and "dbt build" in rerun.detail
     workdir = tmp_path / "work" / "scale-0.005"
-    assert not [p for p in (workdir / "next_day").rglob("*") if p.is_file()]
+    assert not has_files(workdir / "next_day")
     table = bench.markdown_table(results, bench.machine())
     assert "incremental / full" in table and "%" in table.splitlines()[-1]
+
+
+def test_files_are_found_at_any_depth_with_or_without_a_suffix(tmp_path):
+    assert not has_files(tmp_path / "missing")
+    (tmp_path / "empty" / "nested").mkdir(parents=True)
+    assert not has_files(tmp_path / "empty")
+    (tmp_path / "empty" / "nested" / "EXPORT").write_text("x")
+    (tmp_path / "empty" / "top.csv").write_text("x")
+    assert has_files(tmp_path / "empty")
+    assert sorted(p.name for p in files_under(tmp_path / "empty")) == ["EXPORT", "top.csv"]

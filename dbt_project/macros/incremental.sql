@@ -10,9 +10,10 @@
     change in ways the cutoff does not see: a new export of any master data (projects,
     people, contracts, rate cards, FX, mappings), a changed seed or model upstream of it,
     other vars (as-of date, reporting currency, daily limit), or, for the models that read it
-    (fct_time_entries, fct_lifecycle_events), a change in the billing outbox. Macros are not fingerprinted: after changing one, build with --full-refresh. The
-    state of each build (fingerprint of those inputs, landed data it has seen) is
-    `ops.dbt_incremental_state`, one row per build, written in the model's transaction.
+    (fct_time_entries, fct_lifecycle_events), a change in the billing outbox. Macros are not
+    fingerprinted: after changing one, build with --full-refresh. The state of each build
+    (fingerprint of those inputs, landed data it has seen) is `ops.dbt_incremental_state`,
+    one row per build, written in the model's transaction.
 
     Use in a model:
         config(materialized='incremental', incremental_strategy='append',
@@ -145,12 +146,13 @@
 {%- endmacro %}
 
 {#- The landed-data watermark this model may build on incrementally, or none (build in
-    full: first build, --full-refresh, or a changed fingerprint). -#}
-{% macro incremental_watermark() -%}
+    full: first build, --full-refresh, or a changed fingerprint). `fingerprint`: this
+    model's, when the caller has it already. -#}
+{% macro incremental_watermark(fingerprint=none) -%}
     {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
     {%- set state = _last_incremental_state() -%}
     {%- if state is none or state[1] is none -%}{{ return(none) }}{%- endif -%}
-    {%- if state[0] != incremental_fingerprint() -%}{{ return(none) }}{%- endif -%}
+    {%- if state[0] != (fingerprint or incremental_fingerprint()) -%}{{ return(none) }}{%- endif -%}
     {{ return(state[1]) }}
 {%- endmacro %}
 
@@ -226,15 +228,12 @@
     {{ return("date '" ~ cutoff ~ "'") }}
 {%- endmacro %}
 
-{#- pre-hook: delete the rows the run rebuilds (`scope`, a SQL predicate over the model's
-    rows), or every row when the model builds in full over an existing table. -#}
+{#- pre-hook: delete the rows the run rebuilds over an existing table. `scope` is a SQL
+    predicate over the model's rows; the scope macros below give `true` when the cutoff is
+    none, so a full build deletes every row. -#}
 {% macro delete_incremental_scope(scope) -%}
     {%- if execute and is_incremental() -%}
-        {%- if incremental_watermark() is none -%}
-            delete from {{ this }}
-        {%- else -%}
-            delete from {{ this }} where {{ scope }}
-        {%- endif -%}
+        delete from {{ this }} where {{ scope }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -242,11 +241,12 @@
 {% macro record_incremental_state() -%}
     {%- if execute -%}
         {%- set through = _raw_ingested_through('all') -%}
+        {%- set fingerprint = incremental_fingerprint() -%}
         insert into ops.dbt_incremental_state
         values (
             '{{ this.identifier }}',
-            '{{ incremental_fingerprint() }}',
-            '{{ "full" if incremental_watermark() is none else "incremental" }}',
+            '{{ fingerprint }}',
+            '{{ "full" if incremental_watermark(fingerprint) is none else "incremental" }}',
             {{ "cast('" ~ through ~ "' as timestamp)" if through is not none else "null" }},
             {{ dbt.current_timestamp() }}
         )

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from ingest.generator import generate
+from ingest.landing import files_under
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         result = generate(base / "landing", scale=args.scale, seed=args.seed, as_of=args.as_of)
         wall = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        size = sum(f.stat().st_size for f in (base / "landing").rglob("*") if f.is_file())
+        size = sum(f.stat().st_size for f in files_under(base / "landing"))
         for line in result.summary_lines():
             print(line)
         print(f"wall: {wall:.1f} s; peak RSS: {peak_mb:,.0f} MB; landing size: {size / 1e9:.2f} GB")

@@ -89,19 +89,34 @@ tax_rules as (
 
 ),
 
-postings as (
+posting_lines as (
 
+    -- the latest export of each journal line
     select
         expense_source_id,
         posting_line_source_id,
         journal_source_id,
         journal_number,
-        posted_date,
+        posted_date
+    from {{ ref('stg_erp__expense_postings') }}
+    qualify row_number() over (
+        partition by posting_line_source_id
+        order by ingested_at desc, source_file desc, source_row_number desc
+    ) = 1
+
+),
+
+postings as (
+
+    -- An expense is posted from its first posting on: the earliest line, so one posted by
+    -- the as-of date counts as posted even if the ERP posts it again later.
+    select
+        *,
         row_number() over (
             partition by expense_source_id
-            order by posted_date desc, ingested_at desc, posting_line_source_id desc
+            order by posted_date, posting_line_source_id
         ) as posting_rank
-    from {{ ref('stg_erp__expense_postings') }}
+    from posting_lines
 
 ),
 
