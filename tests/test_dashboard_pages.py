@@ -458,6 +458,30 @@ def test_reconciliation_shows_statuses_reasons_and_control_totals(billed_home, a
     assert set(rows["difference_reason"]) == {reason}
 
 
+def test_records_of_a_dead_lettered_batch_are_discrepancies_not_timing(billed_home):
+    """The ERP refused the AUD and SGD batches for good: their records stay unbilled until
+    the batch is fixed and replayed, which needs action (discrepancy), while the records of
+    the batches it accepted are matched or wait in the normal course."""
+    with duckdb.connect(str(billed_home / "warehouse.duckdb"), read_only=True) as con:
+        frozen = dict(
+            con.execute(
+                "SELECT c.correlation_id, o.status FROM ops.erp_outbox_correlations c "
+                "JOIN ops.erp_outbox o USING (batch_key)"
+            ).fetchall()
+        )
+        outcome = {
+            correlation_id: (reason, status)
+            for correlation_id, reason, status in con.execute(
+                "SELECT correlation_id, difference_reason, reconciliation_status "
+                "FROM marts.reconciliation_records WHERE batch_key IS NOT NULL"
+            ).fetchall()
+        }
+    dead = {c for c, status in frozen.items() if status == "dead_letter"}
+    assert dead and set(frozen) - dead
+    assert {outcome[c] for c in dead} == {("billing_batch_dead_letter", "discrepancy")}
+    assert not any(outcome[c][0] == "billing_batch_dead_letter" for c in set(frozen) - dead)
+
+
 # --- trace --------------------------------------------------------------------------------
 
 

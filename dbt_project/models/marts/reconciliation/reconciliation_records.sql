@@ -78,6 +78,17 @@ erp_postings as (
 
 ),
 
+batches as (
+
+    -- the outbox status of each Deliver-to-Bill billing batch (its current one: the outbox
+    -- keeps no status by date)
+    select
+        batch_key,
+        outbox_status
+    from {{ ref('stg_ops__erp_outbox') }}
+
+),
+
 -- ERP side: the invoice lines that bill each record ----------------------------------------
 
 billings as (
@@ -370,6 +381,7 @@ matched as (
         in_scope.is_approved and in_scope.is_billable as is_on_billing_side,
         contracts.billing_method,
         passed_over.first_passing_invoice_date,
+        batches.outbox_status as batch_status,
         posted.journal_number,
         posted.posted_date,
         posted.currency as posting_currency,
@@ -379,6 +391,8 @@ matched as (
         on in_scope.correlation_id = passed_over.correlation_id
     left join contracts
         on in_scope.contract_id = contracts.contract_id
+    left join batches
+        on in_scope.batch_key = batches.batch_key
     left join posted
         on in_scope.posting_line_source_id = posted.posting_line_source_id
 
@@ -427,6 +441,10 @@ reasoned as (
                 then 'no_contract'
             when matched.has_contract_exception
                 then 'contract_on_hold'
+            -- frozen into a Deliver-to-Bill billing batch the ERP refused for good: it stays
+            -- unbilled until the batch is fixed and replayed
+            when matched.batch_status = 'dead_letter'
+                then 'billing_batch_dead_letter'
             -- frozen into a Deliver-to-Bill billing batch the ERP has not invoiced yet
             when matched.batch_key is not null
                 then 'in_billing_batch'
