@@ -99,6 +99,23 @@ def assert_unbilled_wip_matches(run: PipelineRun) -> None:
         for i, bucket in enumerate(AGING_BUCKETS):
             assert aged[2 * i] == Decimal(expected[f"hours_{bucket}"]), (code, bucket)
             assert aged[2 * i + 1] == Decimal(expected[f"value_{bucket}"]), (code, bucket)
+    # the buckets in the reporting currency (USD): a USD project's are the truth's values,
+    # and every project's add up to its unbilled value in USD
+    reporting = ", ".join(f"value_aged_{b}_reporting" for b in AGING_BUCKETS)
+    rows = query(
+        run.warehouse,
+        f"SELECT project_code, currency, reporting_currency, unbilled_value_reporting, {reporting} "
+        "FROM marts.unbilled_approved_hours",
+    )
+    usd_projects = 0
+    for code, currency, reporting_currency, value_reporting, *aged in rows:
+        assert reporting_currency == "USD"
+        assert sum(aged) == value_reporting, code
+        if currency == "USD":
+            usd_projects += 1
+            expected = truth[code]
+            assert aged == [Decimal(expected[f"value_{b}"]) for b in AGING_BUCKETS], code
+    assert 0 < usd_projects < len(rows)  # both kinds are checked
 
 
 def assert_funnel_matches(run: PipelineRun) -> None:

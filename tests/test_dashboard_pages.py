@@ -269,6 +269,23 @@ def test_executive_wip_aging_buckets_and_legal_entity_filter(sample_home, at_hom
     assert [Decimal(str(v)) for v in per_bucket] == [Decimal(str(float(v))) for v in buckets]
 
 
+def test_executive_wip_aging_in_the_reporting_currency(sample_home, at_home):
+    at_home(sample_home)
+    app = open_page("views/executive.py", currency="reporting")
+    aging = frame(app, "wip_aging")
+    buckets = snapshot_sql(
+        sample_home,
+        "SELECT sum(value_aged_0_30_reporting), sum(value_aged_31_60_reporting), "
+        "sum(value_aged_61_90_reporting), sum(value_aged_91_120_reporting), "
+        "sum(value_aged_over_120_reporting) FROM marts.unbilled_approved_hours",
+    )[0]
+    assert list(aging.columns) == ["age", "hours", "value USD"]
+    assert [round(v, 2) for v in aging["value USD"]] == [float(v) for v in buckets]
+    assert sum(buckets) == one(
+        sample_home, "SELECT sum(unbilled_value_reporting) FROM marts.unbilled_approved_hours"
+    )
+
+
 def test_executive_says_which_filters_do_not_narrow_a_figure(sample_home, at_home):
     at_home(sample_home)
     practice = one(sample_home, "SELECT min(practice) FROM marts.dim_resources")

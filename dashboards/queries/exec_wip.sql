@@ -1,7 +1,6 @@
 -- WIP (marts.unbilled_approved_hours, DESIGN §4) per legal entity and client of the
 -- project's contract, with the aging buckets. Currency mode: reporting (one currency) or
--- contract (one row per contract currency; the mart ages values in the contract currency
--- only, so aged values are null in reporting mode). Region is the legal entity's region.
+-- contract (one row per contract currency). Region is the legal entity's region.
 with
 
 wip as (
@@ -28,16 +27,10 @@ select
         case when $currency = 'contract' then wip.unbilled_value
         else wip.unbilled_value_reporting end
     ) as unbilled_value,
-    sum(wip.hours_aged_0_30) as hours_aged_0_30,
-    sum(wip.hours_aged_31_60) as hours_aged_31_60,
-    sum(wip.hours_aged_61_90) as hours_aged_61_90,
-    sum(wip.hours_aged_91_120) as hours_aged_91_120,
-    sum(wip.hours_aged_over_120) as hours_aged_over_120,
-    sum(case when $currency = 'contract' then wip.value_aged_0_30 end) as value_aged_0_30,
-    sum(case when $currency = 'contract' then wip.value_aged_31_60 end) as value_aged_31_60,
-    sum(case when $currency = 'contract' then wip.value_aged_61_90 end) as value_aged_61_90,
-    sum(case when $currency = 'contract' then wip.value_aged_91_120 end) as value_aged_91_120,
-    sum(case when $currency = 'contract' then wip.value_aged_over_120 end) as value_aged_over_120,
+    -- every aging bucket: hours, value in the contract currency (value_aged_*, meaningful
+    -- in contract mode, one row per currency) and in the reporting currency
+    -- (value_aged_*_reporting); the page reads the value columns of its currency mode
+    sum(columns('^(hours|value)_aged_')),
     min(wip.oldest_approved_at) as oldest_approved_at
 from wip
 left join marts.dim_legal_entities as entities using (legal_entity)

@@ -281,17 +281,23 @@ def wip_aging(params, filters) -> None:
                     }
                 )
         else:
-            rows.append({"age": label, "hours": float(wip[f"hours_aged_{key}"].sum())})
+            rows.append(
+                {
+                    "age": label,
+                    "hours": float(wip[f"hours_aged_{key}"].sum()),
+                    f"value {wip['currency'].iloc[0]}": float(
+                        wip[f"value_aged_{key}_reporting"].sum()
+                    ),
+                }
+            )
     aging = pd.DataFrame(rows)
     left, right = st.columns([3, 2])
     if filters.currency == "contract":
         figure = px.bar(aging, x="age", y="value", color="currency", barmode="group")
     else:
-        figure = px.bar(aging, x="age", y="hours", labels={"age": "days since approval"})
-        left.caption(
-            "Hours by days since approval (the mart ages values in the contract currency "
-            "only: switch the currency to *contract* to see them)."
-        )
+        value = aging.columns[-1]
+        figure = px.bar(aging, x="age", y=value, labels={"age": "days since approval"})
+        left.caption(f"Unbilled value ({value.split()[-1]}) by days since approval.")
     figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     left.plotly_chart(figure, width="stretch", key="wip_aging_chart")
     with right:

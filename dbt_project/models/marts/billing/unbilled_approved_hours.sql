@@ -1,7 +1,8 @@
 -- Unbilled approved hours (WIP) per project as of the as-of date (DESIGN §4): approved by
 -- the end of the as-of date, billable, valid (no record-level exception) and not on any
 -- ERP invoice line released by then; value = hours x resolved bill rate (contract
--- currency). Aged by days from the approval date to the as-of date.
+-- currency, and the reporting currency: each entry at its work date's rate). Aged by days
+-- from the approval date to the as-of date, in both currencies.
 -- Contract-level exceptions do not remove hours: a blocked contract is never billed, so
 -- its work accumulates here (docs/generator.md, unbilled_wip.csv).
 
@@ -81,6 +82,10 @@ final as (
             cast(
                 sum(case when {{ condition }} then billable_amount else 0 end) as decimal(18, 2)
             ) as value_aged_{{ name }},
+            cast(
+                sum(case when {{ condition }} then billable_amount_reporting else 0 end)
+                as decimal(18, 2)
+            ) as value_aged_{{ name }}_reporting,
         {%- endfor %}
         min(approved_at) as oldest_approved_at
     from approved_unbilled
