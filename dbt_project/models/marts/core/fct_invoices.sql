@@ -1,6 +1,7 @@
 -- ERP customer invoices: one row per invoice (latest export), with client, contract, legal
--- entity, amounts in the invoice currency and the reporting currency (at the invoice's own
--- exchange rate), and release and payment state at the as-of date.
+-- entity, the billing period it bills, amounts in the invoice currency and the reporting
+-- currency (at the invoice's own exchange rate), and release and payment state at the as-of
+-- date.
 
 with
 
@@ -31,6 +32,12 @@ final as (
         legal_entity,
         currency,
         invoice_date,
+        -- monthly billing: the month the invoice bills (macro invoice_period_end)
+        cast(
+            {{ dbt.date_trunc('month', invoice_period_end('invoice_date', 'invoice_origin')) }}
+            as date
+        ) as billing_period_start_date,
+        {{ invoice_period_end('invoice_date', 'invoice_origin') }} as billing_period_end_date,
         posting_period,
         approval_status,
         status,

@@ -84,15 +84,7 @@ issued as (
 
     select
         invoices.*,
-        contracts.billing_method,
-        -- monthly billing: the period is the month that ends on its last day
-        cast(
-            {{ dbt.date_trunc(
-                'month', invoice_period_end('invoices.invoice_date', 'invoices.invoice_origin')
-            ) }} as date
-        ) as billing_period_start_date,
-        {{ invoice_period_end('invoices.invoice_date', 'invoices.invoice_origin') }}
-            as billing_period_end_date
+        contracts.billing_method
     from invoices
     cross join as_of
     left join contracts

@@ -348,8 +348,7 @@ contract_invoices as (
     select
         invoices.contract_id,
         invoices.invoice_date,
-        {{ invoice_period_end('invoices.invoice_date', 'invoices.invoice_origin') }}
-            as period_end_date
+        invoices.billing_period_end_date as period_end_date
     from invoices
     cross join as_of
     where invoices.invoice_date <= as_of.as_of_date

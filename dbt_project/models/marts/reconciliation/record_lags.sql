@@ -148,8 +148,7 @@ invoice_periods as (
     -- the end of the (monthly) billing period the invoice bills: the floor of its ready date
     select
         invoices.*,
-        {{ invoice_period_end('invoices.invoice_date', 'invoices.invoice_origin') }}
-            as period_end_date
+        invoices.billing_period_end_date as period_end_date
     from invoices
     cross join as_of
     where invoices.invoice_date <= as_of.as_of_date
