@@ -575,6 +575,24 @@ def test_reasons_tell_timing_hold_and_leakage_apart(sample_run: PipelineRun) -> 
     assert 0.01 < skipped / billable < 0.03
 
 
+def test_expenses_carry_the_amount_their_erp_posting_posts(sample_run: PipelineRun) -> None:
+    """fct_expenses' posting amount and currency are the journal line's: the same as the
+    reconciliation reads from the ERP export, for every expense posted by the as-of date."""
+    ((posted, differing),) = query(
+        sample_run.warehouse,
+        """
+        SELECT
+            count(*),
+            count(*) FILTER (WHERE e.erp_posted_amount IS DISTINCT FROM r.erp_posted_amount
+                OR e.posting_currency IS DISTINCT FROM r.posting_currency)
+        FROM marts.fct_expenses AS e
+        JOIN marts.reconciliation_records AS r USING (correlation_id)
+        WHERE e.is_posted
+        """,
+    )
+    assert posted > 0 and differing == 0
+
+
 def test_control_totals_tie_out_with_the_records_and_the_erp(sample_run: PipelineRun) -> None:
     assert_control_totals_tie_out(sample_run)
 

@@ -97,7 +97,9 @@ posting_lines as (
         posting_line_source_id,
         journal_source_id,
         journal_number,
-        posted_date
+        posted_date,
+        amount,
+        currency
     from {{ ref('stg_erp__expense_postings') }}
     qualify row_number() over (
         partition by posting_line_source_id
@@ -204,6 +206,8 @@ enriched as (
         postings.journal_source_id,
         postings.journal_number,
         postings.posted_date,
+        postings.amount as erp_posted_amount,
+        postings.currency as posting_currency,
 
         delivered.has_workers,
         delivered.has_accounts,

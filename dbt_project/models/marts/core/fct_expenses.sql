@@ -113,6 +113,8 @@ final as (
         expenses.journal_number,
         expenses.posting_line_source_id,
         expenses.posted_date,
+        cast(expenses.erp_posted_amount as decimal(18, 2)) as erp_posted_amount,
+        expenses.posting_currency,
         coalesce(expenses.posted_date <= {{ as_of_date() }}, false) as is_posted,
 
         -- validation

@@ -58,9 +58,8 @@ line_records as (
 
 erp_postings as (
 
-    -- The ERP's own posting amount is not on a core fact yet (fct_expenses carries the
-    -- posting's journal, line and date only), so it is read from staging: the latest
-    -- export of each journal line posted by the as-of date.
+    -- Every ERP journal line, also those of expenses Concur never extracted (on no core
+    -- fact), so read from staging: the latest export of each line posted by the as-of date.
     select
         posting_line_source_id,
         journal_source_id,
