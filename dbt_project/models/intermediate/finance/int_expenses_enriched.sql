@@ -91,20 +91,7 @@ tax_rules as (
 
 posting_lines as (
 
-    -- the latest export of each journal line
-    select
-        expense_source_id,
-        posting_line_source_id,
-        journal_source_id,
-        journal_number,
-        posted_date,
-        amount,
-        currency
-    from {{ ref('stg_erp__expense_postings') }}
-    qualify row_number() over (
-        partition by posting_line_source_id
-        order by ingested_at desc, source_file desc, source_row_number desc
-    ) = 1
+    select * from {{ ref('int_expense_posting_lines') }}
 
 ),
 

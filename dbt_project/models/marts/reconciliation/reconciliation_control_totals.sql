@@ -60,21 +60,7 @@ contracts as (
 
 erp_postings as (
 
-    -- The ERP's posting amounts are not on a core fact yet (see reconciliation_records).
-    select
-        posting_line_source_id,
-        journal_source_id,
-        journal_number,
-        expense_source_id,
-        legal_entity,
-        posted_date,
-        amount,
-        currency,
-        row_number() over (
-            partition by posting_line_source_id
-            order by ingested_at desc, source_file desc, source_row_number desc
-        ) as version_rank
-    from {{ ref('stg_erp__expense_postings') }}
+    select * from {{ ref('int_expense_posting_lines') }}
 
 ),
 
@@ -224,9 +210,7 @@ posted as (
     select erp_postings.*
     from erp_postings
     cross join as_of
-    where
-        erp_postings.version_rank = 1
-        and erp_postings.posted_date <= as_of.as_of_date
+    where erp_postings.posted_date <= as_of.as_of_date
 
 ),
 

@@ -58,22 +58,8 @@ line_records as (
 
 erp_postings as (
 
-    -- Every ERP journal line, also those of expenses Concur never extracted (on no core
-    -- fact), so read from staging: the latest export of each line posted by the as-of date.
-    select
-        posting_line_source_id,
-        journal_source_id,
-        journal_number,
-        expense_source_id,
-        legal_entity,
-        posted_date,
-        amount,
-        currency,
-        row_number() over (
-            partition by posting_line_source_id
-            order by ingested_at desc, source_file desc, source_row_number desc
-        ) as version_rank
-    from {{ ref('stg_erp__expense_postings') }}
+    -- every ERP journal line, also those of expenses Concur never extracted (on no fact)
+    select * from {{ ref('int_expense_posting_lines') }}
 
 ),
 
@@ -233,9 +219,7 @@ posted as (
     select erp_postings.*
     from erp_postings
     cross join as_of
-    where
-        erp_postings.version_rank = 1
-        and erp_postings.posted_date <= as_of.as_of_date
+    where erp_postings.posted_date <= as_of.as_of_date
 
 ),
 

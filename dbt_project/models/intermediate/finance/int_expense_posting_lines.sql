@@ -1,0 +1,25 @@
+-- ERP expense journal lines: the latest export of each line (a re-export carries the
+-- corrected line). One definition for the expense facts and the reconciliation marts.
+
+with
+
+postings as (
+
+    select * from {{ ref('stg_erp__expense_postings') }}
+
+)
+
+select
+    posting_line_source_id,
+    journal_source_id,
+    journal_number,
+    expense_source_id,
+    legal_entity,
+    posted_date,
+    amount,
+    currency
+from postings
+qualify row_number() over (
+    partition by posting_line_source_id
+    order by ingested_at desc, source_file desc, source_row_number desc
+) = 1
