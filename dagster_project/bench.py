@@ -393,6 +393,7 @@ def write_results(results: Sequence[PhaseResult], docs: Path) -> None:
         "machine": info,
         "results": [asdict(r) for r in results],
     }
+    docs.mkdir(parents=True, exist_ok=True)
     json_path = docs / "benchmarks.json"
     history = json.loads(json_path.read_text()) if json_path.exists() else []
     history.append(record)

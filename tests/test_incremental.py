@@ -1,13 +1,15 @@
 """Incremental dbt models (macros/incremental.sql): a daily build gives what a full one does.
 
-A generated firm is built with its last day of activity exports held back; the day then
-lands and the daily build runs incrementally. A copy of that warehouse rebuilt with
-``--full-refresh`` must hold the same rows in every intermediate and mart table. A changed
-var (here the as-of date) must make the incremental models build in full again.
+A generated firm is built with its last day of activity exports and its last month of ERP
+exports held back; they then land and the daily build runs incrementally. A copy of that
+warehouse rebuilt with ``--full-refresh`` must hold the same rows in every intermediate and
+mart table. A changed var (here the as-of date) must make the incremental models build in
+full again.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from dagster_project import bench
+from ingest.loader import load_landing
 from ingest.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -28,7 +31,14 @@ INCREMENTAL_MODELS = {
     "int_time_entry_exceptions",
     "fct_time_entries",
     "fct_lifecycle_events",
+    "reconciliation_records",
+    "record_lags",
+    "project_financials_monthly",
 }
+#: The marts incremental by record or month (macros/record_scope.sql): rows with an as-of date.
+SCOPED_MARTS = ("reconciliation_records", "record_lags", "project_financials_monthly")
+#: The ERP exports of the last month, landed with the day: the day then changes invoices too.
+LAST_ERP_MONTH = ("erp/invoices", "erp/invoice_lines", "erp/expense_postings")
 
 
 def _dbt_build(workdir: Path, warehouse: Path, as_of: date, *extra: str) -> None:
@@ -81,11 +91,16 @@ def _build_kinds(warehouse: Path) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def daily_run(tmp_path_factory) -> Path:
-    """A sample firm built without its last day, then the day landed and built (incremental)."""
+    """A sample firm built without its last day of activity and its last month of ERP exports,
+    then those landed and built (incremental)."""
     work = tmp_path_factory.mktemp("incremental")
     generated = bench.run_phase("generate", work, 0.02, 42, AS_OF)
     assert generated.ok, generated.detail
     assert bench.hold_back_last_day(work) > 0
+    for entity in LAST_ERP_MONTH:
+        (export,) = (work / "landing" / entity).glob(f"*{AS_OF:%Y-%m}*")
+        (work / "next_day" / entity).mkdir(parents=True, exist_ok=True)
+        export.rename(work / "next_day" / entity / export.name)
     for phase in ("ingest", "dbt_build", "incremental"):
         result = bench.run_phase(phase, work, 0.02, 42, AS_OF)
         assert result.ok, result.detail
@@ -145,6 +160,9 @@ def test_a_billing_run_rebuilds_only_the_models_that_read_the_outbox(daily_run):
         "int_time_entry_exceptions": "incremental",
         "fct_time_entries": "full",  # they read ops.erp_outbox_correlations
         "fct_lifecycle_events": "full",
+        "reconciliation_records": "full",
+        "record_lags": "full",
+        "project_financials_monthly": "full",
     }
     with connect(billed, read_only=True) as con:
         kept = con.execute(
@@ -152,3 +170,100 @@ def test_a_billing_run_rebuilds_only_the_models_that_read_the_outbox(daily_run):
             "from ops.dbt_incremental_state where model_name = 'int_time_entries_rated'"
         ).fetchone()
     assert kept == (101, True)  # the last 100 at the start of the run, and this build
+
+
+def _land_passing_invoice(export_dir: Path, landing: Path, contract_source_id: str) -> None:
+    """Land an invoice of the contract dated the as-of date (it bills May), with no lines."""
+    (export, *_) = sorted(export_dir.glob("*.csv"))
+    with export.open(newline="") as source:
+        invoice = next(csv.DictReader(source))
+    invoice.update(
+        internal_id="990000001",
+        tranid="INV-TEST-PASSING",
+        trandate=AS_OF.isoformat(),
+        custbody_sf_contract_id=contract_source_id,
+        created_date=f"{AS_OF}T09:00:00Z",
+        last_modified_date=f"{AS_OF}T09:00:00Z",
+    )
+    (landing / "erp" / "invoices").mkdir(parents=True)
+    with (landing / "erp" / "invoices" / "invoices_passing.csv").open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(invoice))
+        writer.writeheader()
+        writer.writerow(invoice)
+
+
+def _land_late_expense(export_dir: Path, landing: Path) -> date:
+    """Land, in an SAE extract of the week before the as-of date, a non-billable expense
+    spent in the firm's first month (submitted late); return its transaction date."""
+    (export, *_) = sorted(export_dir.glob("*.txt"))
+    detail = export.read_text().splitlines()[1].split("|")
+    batch_date = "2025-06-27"
+    # SAE positions (ingest/config/concur_sae_columns.csv), 1-based: batch id 2, batch
+    # date 3, sequence 4, report entry id 20, billable flag 36, journal amount 39
+    detail[1], detail[2], detail[3] = "990001", batch_date, "1"
+    detail[19], detail[35] = "990000001", "N"
+    header = f"EXTRACT|{batch_date}|1|{detail[38]}|990001"
+    (landing / "concur" / "expenses").mkdir(parents=True)
+    late = landing / "concur" / "expenses" / "extract_CES_SAE_v3_p0004711d2b_20250627210000.txt"
+    late.write_text(f"{header}\n{'|'.join(detail)}\n")
+    return date.fromisoformat(detail[23])
+
+
+_EXPENSE_COST_OF_FIRST_MONTH = (
+    "select sum(expense_cost_reporting) from marts.project_financials_monthly "
+    "where month_start_date = (select min(month_start_date) from marts.project_financials_monthly)"
+)
+
+
+def test_late_records_rebuild_what_they_reach_back_to(daily_run, tmp_path):
+    """A day can reach far back: an invoice of a contract that bills none of its records
+    still passes over the approved ones its billing period covers, and an expense submitted
+    late falls in an early month. The daily build rebuilds what they change, though
+    neither is near any changed time entry."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(daily_run / "warehouse.duckdb", warehouse)
+    _dbt_build(daily_run, warehouse, AS_OF)  # settled at AS_OF, whatever other tests built
+    with connect(warehouse, read_only=True) as con:
+        correlation_id, contract_source_id = con.execute(
+            "select records.correlation_id, contracts.source_id "
+            "from marts.reconciliation_records as records "
+            "inner join marts.dim_contracts as contracts using (contract_id) "
+            "where records.billing_reason = 'awaiting_invoice' "
+            "and records.record_kind = 'time_entry' "
+            "and records.record_date < date '2025-06-01' "
+            "and records.approved_at < timestamp '2025-06-30' "
+            "order by records.record_date, records.correlation_id limit 1"
+        ).fetchone()
+        first_month_cost = con.execute(_EXPENSE_COST_OF_FIRST_MONTH).fetchone()[0]
+
+    landing = tmp_path / "landing"
+    _land_passing_invoice(daily_run / "landing" / "erp" / "invoices", landing, contract_source_id)
+    spent_on = _land_late_expense(daily_run / "landing" / "concur" / "expenses", landing)
+    with connect(warehouse) as con:
+        assert load_landing(con, landing).summary()["rows_loaded"] == 2
+        # rows kept from a day before carry that day's as-of date until the run moves it
+        for mart in SCOPED_MARTS:
+            con.execute(f"update marts.{mart} set as_of_date = as_of_date - 1")
+    _dbt_build(daily_run, warehouse, AS_OF)
+
+    last_kinds = dict(_build_kinds(warehouse)[-len(INCREMENTAL_MODELS) :])
+    assert last_kinds == dict.fromkeys(INCREMENTAL_MODELS, "incremental")
+    with connect(warehouse, read_only=True) as con:
+        passed_over = con.execute(
+            "select billing_reason, first_passing_invoice_date "
+            "from marts.reconciliation_records where correlation_id = ?",
+            [correlation_id],
+        ).fetchone()
+        late_first_month_cost = con.execute(_EXPENSE_COST_OF_FIRST_MONTH).fetchone()[0]
+        first_month = con.execute(
+            "select min(month_start_date) from marts.project_financials_monthly"
+        ).fetchone()[0]
+    assert passed_over == ("skipped_by_invoice", AS_OF)
+    # the late expense's cost lands in the firm's first month, long before the day
+    assert spent_on.replace(day=1) == first_month
+    assert late_first_month_cost > first_month_cost
+
+    full = tmp_path / "full.duckdb"
+    shutil.copy(warehouse, full)
+    _dbt_build(daily_run, full, AS_OF, "--full-refresh")
+    assert _differences(warehouse, full) == {}

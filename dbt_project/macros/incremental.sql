@@ -9,8 +9,8 @@
     A model builds in full (rows deleted, every row inserted) whenever its result could
     change in ways the cutoff does not see: a new export of any master data (projects,
     people, contracts, rate cards, FX, mappings), a changed seed or model upstream of it,
-    other vars (as-of date, reporting currency, daily limit), or, for the models that read it
-    (fct_time_entries, fct_lifecycle_events), a change in the billing outbox. Macros are not
+    other vars (as-of date, reporting currency, daily limit), or, for the models downstream of
+    its staging (the facts, the record-scoped marts), a change in the billing outbox. Macros are not
     fingerprinted: after changing one, build with --full-refresh. The state of each build
     (fingerprint of those inputs, landed data it has seen) is `ops.dbt_incremental_state`,
     one row per build, written in the model's transaction.
@@ -41,6 +41,11 @@
         build_kind varchar not null,
         ingested_through timestamp,
         built_at timestamp not null
+    );
+    -- the keys a record-scoped model rebuilds in its current run (stage_incremental_keys)
+    create table if not exists ops.dbt_incremental_scope (
+        model_name varchar not null,
+        scope_key varchar not null
     );
     -- only each model's latest build is read: keep its last 100 as a history, drop the rest
     delete from ops.dbt_incremental_state
@@ -156,6 +161,22 @@
     {{ return(state[1]) }}
 {%- endmacro %}
 
+{#- The ids of ERP invoices with an export (of the invoice or a line, legacy or read back
+    from the write-back) landed after `since` (a timestamp literal), as a select. -#}
+{% macro changed_invoices_since(since) -%}
+    select invoice_source_id from {{ ref('stg_erp__invoices') }}
+    where ingested_at > {{ since }}
+    union
+    select invoice_source_id from {{ ref('stg_erp__invoice_lines') }}
+    where ingested_at > {{ since }}
+    union
+    select invoice_source_id from {{ ref('stg_erp_api__invoices') }}
+    where ingested_at > {{ since }}
+    union
+    select invoice_source_id from {{ ref('stg_erp_api__invoice_lines') }}
+    where ingested_at > {{ since }}
+{%- endmacro %}
+
 {#- The earliest work date a run must rebuild (a date literal), or none to build in full.
     `with_billing`: also the entries on ERP invoices landed since, and those
     `invoiced_entries` (default: the model itself, with fct_time_entries' invoice_id) showed
@@ -182,19 +203,7 @@
             from {{ ref('stg_toggl__time_entries') }}
         ),
         {%- if with_billing %}
-        changed_invoices as (
-            select invoice_source_id from {{ ref('stg_erp__invoices') }}
-            where ingested_at > {{ since }}
-            union
-            select invoice_source_id from {{ ref('stg_erp__invoice_lines') }}
-            where ingested_at > {{ since }}
-            union
-            select invoice_source_id from {{ ref('stg_erp_api__invoices') }}
-            where ingested_at > {{ since }}
-            union
-            select invoice_source_id from {{ ref('stg_erp_api__invoice_lines') }}
-            where ingested_at > {{ since }}
-        ),
+        changed_invoices as ({{ changed_invoices_since(since) }}),
         {%- endif %}
         cutoffs as (
             select min(versions.work_date) as cutoff
@@ -234,6 +243,38 @@
 {% macro delete_incremental_scope(scope) -%}
     {%- if execute and is_incremental() -%}
         delete from {{ this }} where {{ scope }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook of a record-scoped model, before delete_incremental_scope: stage the keys of the
+    records the run rebuilds (`keys`: a select of one column, none when the model builds in
+    full) in ops.dbt_incremental_scope. The keys may be derived from the rows the run is about
+    to delete; staged once, the delete and the insert (staged_incremental_keys) see the same
+    set. -#}
+{% macro stage_incremental_keys(keys) -%}
+    {%- if execute and is_incremental() -%}
+        delete from ops.dbt_incremental_scope where model_name = '{{ this.identifier }}';
+        {%- if keys is not none %}
+        insert into ops.dbt_incremental_scope
+        select distinct '{{ this.identifier }}', scope_key
+        from ({{ keys }}) as staged (scope_key)
+        where scope_key is not null
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The keys stage_incremental_keys staged for this model's run, as a subquery. -#}
+{% macro staged_incremental_keys() -%}
+    (select scope_key from ops.dbt_incremental_scope where model_name = '{{ this.identifier }}')
+{%- endmacro %}
+
+{#- post-hook of a model with a per-row as_of_date: the rows a daily run kept get the run's
+    as-of date (it moves with today when the var is unset; a set var that changes rebuilds
+    in full through the fingerprint). -#}
+{% macro refresh_as_of_date() -%}
+    {%- if execute and is_incremental() -%}
+        update {{ this }} set as_of_date = {{ as_of_date() }}
+        where as_of_date != {{ as_of_date() }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -22,3 +22,16 @@
 {% macro default__split_list_to_rows(column) -%}
     unnest({{ column }})
 {%- endmacro %}
+
+{#- The kind of record an ERP invoice line's reference (`<system>:<id>`) names. -#}
+{% macro billed_record_kind(record_system) -%}
+    case {{ record_system }} when 'concur' then 'expense' else 'time_entry' end
+{%- endmacro %}
+
+{#- The correlation id of the record an ERP invoice line's reference names. -#}
+{% macro record_ref_correlation_id(record_ref) -%}
+    {%- set record_system = dbt.split_part(record_ref, "':'", 1) -%}
+    {{ correlation_id(
+        record_system, billed_record_kind(record_system), dbt.split_part(record_ref, "':'", 2)
+    ) }}
+{%- endmacro %}

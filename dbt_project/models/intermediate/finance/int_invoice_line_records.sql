@@ -57,12 +57,10 @@ legacy_records as (
         invoice_line_source_id,
         invoice_source_id,
         record_system,
-        case record_system when 'concur' then 'expense' else 'time_entry' end as record_kind,
+        {{ billed_record_kind('record_system') }} as record_kind,
         record_source_id,
         {{ correlation_id(
-            'record_system',
-            "case record_system when 'concur' then 'expense' else 'time_entry' end",
-            'record_source_id'
+            'record_system', billed_record_kind('record_system'), 'record_source_id'
         ) }} as correlation_id,
         is_released,
         is_paid,

@@ -15,6 +15,25 @@
 --     count on neither side.
 -- A work month's revenue is complete once its billable work is invoiced: billable_value
 -- minus invoiced_value_at_resolved_rate shows what is still to bill.
+-- Incremental by month: a daily run rebuilds every month from the earliest one whose figures
+-- may have changed (macro project_financials_cutoff), and keeps the months before it.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_scope(
+        on_or_after_cutoff('month_start_date', project_financials_cutoff())
+    ) }}",
+    post_hook=["{{ refresh_as_of_date() }}", "{{ record_incremental_state() }}"],
+) }}
+
+-- depends_on: {{ ref('stg_erp__invoices') }}, {{ ref('stg_erp__invoice_lines') }}
+-- depends_on: {{ ref('stg_erp_api__invoices') }}, {{ ref('stg_erp_api__invoice_lines') }}
+-- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
+-- depends_on: {{ ref('stg_concur__expenses') }}
+-- depends_on: {{ ref('int_invoice_line_records') }}, {{ ref('int_time_entries_rated') }}
+{%- set cutoff = project_financials_cutoff() %}
 
 with
 
@@ -154,6 +173,7 @@ known_entries as (
     where
         time_entries.work_date <= as_of.as_of_date
         and (time_entries.created_at is null or time_entries.created_at < as_of.as_of_end)
+        and {{ on_or_after_cutoff('time_entries.work_date', cutoff) }}
 
 ),
 
@@ -185,7 +205,13 @@ billed_entries as (
     inner join time_entries
         on invoice_line_records.correlation_id = time_entries.correlation_id
     cross join as_of
-    where invoice_lines.is_released and invoice_lines.line_kind = 'labour'
+    where
+        invoice_lines.is_released
+        and invoice_lines.line_kind = 'labour'
+        -- the lines of the months rebuilt, with all their entries (each weighs in the split)
+        and {{ bills_work_from_cutoff(
+            'invoice_lines.invoice_line_id', 'invoice_line_records', 'time_entries', cutoff
+        ) }}
 
 ),
 
@@ -338,7 +364,7 @@ invoiced_facts as (
         cast(null as decimal(18, 2)) as expense_cost,
         cast(null as decimal(18, 2)) as expense_cost_reporting
     from ranked_shares
-    where is_known
+    where is_known and {{ on_or_after_cutoff('work_date', cutoff) }}
 
 ),
 
@@ -386,6 +412,7 @@ expense_facts as (
     where
         not expenses.is_billable
         and expenses.batch_date <= as_of.as_of_date
+        and {{ on_or_after_cutoff('expenses.transaction_date', cutoff) }}
 
 ),
 

@@ -4,6 +4,27 @@
 -- expense postings), matched by correlation id. One row per record found on either side,
 -- with hours and amounts per side where determinable and, for every difference, a status
 -- and a reason from a closed set (see _reconciliation__models.yml).
+-- Incremental by record: a daily run rebuilds every expense and the time entries whose
+-- reconciliation may have changed (macro reconciliation_scope_keys), and keeps the rest.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=[
+        "{{ stage_incremental_keys(reconciliation_scope_keys()) }}",
+        "{{ delete_incremental_scope(reconciliation_records_in_scope(
+            incremental_watermark() is none
+        )) }}",
+    ],
+    post_hook=["{{ refresh_as_of_date() }}", "{{ record_incremental_state() }}"],
+) }}
+
+-- depends_on: {{ ref('stg_erp__invoices') }}, {{ ref('stg_erp__invoice_lines') }}
+-- depends_on: {{ ref('stg_erp_api__invoices') }}, {{ ref('stg_erp_api__invoice_lines') }}
+-- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
+-- depends_on: {{ ref('int_invoice_line_records') }}, {{ ref('int_time_entries_rated') }}
+{%- set full = incremental_watermark() is none %}
 
 with
 
@@ -19,6 +40,7 @@ time_entries as not materialized (
 
     -- read twice (known_records): scanned for the columns each read needs, not copied
     select * from {{ ref('fct_time_entries') }}
+    where {{ reconciliation_records_in_scope(full, record_kind="'time_entry'") }}
 
 ),
 
@@ -53,6 +75,7 @@ invoice_lines as (
 line_records as (
 
     select * from {{ ref('fct_invoice_line_records') }}
+    where {{ reconciliation_records_in_scope(full) }}
 
 ),
 
