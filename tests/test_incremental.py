@@ -37,6 +37,14 @@ INCREMENTAL_MODELS = {
 }
 #: The marts incremental by record or month (macros/record_scope.sql): rows with an as-of date.
 SCOPED_MARTS = ("reconciliation_records", "record_lags", "project_financials_monthly")
+#: How each incremental model builds after the billing outbox changed: the models downstream
+#: of its staging in full, the intermediates incrementally.
+AFTER_AN_OUTBOX_CHANGE = {
+    **dict.fromkeys(INCREMENTAL_MODELS, "full"),
+    "int_time_entries_unioned": "incremental",
+    "int_time_entries_rated": "incremental",
+    "int_time_entry_exceptions": "incremental",
+}
 #: The ERP exports of the last month, landed with the day: the day then changes invoices too.
 LAST_ERP_MONTH = ("erp/invoices", "erp/invoice_lines", "erp/expense_postings")
 
@@ -89,6 +97,11 @@ def _build_kinds(warehouse: Path) -> list[tuple[str, str]]:
         ).fetchall()
 
 
+def _last_build_kinds(warehouse: Path) -> dict[str, str]:
+    """How each incremental model built in the last run."""
+    return dict(_build_kinds(warehouse)[-len(INCREMENTAL_MODELS) :])
+
+
 @pytest.fixture(scope="module")
 def daily_run(tmp_path_factory) -> Path:
     """A sample firm built without its last day of activity and its last month of ERP exports,
@@ -128,7 +141,7 @@ def test_a_changed_var_builds_in_full_again(daily_run):
     warehouse = daily_run / "warehouse.duckdb"
     _dbt_build(daily_run, warehouse, earlier)
     # a new as-of date changes the fingerprint: every incremental model rebuilt every row
-    last_kinds = dict(_build_kinds(warehouse)[-len(INCREMENTAL_MODELS) :])
+    last_kinds = _last_build_kinds(warehouse)
     assert last_kinds == dict.fromkeys(INCREMENTAL_MODELS, "full")
 
     fresh = daily_run / "fresh.duckdb"
@@ -153,17 +166,8 @@ def test_a_billing_run_rebuilds_only_the_models_that_read_the_outbox(daily_run):
         )
     _dbt_build(daily_run, billed, AS_OF)
 
-    last_kinds = dict(_build_kinds(billed)[-len(INCREMENTAL_MODELS) :])
-    assert last_kinds == {
-        "int_time_entries_unioned": "incremental",
-        "int_time_entries_rated": "incremental",
-        "int_time_entry_exceptions": "incremental",
-        "fct_time_entries": "full",  # they read ops.erp_outbox_correlations
-        "fct_lifecycle_events": "full",
-        "reconciliation_records": "full",
-        "record_lags": "full",
-        "project_financials_monthly": "full",
-    }
+    last_kinds = _last_build_kinds(billed)
+    assert last_kinds == AFTER_AN_OUTBOX_CHANGE
     with connect(billed, read_only=True) as con:
         kept = con.execute(
             "select count(*), max(built_at) > timestamp '2001-01-01' "
@@ -246,7 +250,7 @@ def test_late_records_rebuild_what_they_reach_back_to(daily_run, tmp_path):
             con.execute(f"update marts.{mart} set as_of_date = as_of_date - 1")
     _dbt_build(daily_run, warehouse, AS_OF)
 
-    last_kinds = dict(_build_kinds(warehouse)[-len(INCREMENTAL_MODELS) :])
+    last_kinds = _last_build_kinds(warehouse)
     assert last_kinds == dict.fromkeys(INCREMENTAL_MODELS, "incremental")
     with connect(warehouse, read_only=True) as con:
         passed_over = con.execute(
@@ -267,3 +271,48 @@ def test_late_records_rebuild_what_they_reach_back_to(daily_run, tmp_path):
     shutil.copy(warehouse, full)
     _dbt_build(daily_run, full, AS_OF, "--full-refresh")
     assert _differences(warehouse, full) == {}
+
+
+def test_a_batch_that_changes_status_rebuilds_the_models_that_read_the_outbox(daily_run, tmp_path):
+    """A billing batch the ERP refuses for good changes its status, not its records: the
+    records frozen into it turn from in_billing_batch to billing_batch_dead_letter."""
+    from erp.outbox import ensure_schema
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(daily_run / "warehouse.duckdb", warehouse)
+    _dbt_build(daily_run, warehouse, AS_OF)  # settled at AS_OF, whatever other tests built
+    reason_of = "select billing_reason from marts.reconciliation_records where correlation_id = ?"
+    with connect(warehouse) as con:
+        ensure_schema(con)
+        (correlation_id,) = con.execute(
+            "select correlation_id from marts.reconciliation_records "
+            "where billing_reason = 'awaiting_invoice' and record_kind = 'time_entry' "
+            "order by correlation_id limit 1"
+        ).fetchone()
+        con.execute(
+            "insert into ops.erp_outbox (batch_key, period, client_ref, contract_ref, "
+            "legal_entity, currency, payload, payload_hash, line_count, total_quantity, "
+            "total_amount, expected_tax, status, attempts, frozen_by_run, frozen_at, updated_at) "
+            "values ('batch-test', '2025-06', 'C', 'K', 'US01', 'USD', '{}', 'h', 1, 1, 1, 0, "
+            "'ready', 0, 'run-test', now()::timestamp, now()::timestamp)"
+        )
+        con.execute(
+            "insert into ops.erp_outbox_correlations values (?, 'line-test', 'batch-test')",
+            [correlation_id],
+        )
+    _dbt_build(daily_run, warehouse, AS_OF)
+    with connect(warehouse, read_only=True) as con:
+        assert con.execute(reason_of, [correlation_id]).fetchone() == ("in_billing_batch",)
+
+    with connect(warehouse) as con:
+        con.execute(
+            "update ops.erp_outbox set status = 'dead_letter', updated_at = now()::timestamp "
+            "where batch_key = 'batch-test'"
+        )
+    _dbt_build(daily_run, warehouse, AS_OF)
+
+    last_kinds = _last_build_kinds(warehouse)
+    assert last_kinds == AFTER_AN_OUTBOX_CHANGE
+    with connect(warehouse, read_only=True) as con:
+        reason = con.execute(reason_of, [correlation_id]).fetchone()
+    assert reason == ("billing_batch_dead_letter",)

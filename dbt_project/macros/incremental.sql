@@ -10,8 +10,9 @@
     change in ways the cutoff does not see: a new export of any master data (projects,
     people, contracts, rate cards, FX, mappings), a changed seed or model upstream of it,
     other vars (as-of date, reporting currency, daily limit), or, for the models downstream of
-    its staging (the facts, the record-scoped marts), a change in the billing outbox. Macros are not
-    fingerprinted: after changing one, build with --full-refresh. The state of each build
+    its staging (the facts, the record-scoped marts), a change in the billing outbox (a batch
+    frozen or changing status). Macros are not fingerprinted: after changing one, build with
+    --full-refresh. The state of each build
     (fingerprint of those inputs, landed data it has seen) is `ops.dbt_incremental_state`,
     one row per build, written in the model's transaction.
 
@@ -125,15 +126,20 @@
     {%- for unique_id in upstream if unique_id.split('.')[-1].startswith('stg_ops__erp_outbox') -%}
         {%- do reads_outbox.append(unique_id) -%}
     {%- endfor -%}
-    {%- set outbox = adapter.get_relation(
-        database=target.database, schema='ops', identifier='erp_outbox_correlations'
-    ) if reads_outbox else none -%}
-    {%- if outbox is not none -%}
-        {%- set outbox_state = run_query(
-            'select count(*), max(batch_key), min(batch_key) from ' ~ outbox
-        ).rows[0] -%}
-        {%- do parts.append('outbox=' ~ (outbox_state | join('/'))) -%}
-    {%- endif -%}
+    {#- the records frozen into batches, and each batch's status (every change of a batch
+        stamps its updated_at: a batch that goes to dead_letter changes no correlation) -#}
+    {%- for table, state in [
+        ('erp_outbox_correlations', 'count(*), max(batch_key), min(batch_key)'),
+        ('erp_outbox', 'count(*), max(updated_at)'),
+    ] if reads_outbox -%}
+        {%- set outbox = adapter.get_relation(
+            database=target.database, schema='ops', identifier=table
+        ) -%}
+        {%- if outbox is not none -%}
+            {%- set outbox_state = run_query('select ' ~ state ~ ' from ' ~ outbox).rows[0] -%}
+            {%- do parts.append(table ~ '=' ~ (outbox_state | join('/'))) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {{ return(local_md5(parts | join('|'))) }}
 {%- endmacro %}
 

@@ -65,12 +65,16 @@
     {{ return(keys) }}
 {%- endmacro %}
 
-{#- The rows of reconciliation_records a run rebuilds: those of every expense and of the staged
-    time entries; `true` when it builds in full. `record_kind`: the column or literal giving
-    the kind of the rows filtered. -#}
+{#- The rows of reconciliation_records a run rebuilds: those of every expense, of every record
+    of unknown kind (a written-back correlation id the warehouse does not know, which may be
+    known as an expense later) and of the staged time entries; `true` when it builds in full.
+    `record_kind`: the column or literal giving the kind of the rows filtered. -#}
 {% macro reconciliation_records_in_scope(full, record_kind='record_kind') -%}
     {%- if full -%}{{ return('true') }}{%- endif -%}
-    ({{ record_kind }} = 'expense' or correlation_id in {{ staged_incremental_keys() }})
+    (
+        coalesce({{ record_kind }}, 'expense') = 'expense'
+        or correlation_id in {{ staged_incremental_keys() }}
+    )
 {%- endmacro %}
 
 {#- Record scope of record_lags' daily run, as a select of correlation ids, or none to build
@@ -130,7 +134,10 @@
     - the work date of every entry on an invoice line that bills a rebuilt entry or belongs to
       an invoice landed since: the line's amount is shared over all its entries;
     - the work date of every entry any version of such an invoice's lines billed;
-    - the transaction date, in any version, of an expense landed since. -#}
+    - the transaction date, in any version, of an expense landed since;
+    - the work date of every entry the as-of date has reached since the last build (an entry
+      known before the day it was worked counts from that day; the date moves daily when the
+      var is unset). `this` still holds the last build's as-of date: the post-hook moves it. -#}
 {% macro project_financials_cutoff() -%}
     {%- set window = rebuild_window() -%}
     {%- if window is none -%}{{ return(none) }}{%- endif -%}
@@ -169,6 +176,11 @@
             union all
             select min(transaction_date) from {{ ref('stg_concur__expenses') }}
             where expense_source_id in (select expense_source_id from changed_expenses)
+            union all
+            select min(work_date) from {{ ref('fct_time_entries') }}
+            where
+                work_date > (select max(as_of_date) from {{ this }})
+                and work_date <= {{ as_of_date() }}
         )
         select {{ dbt.date_trunc('month', 'min(cutoff)') }} from cutoffs
     {%- endset -%}
