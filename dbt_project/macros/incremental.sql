@@ -186,9 +186,10 @@
 {#- The earliest work date a run must rebuild (a date literal), or none to build in full.
     `with_billing`: also the entries on ERP invoices landed since, and those
     `invoiced_entries` (default: the model itself, with fct_time_entries' invoice_id) showed
-    on them (a line removed from an invoice). -#}
-{% macro incremental_cutoff(with_billing=false, invoiced_entries=none) -%}
-    {%- set watermark = incremental_watermark() -%}
+    on them (a line removed from an invoice). `watermark`: this model's, when the caller has
+    it already. -#}
+{% macro incremental_cutoff(with_billing=false, invoiced_entries=none, watermark=none) -%}
+    {%- set watermark = watermark or incremental_watermark() -%}
     {%- if watermark is none -%}{{ return(none) }}{%- endif -%}
     {%- set since = "cast('" ~ watermark ~ "' as timestamp)" -%}
     {%- set query -%}

@@ -28,11 +28,7 @@
     post_hook=["{{ refresh_as_of_date() }}", "{{ record_incremental_state() }}"],
 ) }}
 
--- depends_on: {{ ref('stg_erp__invoices') }}, {{ ref('stg_erp__invoice_lines') }}
--- depends_on: {{ ref('stg_erp_api__invoices') }}, {{ ref('stg_erp_api__invoice_lines') }}
--- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
--- depends_on: {{ ref('stg_concur__expenses') }}
--- depends_on: {{ ref('int_invoice_line_records') }}, {{ ref('int_time_entries_rated') }}
+-- depends_on: {{ record_scope_refs() }}
 {%- set cutoff = project_financials_cutoff() %}
 
 with
