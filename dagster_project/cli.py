@@ -1,4 +1,4 @@
-"""The ``d2b`` command line (DESIGN §8).
+"""The ``d2b`` command line (docs/design.md §8).
 
 ``d2b run`` loads the landing zone and builds every model in-process, ``d2b generate``
 writes a synthetic firm, ``d2b dev`` opens the Dagster UI. Settings come from

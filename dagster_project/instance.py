@@ -13,7 +13,7 @@ telemetry:
   enabled: false
 concurrency:
   pools:
-    # One writer (DESIGN §7): assets that write the warehouse share pool d2b_warehouse.
+    # One writer (docs/design.md §7): assets that write the warehouse share pool d2b_warehouse.
     default_limit: 1
 """
 

@@ -1,7 +1,7 @@
 """The benchmark's reference: the headline figures by one hand-written DuckDB script.
 
 ``reference/headline_figures.sql`` computes the funnel of hours, unbilled WIP per project and
-the lags of DESIGN §4 straight from the landing files (no ingest, no dbt, no orchestration).
+the lags of docs/design.md §4 straight from the landing files (no ingest, no dbt, no orchestration).
 This module runs it in an in-memory DuckDB and compares its figures with the generator's
 ground truth (docs/generator.md, "Ground truth")::
 
@@ -39,7 +39,7 @@ RESULT_TABLES = (
     "skipped_files",
 )
 
-#: DESIGN §4 SLA defaults in business days, by the script's variable name.
+#: docs/design.md §4 SLA defaults in business days, by the script's variable name.
 DEFAULT_SLAS = {"sla_time_approval": 2, "sla_expense_posting": 10, "sla_invoice_release": 5}
 
 #: How many differences per table are spelled out (the rest are counted).

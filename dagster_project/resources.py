@@ -8,7 +8,7 @@ import dagster as dg
 
 from ingest.settings import Settings
 
-#: Every asset that writes the warehouse file runs in this pool; its limit is 1 (DESIGN §7).
+#: Every asset that writes the warehouse file runs in this pool; its limit is 1 (docs/design.md §7).
 WAREHOUSE_POOL = "d2b_warehouse"
 
 

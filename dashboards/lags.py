@@ -1,4 +1,4 @@
-"""The lags of DESIGN §4 for the pages: summary per lag kind and medians per month.
+"""The lags of docs/design.md §4 for the pages: summary per lag kind and medians per month.
 
 The summary comes from ``marts.lag_summary`` when nothing narrows it (the mart is exactly
 that), else from the records (``lag_stats``). Monthly medians and p90s are taken from a

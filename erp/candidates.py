@@ -1,4 +1,4 @@
-"""From the warehouse's candidate records to billing batches (DESIGN §6).
+"""From the warehouse's candidate records to billing batches (docs/design.md §6).
 
 The mart ``marts.billing_batch_candidates`` has one row per billable record (a time entry or
 an expense) that goes on an invoice of a billing period; :func:`batches_for_period` groups
@@ -23,7 +23,7 @@ Columns the relation must have (:data:`CANDIDATE_COLUMNS`):
 ``unit_price``            labour: the resolved bill rate; expense: ignored (NULL)
 ``tax_code``              tax code from the tax rules seed
 ``tax_rate``              tax rate as a fraction (``0.2`` for 20 %)
-``correlation_id``        the record's correlation id (DESIGN §3)
+``correlation_id``        the record's correlation id (docs/design.md §3)
 ``quantity``              labour: hours of the record; expense: ignored
 ``amount``                expense: the record's rebilled amount in the contract currency
 ========================  ================================================================

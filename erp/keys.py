@@ -1,4 +1,4 @@
-"""Deterministic keys: batch idempotency keys, line keys and payload hashes (DESIGN §3, §6).
+"""Deterministic keys: batch idempotency keys, line keys and payload hashes (docs/design.md §3, §6).
 
 Keys are pure functions of what a batch bills, so re-running a billing period rebuilds the
 same keys and the ERP lookup by key turns a re-send into a no-op.

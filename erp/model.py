@@ -1,9 +1,9 @@
 """What the warehouse hands to the ERP: billing batches, their lines and control totals.
 
 A :class:`BillingBatch` is one draft customer invoice to be: one client × contract × legal
-entity × currency × billing period (DESIGN §6.1). Its lines are what the client reads (per
+entity × currency × billing period (docs/design.md §6.1). Its lines are what the client reads (per
 role, project, task and rate; expenses per category), each carrying the correlation ids of
-the time entries and expenses it bills (DESIGN §3). Keys are computed on construction, so a
+the time entries and expenses it bills (docs/design.md §3). Keys are computed on construction, so a
 batch and its key cannot disagree. Money is :class:`~decimal.Decimal`, never float.
 """
 
@@ -58,7 +58,7 @@ def _decimals(value: Decimal) -> int:
 
 @dataclass(frozen=True)
 class ControlTotals:
-    """Totals of a batch that the ERP's copy must reproduce (DESIGN §6.2, §6.4)."""
+    """Totals of a batch that the ERP's copy must reproduce (docs/design.md §6.2, §6.4)."""
 
     line_count: int
     quantity: Decimal

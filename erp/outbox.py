@@ -1,4 +1,4 @@
-"""The exactly-once write-back state machine over the warehouse (DESIGN §6).
+"""The exactly-once write-back state machine over the warehouse (docs/design.md §6).
 
 ::
 
@@ -15,7 +15,7 @@ before anything is created (the adapter's ``create_if_absent``), so a run that d
 the ERP committed and before the outbox recorded it adopts the existing invoice instead of
 creating a second one. And a correlation id can be frozen into one batch only
 (``ops.erp_outbox_correlations`` is keyed by it), so no time entry or expense is ever on two
-batches. One writer at a time: DuckDB's file lock and the Dagster pool of 1 (DESIGN §7)
+batches. One writer at a time: DuckDB's file lock and the Dagster pool of 1 (docs/design.md §7)
 serialise billing runs, so no two runs look up and create the same key concurrently.
 
 Every status change writes one row to ``ops.audit_log`` in the same DuckDB transaction;
@@ -1036,7 +1036,7 @@ def reconcile(
     adapter_name: str = "tryton",
     actor: str = "erp.reconcile",
 ) -> ReconcileResult:
-    """Tie every sent batch out against the read back ERP copy (DESIGN §6.4).
+    """Tie every sent batch out against the read back ERP copy (docs/design.md §6.4).
 
     Checks, per batch: exactly one ERP invoice, the recorded document id, currency and
     customer; line count, quantity, untaxed amount and tax against the frozen control

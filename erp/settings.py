@@ -1,4 +1,4 @@
-"""ERP write-back settings: which adapter, and where the ERP lives (DESIGN §8).
+"""ERP write-back settings: which adapter, and where the ERP lives (docs/design.md §8).
 
 Read from the environment only when :meth:`ErpSettings.from_env` is called, never at import
 time. The ERP password is kept out of ``repr`` and logs.
@@ -42,7 +42,7 @@ class TaxSpec:
     description: str
 
 
-#: The warehouse's tax rules seed (DESIGN §3): every tax code a billing line can carry.
+#: The warehouse's tax rules seed (docs/design.md §3): every tax code a billing line can carry.
 TAX_RULES_SEED = Path(__file__).resolve().parent.parent / "ingest" / "config" / "tax_rules.csv"
 
 #: ERP taxes beyond the seed's (the sample batches of erp.sample and the tests use them).

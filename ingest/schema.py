@@ -246,7 +246,7 @@ def raw_table_columns(schema: SourceSchema) -> list[tuple[str, str]]:
     ]
 
 
-#: Lineage columns every raw row carries (DESIGN §2).
+#: Lineage columns every raw row carries (docs/design.md §2).
 LOAD_METADATA_COLUMNS: list[tuple[str, str]] = [
     ("_source_file", "VARCHAR"),
     ("_file_sha256", "VARCHAR"),

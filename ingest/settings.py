@@ -51,7 +51,7 @@ class Settings:
 
     @property
     def serving(self) -> Path:
-        """Published read-only snapshots for dashboards and analysts (DESIGN §7)."""
+        """Published read-only snapshots for dashboards and analysts (docs/design.md §7)."""
         return self.home / "serving"
 
     @property

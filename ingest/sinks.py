@@ -1,7 +1,7 @@
 """Sinks receive validated Arrow record batches and store them.
 
 Parsing (``ingest.sources``) and storing are kept apart so that another engine only needs
-another sink (DESIGN §7). :class:`DuckDBSink` writes the warehouse's ``raw`` and
+another sink (docs/design.md §7). :class:`DuckDBSink` writes the warehouse's ``raw`` and
 ``quarantine`` tables inside the caller's transaction.
 """
 
@@ -20,7 +20,7 @@ from ingest.warehouse import ensure_raw_table
 
 @dataclass(frozen=True)
 class LoadContext:
-    """Lineage stamped on every row of one file's load (DESIGN §2)."""
+    """Lineage stamped on every row of one file's load (docs/design.md §2)."""
 
     load_id: str
     source_file: str

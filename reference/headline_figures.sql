@@ -3,15 +3,15 @@
 -- =============================================================================================
 --
 -- A hand-written reference for the benchmark (issue 10): the funnel of hours, unbilled WIP per
--- project and the lags of DESIGN §4, computed by one DuckDB script from the landing zone
+-- project and the lags of docs/design.md §4, computed by one DuckDB script from the landing zone
 -- (docs/sources.md), with no ingest, no dbt and no orchestration. The pipeline must give the
 -- same figures; the generator's ground truth (docs/generator.md, "Ground truth") defines them.
 --
 -- Parameters (set them before running the script; `dagster_project/reference.py` does):
 --
---     SET VARIABLE landing = '/path/to/landing';      -- the landing root (DESIGN §2)
+--     SET VARIABLE landing = '/path/to/landing';      -- the landing root (docs/design.md §2)
 --     SET VARIABLE as_of = DATE '2025-06-30';         -- as-of date d: events up to 23:59:59 UTC
---     -- optional SLAs in business days (DESIGN §4 defaults):
+--     -- optional SLAs in business days (docs/design.md §4 defaults):
 --     SET VARIABLE sla_time_approval = 2;
 --     SET VARIABLE sla_expense_posting = 10;
 --     SET VARIABLE sla_invoice_release = 5;
@@ -59,7 +59,7 @@ CREATE OR REPLACE TEMP MACRO as_of_end() AS CAST(as_of_date() + 1 AS TIMESTAMP);
 CREATE OR REPLACE TEMP MACRO snapshot_date(path) AS
     TRY_CAST(regexp_extract(parse_filename(path), '(\d{4}-\d{2}-\d{2})', 1) AS DATE);
 
--- The SLA clock of DESIGN §4 as the truth defines it: Mon–Fri days in (start, finish], no
+-- The SLA clock of docs/design.md §4 as the truth defines it: Mon–Fri days in (start, finish], no
 -- holidays. Closed form: weekdays_through(x) counts the Mon–Fri days from Monday 1900-01-01
 -- through x: 5 per whole week, plus the leftover days of the last week, at most 5 of them.
 CREATE OR REPLACE TEMP MACRO weekdays_through(x) AS
@@ -67,7 +67,7 @@ CREATE OR REPLACE TEMP MACRO weekdays_through(x) AS
 CREATE OR REPLACE TEMP MACRO business_days(start_date, finish_date) AS
     weekdays_through(finish_date) - weekdays_through(start_date);
 
--- A SLA in business days: the variable when set, else the DESIGN §4 default.
+-- A SLA in business days: the variable when set, else the docs/design.md §4 default.
 CREATE OR REPLACE TEMP MACRO sla(name, default_days) AS
     coalesce(TRY_CAST(getvariable(name) AS INTEGER), default_days);
 
@@ -439,7 +439,7 @@ rate_card_rates AS (
 )
 SELECT
     e.*,
-    -- DESIGN §4: rate card line, else the project default rate, else none
+    -- docs/design.md §4: rate card line, else the project default rate, else none
     coalesce(r.card_rate, e.default_rate) AS resolved_rate,
     -- canonical project code: the project's own (through its contract when the PSA lacks it);
     -- for an unknown project, the code the entry carries
@@ -715,7 +715,7 @@ FROM invoice_readiness
 WHERE released_date IS NOT NULL;
 
 -- Median, p90 (continuous quantiles) and SLA breaches (business days > SLA) of each lag of
--- DESIGN §4. `open_items` are still waiting at d; `open_past_sla` of them already exceed it.
+-- docs/design.md §4. `open_items` are still waiting at d; `open_past_sla` of them already exceed it.
 -- Time approval lag (approved_at − submitted_at) is measured in exact elapsed days.
 CREATE OR REPLACE TABLE lag_summary AS
 WITH measured AS (

@@ -1,4 +1,4 @@
-"""Versioned read-only serving snapshots of the marts (DESIGN §7).
+"""Versioned read-only serving snapshots of the marts (docs/design.md §7).
 
 DuckDB lets one process hold a database file for writing, and a reader blocks the writer.
 So dashboards and analysts never open the warehouse: after a successful build, the publish

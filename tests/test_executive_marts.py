@@ -72,7 +72,7 @@ def month_of(day: date) -> date:
 
 
 def correlation_id(system: str, kind: str, source_id: str) -> str:
-    """DESIGN §3's correlation id: md5 of system, record kind and id joined by '|'."""
+    """docs/design.md §3's correlation id: md5 of system, record kind and id joined by '|'."""
     return hashlib.md5(f"{system}|{kind}|{source_id}".encode()).hexdigest()
 
 
@@ -157,7 +157,7 @@ class Firm:
         return self.data.entries.itertuples()
 
     def is_billable(self, e) -> bool:
-        """DESIGN §4's billable hour: approved by the as-of date, billable flag, valid."""
+        """docs/design.md §4's billable hour: approved by the as-of date, billable flag, valid."""
         return (
             e.status == "approved"
             and parse_utc(e.approved_at) < self.as_of_end

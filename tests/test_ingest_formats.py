@@ -116,7 +116,7 @@ def drop(landing: Path, relative: str, content: str | bytes) -> None:
 
 
 def assert_invariant(con) -> None:
-    """rows read = raw rows + rejected rows, for every loaded file (DESIGN §2)."""
+    """rows read = raw rows + rejected rows, for every loaded file (docs/design.md §2)."""
     for (system, entity), source in SOURCE_ENTITIES.items():
         table = f"raw.{source.schema.raw_table}"
         exists = con.execute(

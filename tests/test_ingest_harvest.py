@@ -32,7 +32,7 @@ def rejected_rows(con) -> list[tuple]:
 
 
 def assert_invariant(con) -> None:
-    """rows read = raw rows + rejected rows, per load and overall (DESIGN §2)."""
+    """rows read = raw rows + rejected rows, per load and overall (docs/design.md §2)."""
     mismatches = con.execute(
         """
         SELECT f.load_id

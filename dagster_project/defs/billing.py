@@ -1,4 +1,4 @@
-"""The billing run: candidate batches into the ERP exactly once, then read back (DESIGN §6).
+"""The billing run: candidate batches into the ERP exactly once, then read back (docs/design.md §6).
 
 Monthly billing-period partitions. For a period:
 

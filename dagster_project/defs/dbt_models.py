@@ -17,7 +17,7 @@ class DbtBuildConfig(dg.Config):
     """Run configuration of the dbt build."""
 
     as_of_date: str | None = None
-    """Build the marts as of this date (YYYY-MM-DD); empty means today (DESIGN §4)."""
+    """Build the marts as of this date (YYYY-MM-DD); empty means today (docs/design.md §4)."""
 
 
 def dbt_build_args(config: DbtBuildConfig) -> list[str]:

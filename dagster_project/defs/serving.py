@@ -1,4 +1,4 @@
-"""Publish: the read-only serving snapshot dashboards and analysts read (DESIGN §7)."""
+"""Publish: the read-only serving snapshot dashboards and analysts read (docs/design.md §7)."""
 
 import dagster as dg
 

@@ -1,4 +1,4 @@
--- Revenue leakage (marts.revenue_leakage, DESIGN §4) per month of the record's date, cause,
+-- Revenue leakage (marts.revenue_leakage, docs/design.md §4) per month of the record's date, cause,
 -- legal entity and client, in the chosen currency mode. Practice is the practice of the
 -- worker behind the time entry or expense. The page slices months by the period.
 with

@@ -1,4 +1,4 @@
--- WIP (marts.unbilled_approved_hours, DESIGN §4) per legal entity and client of the
+-- WIP (marts.unbilled_approved_hours, docs/design.md §4) per legal entity and client of the
 -- project's contract, with the aging buckets. Currency mode: reporting (one currency) or
 -- contract (one row per contract currency). Region is the legal entity's region.
 with

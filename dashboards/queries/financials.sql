@@ -1,4 +1,4 @@
--- Realization and margin (marts.project_financials_monthly, DESIGN §4) per month, practice and
+-- Realization and margin (marts.project_financials_monthly, docs/design.md §4) per month, practice and
 -- region of the workers, legal entity billing the project and client, in the chosen currency
 -- mode. Ratios are taken by the page as ratios of these sums. The page slices months.
 select

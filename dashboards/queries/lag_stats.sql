@@ -1,4 +1,4 @@
--- Lags against their SLAs (marts.record_lags, DESIGN §4), one row per lag kind (the kinds of
+-- Lags against their SLAs (marts.record_lags, docs/design.md §4), one row per lag kind (the kinds of
 -- marts.lag_summary, also without records): finished lags whose finish date falls in the
 -- window, median and p90 in calendar and business days, SLA breaches; open records (and those
 -- already past the SLA) when the as-of date falls in the window. Without a window (nulls) the

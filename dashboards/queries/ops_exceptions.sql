@@ -1,4 +1,4 @@
--- The exception queue (marts.billing_exceptions, DESIGN §5): one row per (record, reason)
+-- The exception queue (marts.billing_exceptions, docs/design.md §5): one row per (record, reason)
 -- with its client, the worker's practice, days in the queue (first seen to the snapshot's
 -- build date) and the record's age at the as-of date. Region is the legal entity's region.
 -- Practice narrows to records with a worker (contract exceptions have none).

@@ -1,4 +1,4 @@
--- Billing batches in the ERP outbox (ops.erp_outbox, DESIGN §6) with their status, control
+-- Billing batches in the ERP outbox (ops.erp_outbox, docs/design.md §6) with their status, control
 -- totals (batch currency), ERP document and the ERP's last message.
 select
     o.batch_key,

@@ -1,5 +1,5 @@
 -- Utilization per person over the period (marts.utilization_monthly and
--- marts.timesheet_compliance_monthly, DESIGN §4): capacity, billable and logged hours, their
+-- marts.timesheet_compliance_monthly, docs/design.md §4): capacity, billable and logged hours, their
 -- ratios and timesheet compliance, with the person's role, practice, region and entity.
 with
 

@@ -1,5 +1,5 @@
 -- Utilization and timesheet compliance (marts.utilization_monthly and
--- marts.timesheet_compliance_monthly, DESIGN §4) per month, practice, region and employing
+-- marts.timesheet_compliance_monthly, docs/design.md §4) per month, practice, region and employing
 -- legal entity. Ratios are ratios of these sums. The page slices months by the period.
 select
     u.month_start_date,

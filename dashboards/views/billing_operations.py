@@ -1,7 +1,7 @@
 """Billing operations: what blocks billing, what the billing run did, and how fast things move.
 
 The exception queue by owner team, reason and age with the records behind it; billing batches
-in the ERP outbox with their status, dead letters with the ERP's message; the lags of DESIGN
+in the ERP outbox with their status, dead letters with the ERP's message; the lags of docs/design.md
 §4 against their SLAs with the records past them.
 """
 

@@ -1,4 +1,4 @@
-{#- The as-of date of the marts (DESIGN §4): var as_of_date, else today. -#}
+{#- The as-of date of the marts (docs/design.md §4): var as_of_date, else today. -#}
 {% macro as_of_date() -%}
     {%- set value = var("as_of_date", none) -%}
     {%- if value is none or value == "" -%}
@@ -16,7 +16,7 @@
 {#- Whether an event stamped `column` had happened by the end of the as-of date. Staging
     applies it to the stamp that dates each exported version (a time entry's updated_at, an
     SAE batch date, an invoice's creation), so a rebuild for a past date sees only what the
-    sources knew then, however many later files have landed since (DESIGN §4). -#}
+    sources knew then, however many later files have landed since (docs/design.md §4). -#}
 {% macro known_at_as_of(column) -%}
     ({{ column }} < {{ as_of_end() }})
 {%- endmacro %}

@@ -1,5 +1,5 @@
 {#- Deterministic keys built from cross-database macros, so they are the same on every
-    engine the project targets (DESIGN §7). -#}
+    engine the project targets (docs/design.md §7). -#}
 
 {% macro hash_key(expressions) -%}
     {%- set parts = [] -%}
@@ -11,12 +11,12 @@
 {%- endmacro %}
 
 {#- correlation_id: travels with a source record from the PSA or expense tool to the ERP
-    invoice line that bills it (DESIGN §3). -#}
+    invoice line that bills it (docs/design.md §3). -#}
 {% macro correlation_id(source_system, record_kind, source_id) -%}
     {{ hash_key([source_system, record_kind, source_id]) }}
 {%- endmacro %}
 
-{#- Surrogate key of a record of a source system (DESIGN §3): hash of the system and the
+{#- Surrogate key of a record of a source system (docs/design.md §3): hash of the system and the
     record's id there; null when the id is null, so a missing reference stays missing
     instead of pointing at a row that does not exist. -#}
 {% macro surrogate_key(source_system, source_id) -%}

@@ -1,4 +1,4 @@
-{#- Money and FX helpers (DESIGN §3: decimals, never floats). -#}
+{#- Money and FX helpers (docs/design.md §3: decimals, never floats). -#}
 
 {#- Round to cents, half away from zero (half-up for the positive amounts billed), as a
     decimal: every stored amount passes through here once, at the grain it is stored. -#}

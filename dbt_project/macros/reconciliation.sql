@@ -1,7 +1,7 @@
 {#- Macros of the reconciliation marts (models/marts/reconciliation): the business-day clock
     of the lags, their quantiles and summary measures, and the billing period of an invoice. -#}
 
-{#- The SLA clock of DESIGN §4, as docs/generator.md's ground truth defines it: business days
+{#- The SLA clock of docs/design.md §4, as docs/generator.md's ground truth defines it: business days
     are the Monday-to-Friday days in (start date, finish date], holidays not excluded (the
     firm's SLAs run on one clock across regions). Closed form instead of a calendar join, so
     a lag costs two date differences on any engine, whatever the number of rows. -#}

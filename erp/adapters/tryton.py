@@ -2,7 +2,7 @@
 
 Every call goes through Tryton's RPC model API (``create``, ``search_read``, ``post``), via
 proteus: in this process (embedded SQLite or PostgreSQL, one trytond transaction per call)
-or over XML-RPC with one session login (STACK-NOTES). One code path serves all three modes,
+or over XML-RPC with one session login (docs/stack-notes.md). One code path serves all three modes,
 but for invoice creation (below).
 
 Invoices are created in bulk, one ERP transaction per chunk of invoices, every field given
@@ -13,7 +13,7 @@ their lines in one ``create``, then one tax computation (about 1.5 times as fast
 per-line rounding set at bootstrap, so the read back tax amounts can be compared to the
 warehouse's.
 
-Mapping (DESIGN §6): invoice ``reference`` = batch key (not unique in Tryton: looked up
+Mapping (docs/design.md §6): invoice ``reference`` = batch key (not unique in Tryton: looked up
 before every create); line ``note`` = line key (lines have no reference field); party
 ``code`` = client ref; tax ``name`` = warehouse tax code; product ``code`` =
 ``D2B-<KIND>-<CATEGORY>``; payment term ``name`` = the batch's terms (``NET30``...). One
@@ -591,7 +591,7 @@ class TrytonAdapter(ErpAdapter):
         XML-RPC too). ``invoice_taxes`` is always acknowledged: lines carry the warehouse's tax,
         not the product's default. ``invoice_payment_term`` (due date already past) only
         when releasing old periods on purpose. Run apart from creation: posting in the
-        creating transaction raised a record lock (STACK-NOTES).
+        creating transaction raised a record lock (docs/stack-notes.md).
         """
         ids = [int(i) for i in document_ids]
         if not ids:

@@ -240,7 +240,7 @@ def _create_database(settings: TrytonSettings, name: str) -> None:
     pool = Pool(name)
     pool.init(update=["res", "ir"], lang=["en"])
     with Transaction().start(name, 0):
-        # Creating a database from code does not create its admin user (STACK-NOTES).
+        # Creating a database from code does not create its admin user (docs/stack-notes.md).
         User = pool.get("res.user")
         Lang = pool.get("ir.lang")
         (language,) = Lang.search([("code", "=", "en")])
@@ -294,7 +294,7 @@ def _setup_company_and_accounting(settings: TrytonSettings, cfg: Any) -> None:
     company_config.form.party = party
     company_config.form.currency = currencies[settings.company_currency]
     company_config.execute("add")
-    # The company wizard changes the user's company: refresh the context (STACK-NOTES).
+    # The company wizard changes the user's company: refresh the context (docs/stack-notes.md).
     cfg._context = User.get_preferences(True, {})
     Company = Model.get("company.company", config=cfg)
     (company,) = Company.find()

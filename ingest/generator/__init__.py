@@ -1,7 +1,7 @@
 """Synthetic firm generator.
 
 ``d2b generate`` writes a coherent professional-services firm into a landing zone
-(DESIGN §2), with ground truth beside it. See docs/generator.md.
+(docs/design.md §2), with ground truth beside it. See docs/generator.md.
 """
 
 from ingest.generator.core import GenerationResult, generate

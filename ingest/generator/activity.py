@@ -324,7 +324,7 @@ def build_rate_cards(firm: Firm, e: Entries) -> RateCards:
     """Rate cards for every billable contract, covering the roles staffed on it.
 
     Where the project has a default rate, some staffed roles are left off the card on purpose
-    (their hours resolve to the project default rate), exercising DESIGN §4's fallback.
+    (their hours resolve to the project default rate), exercising docs/design.md §4's fallback.
     """
     rng = stream(firm.seed, "rate_cards")
     p, w = firm.projects, firm.workers
@@ -367,7 +367,7 @@ def build_rate_cards(firm: Firm, e: Entries) -> RateCards:
 
 
 def resolve_rates(firm: Firm, e: Entries, rc: RateCards) -> np.ndarray:
-    """Resolved bill rate per entry (DESIGN §4); 0 where none resolves (missing).
+    """Resolved bill rate per entry (docs/design.md §4); 0 where none resolves (missing).
 
     The contract's rate card line for (contract, role) effective on the work date, else the
     project default rate.

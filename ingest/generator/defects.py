@@ -18,7 +18,7 @@ from ingest.generator import reference as ref
 from ingest.generator.activity import Entries, RateCards
 from ingest.generator.firm import Firm, stream
 
-#: Exception reasons of DESIGN §5, in order; a record's reason code is its index + 1.
+#: Exception reasons of docs/design.md §5, in order; a record's reason code is its index + 1.
 REASONS: tuple[str, ...] = (
     "unknown_project",
     "closed_project",

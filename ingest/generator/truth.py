@@ -1,7 +1,7 @@
 """Ground truth, computed from the generator's own state (never by re-reading the files).
 
 Every figure is defined in docs/generator.md ("Ground truth"); the definitions follow
-DESIGN §4 and state the choices made where DESIGN leaves room.
+docs/design.md §4 and state the choices made where docs/design.md leaves room.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def hours(q: int | np.integer) -> str:
 
 
 def business_days(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Mon-Fri days in (start, end] (no holidays): the SLA clock of DESIGN §4."""
+    """Mon-Fri days in (start, end] (no holidays): the SLA clock of docs/design.md §4."""
     return np.busday_count(
         (np.asarray(start) + 1).astype("datetime64[D]"),
         (np.asarray(end) + 1).astype("datetime64[D]"),

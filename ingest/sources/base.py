@@ -3,7 +3,7 @@
 A reader turns one or more landed files into a relation with one text column per declared
 field (plus row number, extra fields and the raw payload); :func:`ingest.schema.
 validated_select` types and validates it; :meth:`SourceEntity.parse` streams the result as
-Arrow record batches to a sink (DESIGN §7). All of it runs inside an in-memory DuckDB, so
+Arrow record batches to a sink (docs/design.md §7). All of it runs inside an in-memory DuckDB, so
 a file is parsed once, by DuckDB's own readers, and memory stays bounded by the batch.
 """
 

@@ -1,7 +1,7 @@
 """Harvest (PSA) API v2 exports: list pages of JSON, one entity per landing folder.
 
 Time entries follow Harvest's time entry object, plus the approval audit fields
-``approval_status``, ``submitted_at`` and ``approved_at`` (DESIGN §2). Field reference:
+``approval_status``, ``submitted_at`` and ``approved_at`` (docs/design.md §2). Field reference:
 ``docs/sources.md``.
 """
 
@@ -13,7 +13,7 @@ from ingest.sources.base import JsonDocumentReader, SourceEntity
 #: The most hours one time entry may carry; more is a keying error, not a long day.
 MAX_ENTRY_HOURS = 24
 
-#: Timesheet approval states (DESIGN §2 addition to Harvest's entry object).
+#: Timesheet approval states (docs/design.md §2 addition to Harvest's entry object).
 APPROVAL_STATUSES = ("unsubmitted", "submitted", "approved", "rejected")
 
 TIME_ENTRIES = SourceSchema(

@@ -203,7 +203,7 @@ def load(landing: Path, skip: set[str]) -> Landing:
 
 
 def resolved_rates(data: Landing) -> pd.Series:
-    """DESIGN §4 resolved bill rate per entry (Decimal), None where none resolves."""
+    """docs/design.md §4 resolved bill rate per entry (Decimal), None where none resolves."""
     role = dict(zip(data.workers["employee_id"], data.workers["role"], strict=True))
     lines: dict[tuple[str, str], list[tuple[str, str, Decimal]]] = {}
     for r in data.rate_cards.itertuples():

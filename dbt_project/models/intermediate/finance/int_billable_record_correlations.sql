@@ -1,4 +1,4 @@
--- Every time entry and expense by its correlation id (DESIGN §3): the write-back knows the
+-- Every time entry and expense by its correlation id (docs/design.md §3): the write-back knows the
 -- records it billed only by correlation id (outbox lines, ERP read-back), this turns them
 -- back into source records.
 

@@ -1,4 +1,4 @@
--- The records each ERP invoice line bills (DESIGN §3 traceability): one row per
+-- The records each ERP invoice line bills (docs/design.md §3 traceability): one row per
 -- (invoice line, record), so any billed figure traces back to its time entry or expense.
 -- Legacy export lines list their records (`custcol_psa_source_ids`); lines Deliver-to-Bill
 -- wrote carry the records' correlation ids (from the outbox line with their line key).

@@ -1,4 +1,4 @@
--- Which Salesforce account a client reference of another system is (DESIGN §3 identity):
+-- Which Salesforce account a client reference of another system is (docs/design.md §3 identity):
 -- ERP customers (explicit key: customer_external_id; mapping: ('erp', 'customer', entity id))
 -- and Concur allocation clients (explicit key: the code is an account Id; mapping:
 -- ('concur', 'client', legacy code)). Unmatched references keep a null account and become

@@ -1,4 +1,4 @@
--- Who a PSA person is in HR (DESIGN §3 identity): the explicit key first (the PSA e-mail
+-- Who a PSA person is in HR (docs/design.md §3 identity): the explicit key first (the PSA e-mail
 -- equals the HR e-mail, case-insensitive), then the MDM identity mapping
 -- (source_system, 'user', source id) -> HR employee id. Unmatched people keep a null
 -- employee_id; their records become `unmatched_worker` exceptions.

@@ -1,4 +1,4 @@
--- Which Salesforce contract a PSA project bills under (DESIGN §3 identity): the explicit
+-- Which Salesforce contract a PSA project bills under (docs/design.md §3 identity): the explicit
 -- key first (the project code equals the contract's PSA_Project_Code__c), then the MDM
 -- identity mapping (source_system, 'project', PSA project id) -> contract Id. The canonical
 -- project code is the project's own code, else its contract's.

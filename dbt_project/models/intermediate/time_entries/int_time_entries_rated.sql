@@ -1,4 +1,4 @@
--- The resolved bill rate of each time entry (DESIGN §4) and its value:
+-- The resolved bill rate of each time entry (docs/design.md §4) and its value:
 --   1. the contract's rate card line for the worker's role effective on the work date
 --      (effective_from <= work date <= effective_to, an empty end is open);
 --   2. else the PSA project's default rate;

@@ -1,4 +1,4 @@
--- Contract-level exceptions (DESIGN §5): they flag the Salesforce contract, not its entries
+-- Contract-level exceptions (docs/design.md §5): they flag the Salesforce contract, not its entries
 -- (docs/generator.md: a blocked contract is never billed, its work stays valid WIP).
 
 with

@@ -1,4 +1,4 @@
--- Record-level exceptions of Concur expense entries (DESIGN §5, predicates in
+-- Record-level exceptions of Concur expense entries (docs/design.md §5, predicates in
 -- docs/generator.md), one row per (entry, reason).
 
 with

@@ -1,5 +1,5 @@
 -- Exceptions of ERP invoices: a customer that matches no Salesforce account, explicitly or
--- through the identity mappings (DESIGN §3: unmatched records are exceptions).
+-- through the identity mappings (docs/design.md §3: unmatched records are exceptions).
 
 with
 

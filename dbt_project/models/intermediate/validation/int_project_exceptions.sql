@@ -1,5 +1,5 @@
 -- Exceptions of PSA projects: a billable project that matches no Salesforce contract,
--- neither by its project code nor through the identity mappings (DESIGN §3: unmatched
+-- neither by its project code nor through the identity mappings (docs/design.md §3: unmatched
 -- records are exceptions). Its billable time can only resolve to the project default rate.
 
 with

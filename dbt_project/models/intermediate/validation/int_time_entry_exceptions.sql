@@ -1,4 +1,4 @@
--- Record-level exceptions of time entries (DESIGN §5): one row per (entry, reason), each
+-- Record-level exceptions of time entries (docs/design.md §5): one row per (entry, reason), each
 -- reason implementing its predicate in docs/generator.md exactly, on the latest version of
 -- every entry. All reasons except unknown_project, duplicate_entry, future_dated and
 -- over_daily_limit require the project to be known; Harvest-only reasons need fields

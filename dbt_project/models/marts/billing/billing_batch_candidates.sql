@@ -1,4 +1,4 @@
--- The records the billing write-back may put on an invoice (DESIGN §6 step 1): one row per
+-- The records the billing write-back may put on an invoice (docs/design.md §6 step 1): one row per
 -- time entry or expense, in the contract of `erp.candidates` (the write-back groups rows
 -- into invoice lines and batches, so batch and line keys are computed where they are
 -- checked). A record is a candidate when, as of the as-of date, it is

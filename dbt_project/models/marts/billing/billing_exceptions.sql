@@ -1,4 +1,4 @@
--- The exception queue (DESIGN §5): one row per (record, reason) over time entries, Concur
+-- The exception queue (docs/design.md §5): one row per (record, reason) over time entries, Concur
 -- expenses, Salesforce contracts, PSA projects and ERP invoices, with category, severity
 -- and owner team (seed exception_reasons), the date the pipeline first saw the record, and
 -- the record's identity and money for triage. An excepted record is never billed until

@@ -1,4 +1,4 @@
--- The deliver-to-bill funnel (DESIGN §4) per project and work month, as of the as-of date:
+-- The deliver-to-bill funnel (docs/design.md §4) per project and work month, as of the as-of date:
 -- hours and value of time entries delivered (logged), approved, billable (approved,
 -- billable, valid), batched (billable and frozen into a billing batch or on an ERP invoice
 -- line), invoiced (on an ERP invoice line released by the as-of date) and paid. Value =

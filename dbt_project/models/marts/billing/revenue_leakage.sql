@@ -1,4 +1,4 @@
--- Revenue leakage (DESIGN §4) as of the as-of date: one row per leaking record and cause.
+-- Revenue leakage (docs/design.md §4) as of the as-of date: one row per leaking record and cause.
 --   billed_below_rate      an invoiced time entry whose invoice line's effective rate
 --                          (line amount / line hours) is below its resolved bill rate:
 --                          (resolved - effective rate) x hours

@@ -1,4 +1,4 @@
--- Unbilled approved hours (WIP) per project as of the as-of date (DESIGN §4): approved by
+-- Unbilled approved hours (WIP) per project as of the as-of date (docs/design.md §4): approved by
 -- the end of the as-of date, billable, valid (no record-level exception) and not on any
 -- ERP invoice line released by then; value = hours x resolved bill rate (contract
 -- currency, and the reporting currency: each entry at its work date's rate). Aged by days

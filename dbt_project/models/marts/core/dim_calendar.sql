@@ -1,5 +1,5 @@
 -- The working calendar: one row per calendar day and holiday region (NA, EU, APAC), so
--- capacity (working days minus the region's holidays, DESIGN §4) is a filter away.
+-- capacity (working days minus the region's holidays, docs/design.md §4) is a filter away.
 
 with
 

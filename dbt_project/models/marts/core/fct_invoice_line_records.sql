@@ -1,4 +1,4 @@
--- The bridge from ERP invoice lines to the records they bill (DESIGN §3): one row per
+-- The bridge from ERP invoice lines to the records they bill (docs/design.md §3): one row per
 -- (invoice line, time entry or expense) with the record's correlation id, so an invoiced
 -- amount traces back to the source submission and a record forward to its invoice line.
 

@@ -1,4 +1,4 @@
--- One row per state change of a time entry, expense or invoice (DESIGN §3): submitted,
+-- One row per state change of a time entry, expense or invoice (docs/design.md §3): submitted,
 -- rejected, approved (PSA / Concur audit fields, from every exported version), validated
 -- (the current version passes every rule: at its last change, or its SAE batch), invoiced,
 -- posted and paid (ERP). Events after the end of the as-of date have not happened yet and

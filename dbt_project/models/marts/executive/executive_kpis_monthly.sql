@@ -1,4 +1,4 @@
--- The firm's headline KPIs per month (DESIGN §4), rolled up from the three executive marts
+-- The firm's headline KPIs per month (docs/design.md §4), rolled up from the three executive marts
 -- so a dashboard reads one row per month: utilization and total utilization (Σ hours ÷
 -- Σ capacity hours), timesheet compliance (Σ on-time days ÷ Σ due days), realization and
 -- margin in the reporting currency (Σ over projects). Ratios of sums, never averages of

@@ -1,5 +1,5 @@
 -- Project financials per project, work month and the workers' practice, region and legal
--- entity (DESIGN §4), so realization and margin can be cut by project, client, practice,
+-- entity (docs/design.md §4), so realization and margin can be cut by project, client, practice,
 -- region and legal entity, in the project's contract currency and the reporting currency:
 --   hours: every time entry known by the as-of date (the time people spent);
 --   billable: the funnel's billable hours (approved, billable flag, valid) and their value

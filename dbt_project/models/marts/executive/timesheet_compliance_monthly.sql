@@ -1,4 +1,4 @@
--- Timesheet compliance per resource and month (DESIGN §4): the share of capacity days with
+-- Timesheet compliance per resource and month (docs/design.md §4): the share of capacity days with
 -- time submitted by the deadline, as of the as-of date.
 --   capacity day: a day with capacity in utilization_monthly (Monday to Friday, not a
 --     holiday of the worker's region, employed, from the history start to the as-of date);

@@ -1,4 +1,4 @@
--- Utilization per resource and month (DESIGN §4): billable hours ÷ capacity hours, and
+-- Utilization per resource and month (docs/design.md §4): billable hours ÷ capacity hours, and
 -- total utilization = all logged hours ÷ capacity hours, as of the as-of date.
 --   capacity: the weekly capacity spread evenly over Monday to Friday (HR records hours a
 --     week, not which days a part-timer works), on the days that are neither weekend nor a
@@ -170,7 +170,7 @@ final as (
         cast(coalesce(capacity.capacity_hours, 0) as decimal(18, 4)) as capacity_hours,
         cast(coalesce(logged.billable_hours, 0) as decimal(18, 4)) as billable_hours,
         cast(coalesce(logged.logged_hours, 0) as decimal(18, 4)) as logged_hours,
-        -- ratios are doubles (DESIGN §3 keeps decimals for money); null without capacity
+        -- ratios are doubles (docs/design.md §3 keeps decimals for money); null without capacity
         cast(coalesce(logged.billable_hours, 0) as double)
         / nullif(cast(capacity.capacity_hours as double), 0) as utilization,
         cast(coalesce(logged.logged_hours, 0) as double)

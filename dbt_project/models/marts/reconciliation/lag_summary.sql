@@ -1,5 +1,5 @@
--- The lags of DESIGN §4 summarised per lag kind as of the as-of date: how many were measured
--- (finished) and how many are still open, median and p90 (continuous quantiles) of the
+-- The lags of docs/design.md §4 summarised per lag kind as of the as-of date: how many were
+-- measured (finished) and how many are still open, median and p90 (continuous quantiles) of the
 -- finished lags in calendar and business days, the SLA and how many finished lags breached
 -- it, and how many open records are already past it. One row per lag kind, also when none
 -- has started yet.

@@ -1,4 +1,4 @@
--- The lag summary of DESIGN §4 per lag kind, month and legal entity: the measures of
+-- The lag summary of docs/design.md §4 per lag kind, month and legal entity: the measures of
 -- lag_summary over the records that finished in the month. An open record has no finish
 -- date yet; it is counted in the as-of date's month, where its clock stands.
 

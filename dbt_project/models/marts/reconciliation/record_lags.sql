@@ -1,4 +1,4 @@
--- The three lags of DESIGN §4, one row per (record, lag kind), as of the as-of date:
+-- The three lags of docs/design.md §4, one row per (record, lag kind), as of the as-of date:
 --   time_approval    per time entry:    approved_at - submitted_at (to the second);
 --   expense_posting  per expense line:  ERP posted date - report final approval date;
 --   invoice_release  per ERP invoice:   released date - ready date, where ready = the later

@@ -1,4 +1,4 @@
--- Billing batches frozen for the ERP (DESIGN §6), one row per batch, with their status.
+-- Billing batches frozen for the ERP (docs/design.md §6), one row per batch, with their status.
 
 with
 
