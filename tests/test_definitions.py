@@ -64,8 +64,8 @@ def test_every_asset_has_a_real_group_and_an_owner(dbt_manifest):
 
 
 def test_billing_job_materializes_only_the_billing_steps(dbt_manifest):
-    from dagster_project.defs.billing import BILLING_JOB
     from dagster_project.definitions import defs
+    from dagster_project.defs.billing import BILLING_JOB
 
     job = defs().resolve_job_def(BILLING_JOB)
     assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {
