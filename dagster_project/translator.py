@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ def raw_asset_key(schema: SourceSchema) -> dg.AssetKey:
 class D2BDbtTranslator(DagsterDbtTranslator):
     """Sources map onto the ingest assets; models group by their folder (layer and domain).
 
-    * ``meta.dagster.asset_key`` on a node sets its key (sources fed back by the billing run);
+    * ``meta.dagster.asset_key`` on a node sets its key;
     * a source table is the ``raw`` table ingest writes: key ``["raw", <identifier>]``;
     * a model's group is its folder path, e.g. ``staging_harvest``, ``marts_billing``,
       unless ``meta.dagster.group`` says otherwise;
@@ -73,3 +73,32 @@ class D2BDbtTranslator(DagsterDbtTranslator):
             return None
         owners = [owner] if isinstance(owner, str) else list(owner)
         return [o if "@" in o or o.startswith("team:") else f"team:{o}" for o in owners]
+
+
+def written_elsewhere_specs(
+    translator: DagsterDbtTranslator,
+    manifest: Mapping[str, Any],
+    defined: Iterable[dg.AssetKey],
+) -> list[dg.AssetSpec]:
+    """Assets for the dbt sources no asset of the graph materializes, from their dbt meta.
+
+    Tables written as a side effect of a step (ingest's ``ops.landed_files`` and quarantine,
+    the billing run's outbox, audit log and ERP read-back) are read by models but are no
+    step's output: declaring them here gives them their group (``meta.dagster.group``), owner
+    (``meta.owner``) and description, where Dagster would otherwise invent an ownerless
+    placeholder in group ``default``.
+    """
+    defined = set(defined)
+    specs: dict[dg.AssetKey, dg.AssetSpec] = {}
+    for props in manifest["sources"].values():
+        key = translator.get_asset_key(props)
+        if key in defined or key in specs:
+            continue
+        specs[key] = dg.AssetSpec(
+            key,
+            group_name=translator.get_group_name(props),
+            owners=translator.get_owners(props),
+            description=translator.get_description(props),
+            kinds={"duckdb"},
+        )
+    return list(specs.values())

@@ -32,6 +32,8 @@ _PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
 #: A line ``--@include <fragment>``: replaced by that fragment's SQL.
 _INCLUDE = re.compile(r"^[ \t]*--@include (\w+)[ \t]*$", re.MULTILINE)
 #: Marts that carry ``as_of_date`` and always have rows once built, best first.
+#: The billing write-back's marts (built empty before the first billing run).
+BILLING_BATCH_TABLES = ("marts.fct_billing_batches", "marts.fct_billing_batch_events")
 _AS_OF_SOURCES = (
     ("marts.lag_summary", "as_of_lag_summary"),
     ("marts.billing_funnel", "as_of_billing_funnel"),
@@ -174,6 +176,12 @@ def table_exists(qualified_name: str) -> bool:
     """Whether the current snapshot has ``schema.table``."""
     snapshot = current_snapshot()
     return snapshot is not None and qualified_name in snapshot.tables
+
+
+def table_has_rows(qualified_name: str) -> bool:
+    """Whether the current snapshot has ``schema.table`` with at least one row."""
+    snapshot = current_snapshot()
+    return snapshot is not None and snapshot.tables.get(qualified_name, 0) > 0
 
 
 def snapshot_as_of() -> date | None:

@@ -24,11 +24,12 @@ this module only ever inserts into that table.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,10 +42,14 @@ from erp.adapters.base import (
     CreateResult,
     ErpAdapter,
     ErpInvoice,
+    ErpInvoiceLine,
     TransientErpError,
 )
 from erp.faults import NO_FAULTS, Faults
 from erp.model import BillingBatch
+from ingest.sinks import DuckDBSink, LoadContext
+from ingest.sources import erp_api
+from ingest.warehouse import ensure_raw_table
 
 READY = "ready"
 SENT = "sent"
@@ -67,7 +72,6 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS ops;
-CREATE SCHEMA IF NOT EXISTS raw;
 CREATE TABLE IF NOT EXISTS ops.erp_outbox (
     batch_key VARCHAR PRIMARY KEY,        -- idempotency key: hash of identity + correlation ids
     period VARCHAR NOT NULL,              -- billing period YYYY-MM
@@ -127,44 +131,19 @@ CREATE TABLE IF NOT EXISTS ops.audit_log (
     detail JSON,
     event_at TIMESTAMP NOT NULL
 );
-CREATE TABLE IF NOT EXISTS raw.erp_api__invoices (
-    erp_adapter VARCHAR NOT NULL,
-    document_id VARCHAR NOT NULL,
-    batch_key VARCHAR,                    -- the invoice reference
-    number VARCHAR,
-    state VARCHAR NOT NULL,
-    party_code VARCHAR,
-    currency VARCHAR NOT NULL,
-    invoice_date DATE,
-    accounting_date DATE,
-    untaxed_amount DECIMAL(18, 4) NOT NULL,
-    tax_amount DECIMAL(18, 4) NOT NULL,
-    total_amount DECIMAL(18, 4) NOT NULL,
-    _load_id VARCHAR NOT NULL,
-    _ingested_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS raw.erp_api__invoice_lines (
-    erp_adapter VARCHAR NOT NULL,
-    document_id VARCHAR NOT NULL,
-    line_id VARCHAR NOT NULL,
-    batch_key VARCHAR,
-    line_key VARCHAR,
-    description VARCHAR NOT NULL,
-    product_code VARCHAR,
-    quantity DECIMAL(18, 2) NOT NULL,
-    unit_price DECIMAL(18, 4) NOT NULL,
-    amount DECIMAL(18, 4) NOT NULL,
-    tax_codes VARCHAR[] NOT NULL,
-    correlation_ids VARCHAR[],            -- via ops.erp_outbox_lines; NULL: unknown line key
-    _load_id VARCHAR NOT NULL,
-    _ingested_at TIMESTAMP NOT NULL
-);
 """
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ``ops`` outbox and audit tables and the ``raw.erp_api__*`` tables."""
+    """Create the ``ops`` outbox and audit tables and the ``raw.erp_api__*`` tables.
+
+    The read-back tables are ingest's raw tables of :mod:`ingest.sources.erp_api`: their
+    declared columns plus the lineage every raw table carries.
+    """
     con.execute(DDL)
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    for schema in erp_api.SCHEMAS:
+        ensure_raw_table(con, schema)
 
 
 def _now() -> datetime:
@@ -919,57 +898,68 @@ def read_back(
     Reads every key in the outbox, whatever its status, so an invoice created by a run that
     died before recording it is visible too. Rows of the invoices read are replaced (the
     ERP's current state; history is in the audit log and the ERP) in one transaction. Lines
-    get their correlation ids from ``ops.erp_outbox_lines`` by line key.
+    get their correlation ids from ``ops.erp_outbox_lines`` by line key. The rows land
+    through ingest's sink with the standard lineage (:func:`read_back_load`).
     """
     ensure_schema(con)
     keys = [k for (k,) in con.execute("SELECT batch_key FROM ops.erp_outbox ORDER BY 1").fetchall()]
     invoices = adapter.read_invoices(keys) if keys else []
-    load_id = f"erp-read-back-{run_id}"
-    now = _now()
-    invoice_rows = [_invoice_row(inv, adapter.name, load_id, now) for inv in invoices]
-    line_rows = [
-        {
-            "erp_adapter": adapter.name,
-            "document_id": inv.document_id,
-            "line_id": line.line_id,
-            "batch_key": inv.batch_key,
-            "line_key": line.line_key,
-            "description": line.description,
-            "product_code": line.product_code,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "amount": line.amount,
-            "tax_codes": list(line.tax_codes),
-            "_load_id": load_id,
-            "_ingested_at": now,
-        }
-        for inv in invoices
-        for line in inv.lines
+    load = read_back_load(adapter.name, run_id, invoices, _now())
+    invoice_rows = [
+        {"_path": load.source_file, "_row_number": number, **_invoice_row(inv, adapter.name)}
+        for number, inv in enumerate(invoices, start=1)
     ]
+    line_rows = [
+        {"_path": load.source_file, "_row_number": number, **row}
+        for number, row in enumerate(
+            (_line_row(inv, line, adapter.name) for inv in invoices for line in inv.lines),
+            start=1,
+        )
+    ]
+    sink = DuckDBSink(con)
+    loads = {load.source_file: load}
 
     def work() -> None:
         con.execute("DELETE FROM raw.erp_api__invoice_lines WHERE erp_adapter = ?", [adapter.name])
         con.execute("DELETE FROM raw.erp_api__invoices WHERE erp_adapter = ?", [adapter.name])
-        _insert(con, "raw.erp_api__invoices", invoice_rows)
+        if invoice_rows:
+            sink.write_records(erp_api.INVOICES, pa.Table.from_pylist(invoice_rows), loads)
         faults.hit("mid_read_back")
         if line_rows:
             con.register("_erp_lines", pa.Table.from_pylist(line_rows))
             try:
-                con.execute(
-                    """
-                    INSERT INTO raw.erp_api__invoice_lines BY NAME
-                    SELECT l.*, o.correlation_ids
-                    FROM _erp_lines l LEFT JOIN ops.erp_outbox_lines o USING (line_key)
-                    """
-                )
+                lines = con.sql(
+                    "SELECT l.*, o.correlation_ids FROM _erp_lines l "
+                    "LEFT JOIN ops.erp_outbox_lines o USING (line_key) ORDER BY l._row_number"
+                ).to_arrow_table()
             finally:
                 con.unregister("_erp_lines")
+            sink.write_records(erp_api.INVOICE_LINES, lines, loads)
 
     _transaction(con, work)
-    return ReadBackResult(load_id, len(invoice_rows), len(line_rows))
+    return ReadBackResult(load.load_id, len(invoice_rows), len(line_rows))
 
 
-def _invoice_row(inv: ErpInvoice, adapter: str, load_id: str, now: datetime) -> dict[str, Any]:
+def read_back_load(
+    adapter_name: str, run_id: str, invoices: Sequence[ErpInvoice], read_at: datetime
+) -> LoadContext:
+    """The lineage of one read-back, stamped on every row it lands (docs/sources.md erp_api).
+
+    An API read has no file: ``_source_file`` names the adapter's invoice endpoint
+    (``erp_api://<adapter>/invoices``), ``_file_sha256`` hashes the payload read (every
+    invoice with its lines, canonical JSON: equal hashes mean the ERP's copy did not
+    change), ``_load_id`` is the read-back id ``erp-read-back-<run id>``.
+    """
+    payload = json.dumps([asdict(invoice) for invoice in invoices], sort_keys=True, default=str)
+    return LoadContext(
+        load_id=f"erp-read-back-{run_id}",
+        source_file=f"erp_api://{adapter_name}/invoices",
+        file_sha256=hashlib.sha256(payload.encode()).hexdigest(),
+        ingested_at=read_at,
+    )
+
+
+def _invoice_row(inv: ErpInvoice, adapter: str) -> dict[str, Any]:
     return {
         "erp_adapter": adapter,
         "document_id": inv.document_id,
@@ -983,8 +973,22 @@ def _invoice_row(inv: ErpInvoice, adapter: str, load_id: str, now: datetime) -> 
         "untaxed_amount": inv.untaxed_amount,
         "tax_amount": inv.tax_amount,
         "total_amount": inv.total_amount,
-        "_load_id": load_id,
-        "_ingested_at": now,
+    }
+
+
+def _line_row(inv: ErpInvoice, line: ErpInvoiceLine, adapter: str) -> dict[str, Any]:
+    return {
+        "erp_adapter": adapter,
+        "document_id": inv.document_id,
+        "line_id": line.line_id,
+        "batch_key": inv.batch_key,
+        "line_key": line.line_key,
+        "description": line.description,
+        "product_code": line.product_code,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "amount": line.amount,
+        "tax_codes": list(line.tax_codes),
     }
 
 

@@ -51,33 +51,10 @@ class DuckDBSink:
 
         ``loads`` maps each ``_path`` value in the batch to the lineage of its file's load.
         """
-        if schema.raw_table not in self._tables:
-            self._tables[schema.raw_table] = ensure_raw_table(self._con, schema)
-        table = self._tables[schema.raw_table]
-        columns = [column.name for column in schema.columns] + ["_extra"]
-        column_list = ", ".join(quote_identifier(name) for name in columns)
-        selected = ", ".join(f"b.{quote_identifier(name)}" for name in columns)
-        lineage = pa.table(
-            {
-                "_path": list(loads),
-                "source_file": [load.source_file for load in loads.values()],
-                "file_sha256": [load.file_sha256 for load in loads.values()],
-                "ingested_at": pa.array(
-                    [load.ingested_at for load in loads.values()], pa.timestamp("us")
-                ),
-                "load_id": [load.load_id for load in loads.values()],
-            }
-        )
         self._con.register("_incoming_batch", pa.Table.from_batches([batch]))
-        self._con.register("_incoming_lineage", lineage)
+        self._con.register("_incoming_lineage", _lineage_table(loads))
         try:
-            self._con.execute(
-                f"INSERT INTO {table} ({column_list}, _source_file, _file_sha256, _row_number, "
-                f"_ingested_at, _load_id) SELECT {selected}, l.source_file, l.file_sha256, "
-                "b._row_number, l.ingested_at, l.load_id "
-                "FROM _incoming_batch AS b JOIN _incoming_lineage AS l USING (_path) "
-                "WHERE b._reject_reason IS NULL"
-            )
+            self._insert_raw(schema, "WHERE b._reject_reason IS NULL")
             self._con.execute(
                 "INSERT INTO quarantine.rejected_rows SELECT l.load_id, l.source_file, "
                 "l.file_sha256, ?, ?, b._row_number, b._reject_reason, b._reject_detail, "
@@ -99,3 +76,57 @@ class DuckDBSink:
             path: BatchCounts(read=read, loaded=read - rejected, rejected=rejected)
             for path, read, rejected in counts
         }
+
+    def write_records(
+        self, schema: SourceSchema, records: pa.Table, loads: Mapping[str, LoadContext]
+    ) -> int:
+        """Store records read from an API (typed by the reader, so none is quarantined).
+
+        ``records`` has ``_path`` (the record's document, a key of ``loads``), ``_row_number``
+        and the declared columns; ``_extra`` is optional. Returns the rows written.
+        """
+        if records.num_rows == 0:
+            return 0
+        unknown = set(records.column("_path").to_pylist()) - loads.keys()
+        if unknown:
+            raise ValueError(f"records from documents without a load: {sorted(unknown)[:3]}")
+        if "_extra" not in records.column_names:
+            records = records.append_column("_extra", pa.nulls(records.num_rows, pa.string()))
+        self._con.register("_incoming_batch", records)
+        self._con.register("_incoming_lineage", _lineage_table(loads))
+        try:
+            self._insert_raw(schema)
+        finally:
+            self._con.unregister("_incoming_batch")
+            self._con.unregister("_incoming_lineage")
+        return records.num_rows
+
+    def _insert_raw(self, schema: SourceSchema, where: str = "") -> None:
+        """Insert the registered ``_incoming_batch`` rows into the raw table, with lineage."""
+        if schema.raw_table not in self._tables:
+            self._tables[schema.raw_table] = ensure_raw_table(self._con, schema)
+        table = self._tables[schema.raw_table]
+        columns = [column.name for column in schema.columns] + ["_extra"]
+        column_list = ", ".join(quote_identifier(name) for name in columns)
+        selected = ", ".join(f"b.{quote_identifier(name)}" for name in columns)
+        self._con.execute(
+            f"INSERT INTO {table} ({column_list}, _source_file, _file_sha256, _row_number, "
+            f"_ingested_at, _load_id) SELECT {selected}, l.source_file, l.file_sha256, "
+            "b._row_number, l.ingested_at, l.load_id "
+            f"FROM _incoming_batch AS b JOIN _incoming_lineage AS l USING (_path) {where}"
+        )
+
+
+def _lineage_table(loads: Mapping[str, LoadContext]) -> pa.Table:
+    """The lineage of each ``_path`` as a relation to join the incoming rows with."""
+    return pa.table(
+        {
+            "_path": list(loads),
+            "source_file": [load.source_file for load in loads.values()],
+            "file_sha256": [load.file_sha256 for load in loads.values()],
+            "ingested_at": pa.array(
+                [load.ingested_at for load in loads.values()], pa.timestamp("us")
+            ),
+            "load_id": [load.load_id for load in loads.values()],
+        }
+    )

@@ -30,7 +30,10 @@ from tests.pipeline_runs import PipelineRun, dbt_build
 
 APP = str(Path(__file__).parent.parent / "dashboards" / "app.py")
 #: Marts downstream of the write-back's tables (as tests/test_billing_marts.py rebuilds).
-DBT_AFTER_BILLING = "source:erp_api+ source:ops.erp_outbox_correlations+ source:ops.erp_outbox+"
+DBT_AFTER_BILLING = (
+    "source:erp_api+ source:ops.erp_outbox_correlations+ source:ops.erp_outbox+ "
+    "source:ops.audit_log+"
+)
 #: The billing run is dated the evening of the as-of date: the marts, built as of then,
 #: count only write-back documents the pipeline knew by the end of that day.
 BILLED_AT = datetime(2025, 6, 30, 18)

@@ -9,9 +9,14 @@ Monthly billing-period partitions. For a period:
 2. ``billing/erp_send`` posts every ``ready`` and due ``failed_retryable`` batch through the
    ERP adapter (``D2B_ERP_ADAPTER``: Tryton by default, or file drop); business errors go to
    ``dead_letter`` with the ERP's message.
-3. ``raw/erp_api__invoices`` and ``raw/erp_api__invoice_lines`` read the ERP's invoices back.
+3. ``billing/erp_read_back`` reads the ERP's invoices back into ``raw.erp_api__invoices`` and
+   ``raw.erp_api__invoice_lines``.
 4. ``billing/erp_reconciliation`` ties each batch out against the ERP (``reconciled`` or
    ``mismatch``).
+
+The tables the steps write (``ops/erp_outbox*``, ``ops/audit_log``, ``raw/erp_api__*``) are
+assets of their own in this group, declared from their dbt sources: the marts read them, and
+drawing them as the steps' outputs would close a cycle (billing reads the marts).
 
 Each step is safe to repeat: a crash anywhere, a retry or a re-run never posts a line twice
 (see docs/erp.md). The ``billing_replay`` job re-sends dead letters after correction; the
@@ -22,7 +27,9 @@ launching the partitioned job for them.
 import os
 
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 
+from dagster_project.defs.dbt_models import d2b_dbt_models
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from erp import outbox
 from erp.adapters import make_adapter
@@ -32,13 +39,10 @@ from erp.settings import ErpSettings
 from ingest.warehouse import connect, table_exists
 
 BILLING_GROUP = "billing"
-CANDIDATES_KEY = dg.AssetKey(["marts", "billing_batch_candidates"])
+CANDIDATES_KEY = get_asset_key_for_model([d2b_dbt_models], "billing_batch_candidates")
 OUTBOX_KEY = dg.AssetKey(["billing", "erp_outbox"])
 SEND_KEY = dg.AssetKey(["billing", "erp_send"])
-READ_BACK_KEYS = (
-    dg.AssetKey(["raw", "erp_api__invoices"]),
-    dg.AssetKey(["raw", "erp_api__invoice_lines"]),
-)
+READ_BACK_KEY = dg.AssetKey(["billing", "erp_read_back"])
 RECONCILIATION_KEY = dg.AssetKey(["billing", "erp_reconciliation"])
 BILLING_JOB = "billing_run"
 #: Finance operations own the billing run (as they own the billing marts, see dbt meta).
@@ -167,24 +171,23 @@ def erp_send(
     )
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            key,
-            deps=[SEND_KEY],
-            group_name=BILLING_GROUP,
-            owners=BILLING_OWNERS,
-            kinds={"duckdb"},
-            description=f"The ERP's copy of our invoices{suffix}, read back with correlation ids.",
-        )
-        for key, suffix in zip(READ_BACK_KEYS, ("", " (lines)"), strict=True)
-    ],
+@dg.asset(
+    key=READ_BACK_KEY,
+    deps=[SEND_KEY],
     partitions_def=billing_periods,
+    group_name=BILLING_GROUP,
+    owners=BILLING_OWNERS,
+    kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
     retry_policy=BILLING_RETRY_POLICY,
-    name="erp_read_back",
+    description=(
+        "The ERP's copy of our invoices and their lines, read back with correlation ids into "
+        "raw.erp_api__invoices and raw.erp_api__invoice_lines."
+    ),
 )
-def erp_read_back(context: dg.AssetExecutionContext, d2b: D2BSettingsResource, erp: ErpResource):
+def erp_read_back(
+    context: dg.AssetExecutionContext, d2b: D2BSettingsResource, erp: ErpResource
+) -> dg.MaterializeResult:
     """Load the ERP's invoices and lines for every outbox batch into ``raw.erp_api__*``."""
     adapter = erp.adapter()
     try:
@@ -192,17 +195,19 @@ def erp_read_back(context: dg.AssetExecutionContext, d2b: D2BSettingsResource, e
             result = outbox.read_back(con, adapter, context.run_id)
     finally:
         adapter.close()
-    yield dg.MaterializeResult(
-        asset_key=READ_BACK_KEYS[0], metadata={"dagster/row_count": result.invoices}
-    )
-    yield dg.MaterializeResult(
-        asset_key=READ_BACK_KEYS[1], metadata={"dagster/row_count": result.lines}
+    return dg.MaterializeResult(
+        metadata={
+            "load_id": result.load_id,
+            "invoices": result.invoices,
+            "invoice_lines": result.lines,
+            "dagster/row_count": result.invoices + result.lines,
+        }
     )
 
 
 @dg.asset(
     key=RECONCILIATION_KEY,
-    deps=list(READ_BACK_KEYS),
+    deps=[READ_BACK_KEY],
     partitions_def=billing_periods,
     group_name=BILLING_GROUP,
     owners=BILLING_OWNERS,

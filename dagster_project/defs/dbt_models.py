@@ -2,15 +2,16 @@
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from dagster_project.dbt import dbt_project, dbt_resource
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
-from dagster_project.translator import D2BDbtTranslator
+from dagster_project.translator import D2BDbtTranslator, written_elsewhere_specs
 
 
 class DbtBuildConfig(dg.Config):
@@ -63,6 +64,12 @@ def d2b_dbt_models(
     with exported_environment(settings.environment()):
         invocation = dbt.cli(dbt_build_args(config), context=context)
     yield from invocation.stream()
+
+
+def source_tables_written_elsewhere(defined: Iterable[dg.AssetKey]) -> list[dg.AssetSpec]:
+    """Assets for the dbt sources that none of the ``defined`` assets materializes."""
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([d2b_dbt_models])
+    return written_elsewhere_specs(translator, manifest, defined)
 
 
 defs = dg.Definitions(assets=[d2b_dbt_models], resources={"dbt": dbt_resource()})

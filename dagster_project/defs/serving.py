@@ -22,6 +22,7 @@ class PublishConfig(dg.Config):
     key=["serving", "snapshot"],
     deps=MART_KEYS,
     group_name="serving",
+    owners=["team:data_platform"],
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
     description=(

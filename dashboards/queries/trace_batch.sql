@@ -1,26 +1,26 @@
--- One billing batch of the ERP outbox (ops.erp_outbox): status, control totals, ERP document.
+-- One billing batch (marts.fct_billing_batches): status, control totals, ERP document.
 select
-    o.batch_key,
-    o.period,
-    o.status,
-    o.client_ref,
-    o.contract_ref,
-    o.legal_entity,
-    o.currency,
-    o.line_count,
-    o.total_quantity,
-    o.total_amount,
-    o.expected_tax,
-    o.attempts,
-    o.erp_adapter,
-    o.erp_document_id,
-    o.erp_number,
-    o.erp_state,
-    o.last_error,
-    o.mismatch_reason,
-    o.frozen_at,
-    o.sent_at,
-    o.reconciled_at,
-    o.updated_at
-from ops.erp_outbox as o
-where o.batch_key = $batch_key
+    b.batch_key,
+    b.billing_period as period,
+    b.outbox_status as status,
+    b.account_source_id as client_ref,
+    b.contract_source_id as contract_ref,
+    b.legal_entity,
+    b.currency,
+    b.line_count,
+    b.total_quantity,
+    b.total_amount,
+    b.expected_tax,
+    b.attempts,
+    b.erp_adapter,
+    b.erp_document_id,
+    b.erp_number,
+    b.erp_state,
+    b.last_error,
+    b.mismatch_reason,
+    b.frozen_at,
+    b.sent_at,
+    b.reconciled_at,
+    b.updated_at
+from marts.fct_billing_batches as b
+where b.batch_key = $batch_key

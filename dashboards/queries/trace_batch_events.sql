@@ -1,13 +1,13 @@
--- The audit trail of one billing batch (ops.audit_log): frozen, sent, dead-lettered, retried,
--- read back, reconciled, in time order.
+-- The audit trail of one billing batch (marts.fct_billing_batch_events): frozen, sent,
+-- dead-lettered, retried, read back, reconciled, in time order.
 select
     event_at,
-    event,
+    event_type as event,
     from_status,
     to_status,
     actor,
     run_id,
-    cast(detail as varchar) as detail
-from ops.audit_log
+    detail_json as detail
+from marts.fct_billing_batch_events
 where batch_key = $batch_key
 order by event_at, event_id

@@ -1,15 +1,17 @@
--- A billing batch of the ERP outbox (ops.erp_outbox) by its key or ERP document / number.
+-- A billing batch (marts.fct_billing_batches) by its key or ERP document / number.
 select
     'batch' as record_kind,
-    coalesce(o.erp_adapter, 'd2b') as source_system,
-    o.batch_key as source_id,
-    o.batch_key as correlation_id,
-    cast(o.frozen_at as date) as record_date,
-    concat(o.period, ' ', o.contract_ref, ' ', o.currency, ' ', o.total_amount, ' (', o.status, ')')
-        as summary
-from ops.erp_outbox as o
+    coalesce(b.erp_adapter, 'd2b') as source_system,
+    b.batch_key as source_id,
+    b.batch_key as correlation_id,
+    cast(b.frozen_at as date) as record_date,
+    concat(
+        b.billing_period, ' ', b.contract_source_id, ' ', b.currency, ' ', b.total_amount,
+        ' (', b.outbox_status, ')'
+    ) as summary
+from marts.fct_billing_batches as b
 where
-    o.batch_key = lower(trim($needle))
-    or o.erp_document_id = trim($needle)
-    or upper(o.erp_number) = upper(trim($needle))
+    b.batch_key = lower(trim($needle))
+    or b.erp_document_id = trim($needle)
+    or upper(b.erp_number) = upper(trim($needle))
 limit 10

@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboards import format as fmt
 from dashboards import lags as lags_module
-from dashboards.data import current_snapshot, query, table_exists
+from dashboards.data import BILLING_BATCH_TABLES, current_snapshot, query, table_has_rows
 from dashboards.filters import current_filters
 from dashboards.ui import (
     filter_note,
@@ -33,7 +33,6 @@ TABLES = (
     "marts.dim_legal_entities",
     "marts.dim_resources",
 )
-OUTBOX_TABLES = ("ops.erp_outbox", "ops.audit_log")
 QUEUE_AGES = ("0–7 days", "8–30 days", "31–90 days", "> 90 days")
 STATUSES = ("ready", "sent", "failed_retryable", "dead_letter", "reconciled", "mismatch")
 LAG_LABELS = {
@@ -135,7 +134,8 @@ def exception_queue(params, filters) -> None:
 def billing_batches(params, filters) -> None:
     """Outbox batches by status, dead letters, audit trail, and what waits to be batched."""
     st.subheader("Billing batches")
-    has_outbox = all(table_exists(name) for name in OUTBOX_TABLES)
+    # The marts exist (empty) from the first build; a batch in them means billing ran.
+    has_outbox = table_has_rows(BILLING_BATCH_TABLES[0])
     if has_outbox:
         filter_note(filters, ["ops_outbox"])
         outbox = query("ops_outbox", params)
@@ -183,7 +183,7 @@ def billing_batches(params, filters) -> None:
             table(query("ops_audit", params), "outbox_audit_log", empty="No outbox activity.")
     else:
         st.info(
-            "No billing run yet: the snapshot has no ERP outbox. The billing run "
+            "No billing run yet: the snapshot has no billing batch. The billing run "
             "(`billing_run`, monthly) freezes the candidates below into batches."
         )
     st.markdown("**Ready to bill, not yet batched**")

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboards.data import query, table_exists
+from dashboards.data import BILLING_BATCH_TABLES, query, table_exists
 from dashboards.ui import page_header, require_snapshot, require_tables, table
 
 TABLES = (
@@ -25,7 +25,6 @@ TABLES = (
     "marts.dim_projects",
     "marts.dim_resources",
 )
-OUTBOX_TABLES = ("ops.erp_outbox", "ops.audit_log")
 #: Lifecycle stages in order (the timeline's rows, top to bottom).
 STAGES = (
     "submitted",
@@ -56,14 +55,14 @@ KIND_LABELS = {
 def find(needle: str) -> pd.DataFrame:
     """Records matching ``needle`` exactly (bound as a parameter)."""
     found = [query("trace_find", {"needle": needle})]
-    if all(table_exists(name) for name in OUTBOX_TABLES):
+    if all(table_exists(name) for name in BILLING_BATCH_TABLES):
         found.append(query("trace_find_batch", {"needle": needle}))
     return pd.concat(found, ignore_index=True)
 
 
 def outbox_events(batch_key: str | None) -> pd.DataFrame:
     """The batch's audit trail as timeline events (empty without an outbox or a batch)."""
-    if not batch_key or not all(table_exists(name) for name in OUTBOX_TABLES):
+    if not batch_key or not all(table_exists(name) for name in BILLING_BATCH_TABLES):
         return pd.DataFrame(columns=["event_at", "event_type", "event_source", "detail"])
     audit = query("trace_batch_events", {"batch_key": batch_key})
     return pd.DataFrame(
@@ -183,10 +182,10 @@ def show_record(kind: str, correlation_id: str, source_id: str) -> None:
         )
     if batch_key:
         st.markdown("**Billing batch**")
-        if all(table_exists(name) for name in OUTBOX_TABLES):
+        if all(table_exists(name) for name in BILLING_BATCH_TABLES):
             key_values(query("trace_batch", {"batch_key": batch_key}), "trace_batch")
         else:
-            st.caption(f"Batch `{batch_key}` (the snapshot has no ERP outbox).")
+            st.caption(f"Batch `{batch_key}` (the snapshot has no billing batches).")
     st.markdown("**Record**")
     key_values(detail, "trace_record")
 
