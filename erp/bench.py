@@ -38,11 +38,11 @@ from typing import Any, TextIO
 
 import duckdb
 
+from bench.sample import sample_batches
 from erp.adapters.base import ErpAdapter
 from erp.model import BillingBatch
 from erp.outbox import NO_BACKOFF
 from erp.run_billing import run_billing
-from erp.sample import sample_batches
 from erp.settings import TrytonSettings
 
 #: Contract tiers of the benchmark firm at scale 1.0: (contracts, lines per invoice).

@@ -43,8 +43,8 @@ from erp.adapters.base import (
     ErpInvoice,
     TransientErpError,
 )
-from erp.faults import NO_FAULTS, Faults
 from erp.model import BillingBatch
+from erp.step_hook import NO_STEP_HOOK, StepHook
 
 READY = "ready"
 SENT = "sent"
@@ -672,7 +672,7 @@ def send(
     backoff: Backoff = Backoff(),
     sleep: Callable[[float], None] = time.sleep,
     chunk_batches: int = 200,
-    faults: Faults = NO_FAULTS,
+    faults: StepHook = NO_STEP_HOOK,
     actor: str = "erp.send",
 ) -> SendResult:
     """Send ``ready`` and due ``failed_retryable`` batches to the ERP, exactly once.
@@ -912,7 +912,7 @@ def read_back(
     con: duckdb.DuckDBPyConnection,
     adapter: ErpAdapter,
     run_id: str,
-    faults: Faults = NO_FAULTS,
+    faults: StepHook = NO_STEP_HOOK,
 ) -> ReadBackResult:
     """Load the ERP's copy of every outbox batch into ``raw.erp_api__invoices`` and ``_lines``.
 

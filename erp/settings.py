@@ -45,7 +45,7 @@ class TaxSpec:
 #: The warehouse's tax rules seed (docs/design.md §3): every tax code a billing line can carry.
 TAX_RULES_SEED = Path(__file__).resolve().parent.parent / "ingest" / "config" / "tax_rules.csv"
 
-#: ERP taxes beyond the seed's (the sample batches of erp.sample and the tests use them).
+#: ERP taxes beyond the seed's (the sample batches of bench.sample and the tests use them).
 EXTRA_TAXES: tuple[TaxSpec, ...] = (
     TaxSpec("US-NY-SVC", Decimal("0.08875"), "New York City sales tax on taxable services"),
     TaxSpec("GB-VAT-STD", Decimal("0.20"), "UK VAT standard rate"),

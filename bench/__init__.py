@@ -1,0 +1,1 @@
+"""Benchmarks (``d2b bench``) and the reference SQL of the headline figures."""
