@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from bench import SUITES
 from ingest.landing import has_files
 from ingest.settings import ENVIRONMENT_VARIABLES, Settings
 
@@ -25,6 +27,10 @@ SAMPLE_SEED = 42
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``d2b`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"] and len(argv) > 1 and argv[1] in SUITES:
+        # A suite parses its own options (argparse cannot pass unknown ones through).
+        return _bench_suite(argv[1], argv[2:])
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -126,10 +132,14 @@ def _parser() -> argparse.ArgumentParser:
     billing_plan.add_argument("--period", required=True, type=_period, help="YYYY-MM")
     billing_plan.set_defaults(handler=_billing_plan)
 
+    suites = "\n".join(f"  {name:<11} {summary}" for name, (_, summary) in SUITES.items())
     bench = commands.add_parser(
         "bench",
         help="time every pipeline phase and its peak memory across firm scales",
-        description=(
+        usage="d2b bench [options] | d2b bench SUITE [suite options]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"suites (d2b bench SUITE --help for their options):\n{suites}",
+        description=textwrap.fill(
             "For each scale: generate a firm into a fresh work directory (its last day of "
             "activity held back), then time ingest, dbt build, checks (dbt tests), publish, "
             "the held-back day as an incremental refresh, the same refresh again with nothing "
@@ -219,7 +229,7 @@ def _scales(text: str) -> tuple[float, ...]:
 
 
 def _phases(text: str) -> tuple[str, ...]:
-    from dagster_project.bench import PHASES
+    from bench.ladder import PHASES
 
     chosen = {part.strip() for part in text.split(",") if part.strip()}
     unknown = sorted(chosen - set(PHASES))
@@ -230,8 +240,15 @@ def _phases(text: str) -> tuple[str, ...]:
     return tuple(phase for phase in PHASES if phase in chosen)
 
 
+def _bench_suite(name: str, argv: Sequence[str]) -> int:
+    import importlib
+
+    module, _ = SUITES[name]
+    return importlib.import_module(module).main(list(argv))
+
+
 def _bench(args) -> int:
-    from dagster_project import bench
+    from bench import ladder as bench
 
     phases = args.phases or bench.PHASES
     if "generate" not in phases and args.workdir is None:
