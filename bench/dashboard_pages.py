@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from d2b.settings import Settings
+
 APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
 
 
@@ -175,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", action="store_true", help="also print each query")
     parser.add_argument("--json", type=Path, help="write the raw timings here")
     args = parser.parse_args(argv)
-    home = args.home or Path(os.environ.get("D2B_HOME", Path.home() / ".d2b"))
+    home = args.home or Settings.from_env().home
     results = measure(home.resolve(), max(args.runs, 1), args.page)
     from dashboards.data import current_snapshot
 

@@ -1,8 +1,8 @@
 """The ``d2b`` command line (docs/design.md §8).
 
 ``d2b run`` loads the landing zone and builds every model in-process, ``d2b generate``
-writes a synthetic firm, ``d2b dev`` opens the Dagster UI. Settings come from
-``D2B_HOME``, ``D2B_LANDING`` and ``D2B_WAREHOUSE`` (see ``d2b --help``).
+writes a synthetic firm, ``d2b dev`` opens the Dagster UI. Settings come from the ``D2B_*``
+environment variables of :mod:`d2b.settings` (``d2b --help`` lists them).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 
 from bench import SUITES
+from d2b.settings import Settings, help_text
 from ingest.landing import has_files
-from ingest.settings import ENVIRONMENT_VARIABLES, Settings
 
 #: The small sample firm ``d2b run`` generates into an empty landing zone (about 100 people).
 SAMPLE_SCALE = 0.02
@@ -48,11 +48,10 @@ class CliError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    environment = "\n".join(f"  {name:<14} {text}" for name, text in ENVIRONMENT_VARIABLES.items())
     parser = argparse.ArgumentParser(
         prog="d2b",
         description="Deliver-to-Bill: deliver-to-bill analytics for professional-services firms.",
-        epilog=f"environment variables:\n{environment}",
+        epilog=f"environment variables (read when a command runs):\n{help_text()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -340,15 +339,13 @@ def _run(args) -> int:
     started = time.perf_counter()
     prepare_manifest(force=True)  # pick up any model edits since the last run
     from dagster_project.definitions import ALL_ASSETS_JOB, defs
+    from dagster_project.defs.dbt_models import as_of_run_config
 
     definitions = defs()
     job = definitions.resolve_job_def(ALL_ASSETS_JOB)
-    run_config = {}
-    if args.as_of:
-        run_config = {"ops": {"d2b_dbt_models": {"config": {"as_of_date": args.as_of.isoformat()}}}}
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
+            instance=instance, run_config=as_of_run_config(args.as_of), raise_on_error=False
         )
     elapsed = time.perf_counter() - started
     if not result.success:

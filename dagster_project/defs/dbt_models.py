@@ -4,6 +4,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -63,6 +64,12 @@ def d2b_dbt_models(
     with exported_environment(settings.environment()):
         invocation = dbt.cli(dbt_build_args(config), context=context)
     yield from invocation.stream()
+
+
+def as_of_run_config(as_of: date | str | None) -> dg.RunConfig:
+    """Run configuration that builds the marts as of ``as_of`` (None: as of today)."""
+    as_of_date = as_of.isoformat() if isinstance(as_of, date) else as_of
+    return dg.RunConfig(ops={d2b_dbt_models.op.name: DbtBuildConfig(as_of_date=as_of_date)})
 
 
 defs = dg.Definitions(assets=[d2b_dbt_models], resources={"dbt": dbt_resource()})
