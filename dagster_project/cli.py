@@ -354,8 +354,8 @@ def _run(args) -> int:
             print(f"failed: {event.step_key}: {event.message}", file=sys.stderr)
         raise CliError(f"run {result.run_id} failed after {elapsed:.1f} s")
 
-    from dagster_project.summary import warehouse_summary
     from serving.snapshot import current
+    from serving.summary import warehouse_summary
 
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s")
     for line in warehouse_summary(settings.warehouse):
