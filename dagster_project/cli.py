@@ -1,8 +1,8 @@
 """The ``d2b`` command line (docs/design.md §8).
 
 ``d2b run`` loads the landing zone and builds every model in-process, ``d2b generate``
-writes a synthetic firm, ``d2b dev`` opens the Dagster UI. Settings come from
-``D2B_HOME``, ``D2B_LANDING`` and ``D2B_WAREHOUSE`` (see ``d2b --help``).
+writes a synthetic firm, ``d2b dev`` opens the Dagster UI. Settings come from the ``D2B_*``
+environment variables of :mod:`d2b.settings` (``d2b --help`` lists them).
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from bench import SUITES
+from d2b.settings import Settings, help_text
 from ingest.landing import has_files
-from ingest.settings import ENVIRONMENT_VARIABLES, Settings
 
 #: The small sample firm ``d2b run`` generates into an empty landing zone (about 100 people).
 SAMPLE_SCALE = 0.02
@@ -25,6 +27,10 @@ SAMPLE_SEED = 42
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``d2b`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"] and len(argv) > 1 and argv[1] in SUITES:
+        # A suite parses its own options (argparse cannot pass unknown ones through).
+        return _bench_suite(argv[1], argv[2:])
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -42,11 +48,10 @@ class CliError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    environment = "\n".join(f"  {name:<14} {text}" for name, text in ENVIRONMENT_VARIABLES.items())
     parser = argparse.ArgumentParser(
         prog="d2b",
         description="Deliver-to-Bill: deliver-to-bill analytics for professional-services firms.",
-        epilog=f"environment variables:\n{environment}",
+        epilog=f"environment variables (read when a command runs):\n{help_text()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -126,10 +131,14 @@ def _parser() -> argparse.ArgumentParser:
     billing_plan.add_argument("--period", required=True, type=_period, help="YYYY-MM")
     billing_plan.set_defaults(handler=_billing_plan)
 
+    suites = "\n".join(f"  {name:<11} {summary}" for name, (_, summary) in SUITES.items())
     bench = commands.add_parser(
         "bench",
         help="time every pipeline phase and its peak memory across firm scales",
-        description=(
+        usage="d2b bench [options] | d2b bench SUITE [suite options]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"suites (d2b bench SUITE --help for their options):\n{suites}",
+        description=textwrap.fill(
             "For each scale: generate a firm into a fresh work directory (its last day of "
             "activity held back), then time ingest, dbt build, checks (dbt tests), publish, "
             "the held-back day as an incremental refresh, the same refresh again with nothing "
@@ -219,7 +228,7 @@ def _scales(text: str) -> tuple[float, ...]:
 
 
 def _phases(text: str) -> tuple[str, ...]:
-    from dagster_project.bench import PHASES
+    from bench.ladder import PHASES
 
     chosen = {part.strip() for part in text.split(",") if part.strip()}
     unknown = sorted(chosen - set(PHASES))
@@ -230,8 +239,15 @@ def _phases(text: str) -> tuple[str, ...]:
     return tuple(phase for phase in PHASES if phase in chosen)
 
 
+def _bench_suite(name: str, argv: Sequence[str]) -> int:
+    import importlib
+
+    module, _ = SUITES[name]
+    return importlib.import_module(module).main(list(argv))
+
+
 def _bench(args) -> int:
-    from dagster_project import bench
+    from bench import ladder as bench
 
     phases = args.phases or bench.PHASES
     if "generate" not in phases and args.workdir is None:
@@ -323,15 +339,13 @@ def _run(args) -> int:
     started = time.perf_counter()
     prepare_manifest(force=True)  # pick up any model edits since the last run
     from dagster_project.definitions import ALL_ASSETS_JOB, defs
+    from dagster_project.defs.dbt_models import as_of_run_config
 
     definitions = defs()
     job = definitions.resolve_job_def(ALL_ASSETS_JOB)
-    run_config = {}
-    if args.as_of:
-        run_config = {"ops": {"d2b_dbt_models": {"config": {"as_of_date": args.as_of.isoformat()}}}}
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
+            instance=instance, run_config=as_of_run_config(args.as_of), raise_on_error=False
         )
     elapsed = time.perf_counter() - started
     if not result.success:
@@ -340,8 +354,8 @@ def _run(args) -> int:
             print(f"failed: {event.step_key}: {event.message}", file=sys.stderr)
         raise CliError(f"run {result.run_id} failed after {elapsed:.1f} s")
 
-    from dagster_project.summary import warehouse_summary
     from serving.snapshot import current
+    from serving.summary import warehouse_summary
 
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s")
     for line in warehouse_summary(settings.warehouse):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingest.settings import Settings
+from d2b.settings import Settings
 
 DAGSTER_YAML = """\
 # Written by d2b. Keep Dagster's state under D2B_HOME and nothing sent anywhere.

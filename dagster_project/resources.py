@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from ingest.settings import Settings
+from d2b.settings import Settings
 
 #: Every asset that writes the warehouse file runs in this pool; its limit is 1 (docs/design.md §7).
 WAREHOUSE_POOL = "d2b_warehouse"
@@ -16,7 +16,7 @@ class D2BSettingsResource(dg.ConfigurableResource):
     """Where Deliver-to-Bill keeps its state.
 
     Fields left empty fall back to the environment (``D2B_HOME``, ``D2B_LANDING``,
-    ``D2B_WAREHOUSE``) and then to the defaults of :class:`ingest.settings.Settings`,
+    ``D2B_WAREHOUSE``) and then to the defaults of :class:`d2b.settings.Settings`,
     resolved when a run uses the resource rather than when the code is loaded.
     """
 

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from ingest.settings import Settings
+from d2b.settings import Settings
 from serving.snapshot import SNAPSHOTS, Snapshot, current
 
 QUERY_DIR = Path(__file__).parent / "queries"

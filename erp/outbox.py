@@ -45,8 +45,8 @@ from erp.adapters.base import (
     ErpInvoiceLine,
     TransientErpError,
 )
-from erp.faults import NO_FAULTS, Faults
 from erp.model import BillingBatch
+from erp.step_hook import NO_STEP_HOOK, StepHook
 from ingest.sinks import DuckDBSink, LoadContext
 from ingest.sources import erp_api
 from ingest.warehouse import ensure_raw_table
@@ -651,7 +651,7 @@ def send(
     backoff: Backoff = Backoff(),
     sleep: Callable[[float], None] = time.sleep,
     chunk_batches: int = 200,
-    faults: Faults = NO_FAULTS,
+    faults: StepHook = NO_STEP_HOOK,
     actor: str = "erp.send",
 ) -> SendResult:
     """Send ``ready`` and due ``failed_retryable`` batches to the ERP, exactly once.
@@ -891,7 +891,7 @@ def read_back(
     con: duckdb.DuckDBPyConnection,
     adapter: ErpAdapter,
     run_id: str,
-    faults: Faults = NO_FAULTS,
+    faults: StepHook = NO_STEP_HOOK,
 ) -> ReadBackResult:
     """Load the ERP's copy of every outbox batch into ``raw.erp_api__invoices`` and ``_lines``.
 

@@ -1,4 +1,4 @@
-r"""One billing run end to end, and its command line (used by the crash tests).
+r"""One billing run end to end, and its command line.
 
 ``run_billing`` chains the steps the Dagster assets will run one by one: freeze, send, read
 back, reconcile. The command line reads candidate batches from a JSON file (a list of
@@ -6,7 +6,10 @@ back, reconcile. The command line reads candidate batches from a JSON file (a li
 prints a JSON summary::
 
     uv run python -m erp.run_billing --warehouse W.duckdb --batches B.json \\
-        [--erp-dir DIR --erp-name NAME] [--fault-after STEP] [--transient-failures N]
+        [--erp-dir DIR --erp-name NAME] [--dry-run]
+
+The crash tests run the same command line with fault injection added
+(``python -m tests.support.run_billing``).
 """
 
 from __future__ import annotations
@@ -26,10 +29,9 @@ import duckdb
 from erp import outbox
 from erp.adapters import make_adapter
 from erp.adapters.base import ErpAdapter
-from erp.adapters.flaky import FlakyAdapter
-from erp.faults import FAULT_POINTS, NO_FAULTS, Faults
 from erp.model import BillingBatch
 from erp.settings import ErpSettings
+from erp.step_hook import NO_STEP_HOOK, StepHook
 
 
 @dataclass
@@ -51,12 +53,15 @@ def run_billing(
     batches: Iterable[BillingBatch],
     run_id: str | None = None,
     *,
-    faults: Faults = NO_FAULTS,
+    step_hook: StepHook = NO_STEP_HOOK,
     max_attempts: int = 5,
     backoff: outbox.Backoff | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RunSummary:
-    """Freeze ``batches``, send what is due, read the ERP back and reconcile."""
+    """Freeze ``batches``, send what is due, read the ERP back and reconcile.
+
+    ``step_hook`` is called at every step boundary (:data:`erp.step_hook.BILLING_STEPS`).
+    """
     run_id = run_id or f"run-{uuid.uuid4().hex[:12]}"
     backoff = backoff or outbox.Backoff()
     seconds: dict[str, float] = {}
@@ -64,23 +69,29 @@ def run_billing(
     started = time.perf_counter()
     frozen = outbox.freeze(con, batches, run_id)
     seconds["freeze"] = time.perf_counter() - started
-    faults.hit("after_freeze")
+    step_hook.hit("after_freeze")
 
     started = time.perf_counter()
     sent = outbox.send(
-        con, adapter, run_id, max_attempts=max_attempts, backoff=backoff, sleep=sleep, faults=faults
+        con,
+        adapter,
+        run_id,
+        max_attempts=max_attempts,
+        backoff=backoff,
+        sleep=sleep,
+        faults=step_hook,
     )
     seconds["send"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    loaded = outbox.read_back(con, adapter, run_id, faults=faults)
+    loaded = outbox.read_back(con, adapter, run_id, faults=step_hook)
     seconds["read_back"] = time.perf_counter() - started
-    faults.hit("after_read_back")
+    step_hook.hit("after_read_back")
 
     started = time.perf_counter()
     tied = outbox.reconcile(con, run_id, adapter.name)
     seconds["reconcile"] = time.perf_counter() - started
-    faults.hit("after_reconcile")
+    step_hook.hit("after_reconcile")
 
     return RunSummary(
         run_id=run_id,
@@ -110,7 +121,8 @@ def load_batches_file(path: Path) -> list[BillingBatch]:
     return [BillingBatch.from_payload(item) for item in json.loads(path.read_text())]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (the crash tests' entry point adds fault injection)."""
     parser = argparse.ArgumentParser(
         prog="python -m erp.run_billing", description=__doc__.split("\n")[0]
     )
@@ -126,15 +138,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--template-dir", type=Path, help="cache of bootstrapped Tryton templates")
     parser.add_argument("--filedrop-dir", type=Path, help="file-drop adapter root")
     parser.add_argument("--run-id")
-    parser.add_argument(
-        "--fault-after",
-        action="append",
-        choices=FAULT_POINTS,
-        default=[],
-        help="SIGKILL this process at STEP (repeatable); D2B_FAULT_INJECT works too",
-    )
-    parser.add_argument("--transient-failures", type=int, default=0, help="fail N creates first")
-    parser.add_argument("--lost-responses", type=int, default=0, help="lose N create responses")
     parser.add_argument("--max-attempts", type=int, default=5)
     parser.add_argument("--backoff-seconds", type=float, default=2.0)
     parser.add_argument("--replay", action="store_true", help="replay dead letters before sending")
@@ -162,12 +165,24 @@ def settings_from_args(args: argparse.Namespace) -> ErpSettings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints a JSON summary (or the dry-run plan)."""
-    args = _parser().parse_args(argv)
-    faults = Faults.of([*args.fault_after, *Faults.from_env().points])
+    return run_from_args(build_parser().parse_args(argv))
+
+
+def run_from_args(
+    args: argparse.Namespace,
+    *,
+    step_hook: StepHook = NO_STEP_HOOK,
+    wrap_adapter: Callable[[ErpAdapter], ErpAdapter] | None = None,
+) -> int:
+    """Run the billing ``args`` of :func:`build_parser` ask for; print a JSON summary.
+
+    ``step_hook`` and ``wrap_adapter`` (applied to the configured adapter) are the seams the
+    crash tests inject faults through.
+    """
     batches = load_batches_file(args.batches) if args.batches else []
     adapter: ErpAdapter = make_adapter(settings_from_args(args))
-    if args.transient_failures or args.lost_responses:
-        adapter = FlakyAdapter(adapter, args.transient_failures, args.lost_responses)
+    if wrap_adapter is not None:
+        adapter = wrap_adapter(adapter)
     args.warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(args.warehouse))
     try:
@@ -183,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             adapter,
             batches,
             run_id,
-            faults=faults,
+            step_hook=step_hook,
             max_attempts=args.max_attempts,
             backoff=outbox.Backoff(args.backoff_seconds, 2.0, 300.0),
         )

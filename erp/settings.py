@@ -1,36 +1,18 @@
 """ERP write-back settings: which adapter, and where the ERP lives (docs/design.md §8).
 
-Read from the environment only when :meth:`ErpSettings.from_env` is called, never at import
-time. The ERP password is kept out of ``repr`` and logs.
+Built from the ``erp`` branch of the settings tree (:class:`d2b.settings.ErpEnvironment`, every
+``D2B_ERP_*`` variable) when :meth:`ErpSettings.from_env` is called, never at import time. The
+ERP password is kept out of ``repr`` and logs.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from ingest.settings import Settings
-
-#: Environment variables understood by :meth:`ErpSettings.from_env`, with their meaning.
-ENVIRONMENT_VARIABLES: dict[str, str] = {
-    "D2B_ERP_ADAPTER": "tryton (default) or filedrop.",
-    "D2B_ERP_DATABASE_URI": (
-        "Tryton database: empty for embedded SQLite under $D2B_HOME/erp, or a "
-        "postgresql://user@host:port/dbname URI."
-    ),
-    "D2B_ERP_XMLRPC_URL": (
-        "URL of a trytond server, e.g. http://host:8000/<db>/ (wins over the URI)."
-    ),
-    "D2B_ERP_USER": "ERP login (default admin).",
-    "D2B_ERP_PASSWORD": "ERP password (XML-RPC only; never logged).",
-    "D2B_ERP_TEMPLATE_DIR": (
-        "Cache of bootstrapped empty Tryton databases (default $D2B_HOME/erp/templates)."
-    ),
-    "D2B_ERP_FILEDROP_DIR": "File-drop adapter's outbox root (default $D2B_HOME/erp/filedrop).",
-}
+from d2b.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -45,7 +27,7 @@ class TaxSpec:
 #: The warehouse's tax rules seed (docs/design.md §3): every tax code a billing line can carry.
 TAX_RULES_SEED = Path(__file__).resolve().parent.parent / "ingest" / "config" / "tax_rules.csv"
 
-#: ERP taxes beyond the seed's (the sample batches of erp.sample and the tests use them).
+#: ERP taxes beyond the seed's (the sample batches of bench.sample and the tests use them).
 EXTRA_TAXES: tuple[TaxSpec, ...] = (
     TaxSpec("US-NY-SVC", Decimal("0.08875"), "New York City sales tax on taxable services"),
     TaxSpec("GB-VAT-STD", Decimal("0.20"), "UK VAT standard rate"),
@@ -148,9 +130,9 @@ class TrytonSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TrytonSettings:
         """Resolve from ``D2B_HOME`` and ``D2B_ERP_*`` (``os.environ`` by default)."""
-        env = os.environ if environ is None else environ
-        home = Settings.from_env(env).home
-        uri = env.get("D2B_ERP_DATABASE_URI") or None
+        settings = Settings.from_env(environ)
+        erp = settings.erp
+        uri = erp.database_uri
         postgres_uri = None
         name = "d2b_erp"
         if uri:
@@ -158,15 +140,14 @@ class TrytonSettings:
                 raise ValueError("D2B_ERP_DATABASE_URI must be a postgresql:// URI")
             postgres_uri = uri
             name = uri.rsplit("/", 1)[-1].split("?", 1)[0] or name
-        template = env.get("D2B_ERP_TEMPLATE_DIR")
         return cls(
-            database_dir=home / "erp",
+            database_dir=settings.home / "erp",
             database_name=name,
-            xmlrpc_url=env.get("D2B_ERP_XMLRPC_URL") or None,
+            xmlrpc_url=erp.xmlrpc_url,
             postgres_uri=postgres_uri,
-            user=env.get("D2B_ERP_USER") or "admin",
-            password=env.get("D2B_ERP_PASSWORD") or None,
-            template_dir=Path(template).expanduser().absolute() if template else None,
+            user=erp.user,
+            password=erp.password,
+            template_dir=erp.template_dir,
         )
 
 
@@ -181,16 +162,9 @@ class ErpSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ErpSettings:
         """Resolve from ``D2B_HOME`` and ``D2B_ERP_*`` (``os.environ`` by default)."""
-        env = os.environ if environ is None else environ
-        adapter = (env.get("D2B_ERP_ADAPTER") or "tryton").lower()
-        if adapter not in {"tryton", "filedrop"}:
-            raise ValueError(f"D2B_ERP_ADAPTER must be tryton or filedrop, not {adapter!r}")
-        home = Settings.from_env(env).home
-        filedrop = env.get("D2B_ERP_FILEDROP_DIR")
+        erp = Settings.from_env(environ).erp
         return cls(
-            adapter=adapter,
-            tryton=TrytonSettings.from_env(env),
-            filedrop_dir=(
-                Path(filedrop).expanduser().absolute() if filedrop else home / "erp" / "filedrop"
-            ),
+            adapter=erp.adapter,
+            tryton=TrytonSettings.from_env(environ),
+            filedrop_dir=erp.filedrop_dir,
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.sample import TAX_RATES
 from erp.candidates import CANDIDATE_COLUMNS, candidate_rows
 from erp.model import BillingBatch
-from erp.sample import TAX_RATES
 
 CANDIDATES_DDL = """
 CREATE SCHEMA IF NOT EXISTS marts;

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from d2b.settings import Settings
 from ingest.generator import GenerationResult, generate
-from ingest.settings import Settings
 from tests.harvest_pages import Entry, write_page
 from tests.pipeline_runs import PipelineRun, run_pipeline
 
@@ -64,13 +64,12 @@ def published_home(tmp_path_factory, dbt_manifest):
     (home / "landing" / "harvest" / "time_entries" / "broken.json").write_text('{"time_entries": [')
 
     from dagster_project.definitions import ALL_ASSETS_JOB, defs
+    from dagster_project.defs.dbt_models import as_of_run_config
 
     result = (
         defs()
         .resolve_job_def(ALL_ASSETS_JOB)
-        .execute_in_process(
-            run_config={"ops": {"d2b_dbt_models": {"config": {"as_of_date": "2026-06-30"}}}}
-        )
+        .execute_in_process(run_config=as_of_run_config("2026-06-30"))
     )
     assert result.success
     yield home

@@ -38,15 +38,12 @@ def run_pipeline(landing: Path, truth_dir: Path, home: Path, as_of: date) -> Ite
         mp.delenv(name, raising=False)
     try:
         from dagster_project.definitions import ALL_ASSETS_JOB, defs
+        from dagster_project.defs.dbt_models import as_of_run_config
 
         result = (
             defs()
             .resolve_job_def(ALL_ASSETS_JOB)
-            .execute_in_process(
-                run_config={
-                    "ops": {"d2b_dbt_models": {"config": {"as_of_date": as_of.isoformat()}}}
-                }
-            )
+            .execute_in_process(run_config=as_of_run_config(as_of))
         )
         assert result.success
         checks = {

@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 
-from dagster_project import bench
+from bench import ladder
 from ingest.landing import files_under, has_files
 
 
 def test_phases_are_measured_and_written_to_the_docs(tmp_path):
-    results = bench.bench(
+    results = ladder.bench(
         [0.005],
         as_of=date(2025, 6, 30),
         phases=("generate", "ingest", "publish", "reference"),
@@ -35,12 +35,12 @@ def test_phases_are_measured_and_written_to_the_docs(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "benchmarks.md").write_text("# Benchmarks\n\nHand-written notes stay.\n")
-    bench.write_results(results, docs)
-    bench.write_results(results, docs)
+    ladder.write_results(results, docs)
+    ladder.write_results(results, docs)
 
     text = (docs / "benchmarks.md").read_text()
     assert "Hand-written notes stay." in text
-    assert text.count(bench.BEGIN) == 1  # the second run replaced the table
+    assert text.count(ladder.BEGIN) == 1  # the second run replaced the table
     assert "| 0.005 | " in text and "generate | ingest | publish | reference" in text
     history = json.loads((docs / "benchmarks.json").read_text())
     assert len(history) == 2
@@ -56,9 +56,9 @@ def test_phases_are_measured_and_written_to_the_docs(tmp_path):
 def test_a_generated_firm_is_reused_only_from_its_landing_zone(tmp_path):
     work = tmp_path / "work"
     with pytest.raises(FileNotFoundError, match="no landing or ground_truth"):
-        bench.bench([0.005], phases=("ingest",), workroot=work, echo=lambda _line: None)
+        ladder.bench([0.005], phases=("ingest",), workroot=work, echo=lambda _line: None)
 
-    bench.bench(
+    ladder.bench(
         [0.005],
         as_of=date(2025, 6, 30),
         phases=("generate", "ingest"),
@@ -66,12 +66,12 @@ def test_a_generated_firm_is_reused_only_from_its_landing_zone(tmp_path):
         echo=lambda _line: None,
     )
     with pytest.raises(FileExistsError, match="warehouse.duckdb"):
-        bench.bench([0.005], phases=("ingest",), workroot=work, echo=lambda _line: None)
+        ladder.bench([0.005], phases=("ingest",), workroot=work, echo=lambda _line: None)
 
     firm = work / "scale-0.005"
     (firm / "warehouse.duckdb").unlink()
     landed = sorted(p.name for p in (firm / "landing").rglob("*") if p.is_file())
-    results = bench.bench(
+    results = ladder.bench(
         [0.005], phases=("ingest", "incremental"), workroot=work, echo=lambda _line: None
     )
     assert [(r.phase, r.ok) for r in results] == [("ingest", True), ("incremental", True)]
@@ -86,7 +86,7 @@ def test_a_failing_phase_stops_its_scale_and_reports_why(tmp_path):
     # dbt on a firm's directory without a warehouse: the build cannot succeed.
     for name in ("landing", "ground_truth"):
         (tmp_path / "work" / "scale-0.005" / name).mkdir(parents=True)
-    results = bench.bench(
+    results = ladder.bench(
         [0.005],
         phases=("dbt_build", "checks"),
         workroot=tmp_path / "work",
@@ -100,7 +100,7 @@ def test_a_failing_phase_stops_its_scale_and_reports_why(tmp_path):
 def test_write_back_and_incremental_day_are_measured(tmp_path):
     """The held-back last day lands and refreshes; the write-back bills the last closed month
     into the embedded Tryton; the reference then sees every file and equals the truth."""
-    results = bench.bench(
+    results = ladder.bench(
         [0.005],
         as_of=date(2025, 6, 30),
         phases=(
@@ -133,7 +133,7 @@ def test_write_back_and_incremental_day_are_measured(tmp_path):
     assert "'files_loaded': 0" in rerun.detail and "dbt build" in rerun.detail
     workdir = tmp_path / "work" / "scale-0.005"
     assert not has_files(workdir / "next_day")
-    table = bench.markdown_table(results, bench.machine())
+    table = ladder.markdown_table(results, ladder.machine())
     assert "incremental / full" in table and "%" in table.splitlines()[-1]
 
 
@@ -145,3 +145,18 @@ def test_files_are_found_at_any_depth_with_or_without_a_suffix(tmp_path):
     (tmp_path / "empty" / "top.csv").write_text("x")
     assert has_files(tmp_path / "empty")
     assert sorted(p.name for p in files_under(tmp_path / "empty")) == ["EXPORT", "top.csv"]
+
+
+def test_each_suite_runs_behind_d2b_bench_with_its_own_options(capsys):
+    from bench import SUITES
+    from dagster_project.cli import main as d2b
+
+    with pytest.raises(SystemExit):
+        d2b(["bench", "--help"])
+    listing = capsys.readouterr().out
+    for name in SUITES:
+        assert f"\n  {name} " in listing
+        with pytest.raises(SystemExit) as exit_:
+            d2b(["bench", name, "--help"])
+        assert exit_.value.code == 0
+        assert f"usage: d2b bench {name} " in capsys.readouterr().out

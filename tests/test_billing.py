@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
+from bench.sample import sample_batches
 from dagster_project.defs.billing import BILLING_JOB, billing_schedule
-from erp.sample import sample_batches
 from ingest.warehouse import connect
 from tests.candidates import write_candidates
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project import bench
+from bench import ladder
 from ingest.loader import load_landing
 from ingest.warehouse import connect
 
@@ -50,11 +50,11 @@ LAST_ERP_MONTH = ("erp/invoices", "erp/invoice_lines", "erp/expense_postings")
 
 
 def _dbt_build(workdir: Path, warehouse: Path, as_of: date, *extra: str) -> None:
-    command = bench._phase_command("dbt_build", workdir, 0, 0, as_of)
+    command = ladder._phase_command("dbt_build", workdir, 0, 0, as_of)
     target = command.index("--target-path") + 1
     command[target] = str(warehouse.with_suffix(".target"))
     env = {**os.environ, "D2B_HOME": str(workdir), "D2B_WAREHOUSE": str(warehouse)}
-    subprocess.run([*command, *extra], cwd=bench.REPO, env=env, check=True)
+    subprocess.run([*command, *extra], cwd=ladder.REPO, env=env, check=True)
 
 
 def _model_tables(warehouse: Path) -> list[str]:
@@ -107,15 +107,15 @@ def daily_run(tmp_path_factory) -> Path:
     """A sample firm built without its last day of activity and its last month of ERP exports,
     then those landed and built (incremental)."""
     work = tmp_path_factory.mktemp("incremental")
-    generated = bench.run_phase("generate", work, 0.02, 42, AS_OF)
+    generated = ladder.run_phase("generate", work, 0.02, 42, AS_OF)
     assert generated.ok, generated.detail
-    assert bench.hold_back_last_day(work) > 0
+    assert ladder.hold_back_last_day(work) > 0
     for entity in LAST_ERP_MONTH:
         (export,) = (work / "landing" / entity).glob(f"*{AS_OF:%Y-%m}*")
         (work / "next_day" / entity).mkdir(parents=True, exist_ok=True)
         export.rename(work / "next_day" / entity / export.name)
     for phase in ("ingest", "dbt_build", "incremental"):
-        result = bench.run_phase(phase, work, 0.02, 42, AS_OF)
+        result = ladder.run_phase(phase, work, 0.02, 42, AS_OF)
         assert result.ok, result.detail
     return work
 

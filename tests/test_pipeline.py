@@ -73,11 +73,10 @@ def test_full_graph_materializes_and_the_mart_has_the_expected_figures(
     landing, d2b_home, dbt_manifest
 ):
     from dagster_project.definitions import ALL_ASSETS_JOB, defs
+    from dagster_project.defs.dbt_models import as_of_run_config
 
     job = defs().resolve_job_def(ALL_ASSETS_JOB)
-    result = job.execute_in_process(
-        run_config={"ops": {"d2b_dbt_models": {"config": {"as_of_date": AS_OF.isoformat()}}}}
-    )
+    result = job.execute_in_process(run_config=as_of_run_config(AS_OF))
 
     assert result.success
     checks = result.get_asset_check_evaluations()
@@ -128,9 +127,10 @@ def test_full_graph_materializes_and_the_mart_has_the_expected_figures(
 @pytest.mark.slow
 def test_rerunning_the_job_changes_nothing(landing, d2b_home, dbt_manifest):
     from dagster_project.definitions import ALL_ASSETS_JOB, defs
+    from dagster_project.defs.dbt_models import as_of_run_config
 
     job = defs().resolve_job_def(ALL_ASSETS_JOB)
-    config = {"ops": {"d2b_dbt_models": {"config": {"as_of_date": AS_OF.isoformat()}}}}
+    config = as_of_run_config(AS_OF)
 
     def snapshot():
         with connect(d2b_home.warehouse, read_only=True) as con:

@@ -2,12 +2,12 @@
 
 The whole graph runs once per session on the default sample (``sample_run``); the marts
 are compared with what the generator wrote from its own state (docs/generator.md, "Ground
-truth") and with the reference script (``reference/headline_figures.sql``):
+truth") and with the reference script (``bench/headline_figures.sql``):
 
 * ``record_lags``: every row of ``expense_posting_lags.csv`` and
   ``invoice_release_delays.csv``, approval instants to the second, lags to the day;
 * ``lag_summary``: median, p90 and SLA breaches recomputed from those files by
-  ``dagster_project.reference._summary_from_truth``; the time approval lag (which has no
+  ``bench.reference._summary_from_truth``; the time approval lag (which has no
   truth file) and every open count against the reference script's ``lag_summary``;
 * ``reconciliation_records``: every approved, billable, valid record is matched (on a
   released invoice line) or carries a reason; the unmatched ones are exactly the truth's
@@ -25,7 +25,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from dagster_project.reference import _summary_from_truth, compute_reference
+from bench.reference import _summary_from_truth, compute_reference
 from tests.pipeline_runs import PipelineRun, dbt_check_failures, query, read_truth
 
 #: Lag kinds with a truth file: (file, calendar days column, business days column).

@@ -1,4 +1,4 @@
-"""The benchmark's reference script (reference/headline_figures.sql) against the ground truth."""
+"""The benchmark's reference script (bench/headline_figures.sql) against the ground truth."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.reference import compare_with_truth, compute_reference, main
+from bench.reference import compare_with_truth, compute_reference
+from dagster_project.cli import main as d2b
 from ingest.generator import GenerationResult, generate
 from tests.conftest import SAMPLE_AS_OF
 
@@ -69,7 +70,7 @@ def test_slas_are_configurable(sample: GenerationResult) -> None:
 
 def test_command_line(sample: GenerationResult, capsys) -> None:
     args = ["--landing", str(sample.out_dir), "--as-of", SAMPLE_AS_OF.isoformat()]
-    assert main([*args, "--truth", str(sample.truth_dir)]) == 0
+    assert d2b(["bench", "reference", *args, "--truth", str(sample.truth_dir)]) == 0
     out = capsys.readouterr().out
     assert "wall time" in out and "no differences" in out
 

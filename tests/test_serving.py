@@ -73,6 +73,7 @@ def test_only_the_newest_versions_are_kept(tmp_path):
 @pytest.mark.slow
 def test_dashboard_read_stays_open_while_the_whole_pipeline_runs(d2b_home, dbt_manifest):
     from dagster_project.definitions import ALL_ASSETS_JOB, defs
+    from dagster_project.defs.dbt_models import as_of_run_config
 
     approved = datetime(2026, 6, 1, 9)
     write_page(
@@ -81,7 +82,7 @@ def test_dashboard_read_stays_open_while_the_whole_pipeline_runs(d2b_home, dbt_m
         [Entry(1, date(2026, 5, 29), 4, submitted_at=approved, approved_at=approved)],
     )
     job = defs().resolve_job_def(ALL_ASSETS_JOB)
-    config = {"ops": {"d2b_dbt_models": {"config": {"as_of_date": "2026-06-30"}}}}
+    config = as_of_run_config("2026-06-30")
     assert job.execute_in_process(run_config=config).success
 
     reader, first = connect_current(d2b_home.serving)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
+
+from d2b.settings import VARIABLES, Settings, help_text, markdown_table
 from dagster_project.resources import D2BSettingsResource
-from ingest.settings import Settings
 
 
 def test_everything_lives_under_home_by_default(tmp_path):
@@ -47,3 +50,90 @@ def test_resource_fields_override_the_environment(tmp_path, monkeypatch):
     explicit = D2BSettingsResource(warehouse=str(tmp_path / "x.duckdb")).settings()
     assert explicit.warehouse == tmp_path / "x.duckdb"
     assert explicit.home == tmp_path / "from_env"
+
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON_PACKAGES = ("d2b", "ingest", "dagster_project", "dashboards", "serving", "erp", "bench")
+
+
+def test_every_branch_has_its_defaults(tmp_path):
+    settings = Settings.from_env({"D2B_HOME": str(tmp_path)})
+    assert settings.dbt.duckdb_memory_limit == "4GB"
+    assert settings.billing.start == "2025-01-01"
+    assert settings.alerts.webhook_url is None
+    assert settings.erp.adapter == "tryton"
+    assert settings.erp.user == "admin"
+    assert settings.erp.password is None and settings.erp.template_dir is None
+    assert settings.erp.filedrop_dir == tmp_path / "erp" / "filedrop"
+
+
+def test_every_branch_reads_its_variables(tmp_path):
+    settings = Settings.from_env(
+        {
+            "D2B_HOME": str(tmp_path),
+            "D2B_DUCKDB_MEMORY_LIMIT": "16GB",
+            "D2B_BILLING_START": "2024-07-01",
+            "D2B_ALERT_WEBHOOK_URL": "https://hooks.example/t0ken",
+            "D2B_ERP_ADAPTER": "FileDrop",
+            "D2B_ERP_USER": "billing",
+            "D2B_ERP_TEMPLATE_DIR": str(tmp_path / "templates"),
+        }
+    )
+    assert settings.dbt.duckdb_memory_limit == "16GB"
+    assert settings.billing.start == "2024-07-01"
+    assert settings.alerts.webhook_url == "https://hooks.example/t0ken"
+    assert settings.erp.adapter == "filedrop"
+    assert settings.erp.user == "billing"
+    assert settings.erp.template_dir == tmp_path / "templates"
+
+
+def test_an_unknown_adapter_is_refused():
+    with pytest.raises(ValueError, match="D2B_ERP_ADAPTER"):
+        Settings.from_env({"D2B_ERP_ADAPTER": "sap"})
+
+
+def test_secrets_are_redacted_in_the_repr():
+    secrets = {
+        "D2B_ERP_PASSWORD": "hunter2",
+        "D2B_ALERT_WEBHOOK_URL": "https://hooks.example/s3cret-token",
+        "D2B_ERP_DATABASE_URI": "postgresql://erp:pa55word@db:5432/erp",
+    }
+    text = repr(Settings.from_env(secrets))
+    for value in secrets.values():
+        assert value not in text
+    assert text.count("<redacted>") == 3
+    assert "user='admin'" in text  # what is not secret stays readable
+
+
+def test_the_tree_declares_every_variable_the_code_reads():
+    """Every ``D2B_*`` name in the shipped packages and dbt's profile is one of the tree's."""
+    declared = {v.name for v in VARIABLES}
+    sources = [p for package in PYTHON_PACKAGES for p in (REPO / package).rglob("*.py")]
+    sources.append(REPO / "dbt_project" / "profiles.yml")
+    used = {name for p in sources for name in re.findall(r"\bD2B_[A-Z_]*[A-Z]\b", p.read_text())}
+    assert used <= declared, f"not in d2b/settings.py: {sorted(used - declared)}"
+    assert len(declared) == len(VARIABLES)
+
+
+def test_dbt_profile_uses_the_same_defaults():
+    profile = (REPO / "dbt_project" / "profiles.yml").read_text()
+    assert "env_var('D2B_HOME', env_var('HOME', '.') ~ '/.d2b') ~ '/warehouse.duckdb'" in profile
+    memory = next(v for v in VARIABLES if v.name == "D2B_DUCKDB_MEMORY_LIMIT")
+    assert f"env_var('D2B_DUCKDB_MEMORY_LIMIT', '{memory.default}')" in profile
+
+
+def test_help_lists_every_variable_with_its_default_and_meaning(capsys):
+    from dagster_project.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert help_text() in out
+    for variable in VARIABLES:
+        line = next(line for line in out.splitlines() if f" {variable.name} " in line)
+        assert f"(default: {variable.default or 'unset'})" in line
+        assert variable.meaning.replace("`", "") in line
+
+
+def test_readme_settings_table_is_the_tree():
+    assert markdown_table() in (REPO / "README.md").read_text()

@@ -3,12 +3,12 @@
 import hashlib
 import json
 import logging
-import os
 import urllib.request
 from collections import defaultdict
 
 import dagster as dg
 
+from d2b.settings import Settings
 from dagster_project.cadences import CADENCES
 from dagster_project.defs.billing import BILLING_SELECTION
 from dagster_project.defs.ingest import ingest_assets
@@ -122,18 +122,17 @@ def landing_sensor(jobs: dict) -> dg.SensorDefinition:
 class AlertResource(dg.ConfigurableResource):
     """Where run-failure alerts go: always a structured log line, optionally a webhook.
 
-    The webhook is optional, so it is read by name from the environment when an alert is
-    sent (``dg.EnvVar`` fails every run when a variable is unset). It may carry a token, so
-    it is never logged.
+    The webhook is optional, so it is read from the settings (``D2B_ALERT_WEBHOOK_URL``) when
+    an alert is sent (``dg.EnvVar`` fails every run when a variable is unset). It may carry a
+    token, so it is never logged.
     """
 
     webhook_url: str | None = None
-    webhook_url_env: str = "D2B_ALERT_WEBHOOK_URL"
     timeout_seconds: float = 10.0
 
     def resolved_webhook_url(self) -> str | None:
-        """The configured webhook, else the environment variable's value, else None."""
-        return self.webhook_url or os.environ.get(self.webhook_url_env) or None
+        """The configured webhook, else ``D2B_ALERT_WEBHOOK_URL``, else None."""
+        return self.webhook_url or Settings.from_env().alerts.webhook_url
 
     def send(self, payload: dict) -> bool:
         """Log ``payload`` as one JSON line and POST it to the webhook when configured."""

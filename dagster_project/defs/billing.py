@@ -24,11 +24,10 @@ schedule runs the closed period on the 3rd of each month; past periods are backf
 launching the partitioned job for them.
 """
 
-import os
-
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from d2b.settings import Settings
 from dagster_project.defs.dbt_models import d2b_dbt_models
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from erp import outbox
@@ -50,7 +49,8 @@ BILLING_OWNERS = ["team:finance_operations"]
 REPLAY_JOB = "billing_replay"
 
 #: First billing period the partitions offer (backfills start here); ``YYYY-MM-DD``.
-BILLING_START = os.environ.get("D2B_BILLING_START", "2025-01-01")
+# Partitions are part of the definitions, so D2B_BILLING_START is read when they load.
+BILLING_START = Settings.from_env().billing.start
 billing_periods = dg.MonthlyPartitionsDefinition(start_date=BILLING_START)
 
 #: ERP errors are handled by the outbox (retryable or dead letter); this retries the step

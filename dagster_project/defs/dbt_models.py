@@ -4,6 +4,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -70,6 +71,12 @@ def source_tables_written_elsewhere(defined: Iterable[dg.AssetKey]) -> list[dg.A
     """Assets for the dbt sources that none of the ``defined`` assets materializes."""
     manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([d2b_dbt_models])
     return written_elsewhere_specs(translator, manifest, defined)
+
+
+def as_of_run_config(as_of: date | str | None) -> dg.RunConfig:
+    """Run configuration that builds the marts as of ``as_of`` (None: as of today)."""
+    as_of_date = as_of.isoformat() if isinstance(as_of, date) else as_of
+    return dg.RunConfig(ops={d2b_dbt_models.op.name: DbtBuildConfig(as_of_date=as_of_date)})
 
 
 defs = dg.Definitions(assets=[d2b_dbt_models], resources={"dbt": dbt_resource()})

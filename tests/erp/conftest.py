@@ -15,9 +15,9 @@ import pytest
 from erp.adapters.base import ErpAdapter
 from erp.adapters.filedrop import FileDropAdapter
 from erp.adapters.tryton import TrytonAdapter
-from erp.faults import FAULT_POINTS
 from erp.model import BillingBatch
 from erp.settings import TrytonSettings
+from tests.support.faults import FAULT_POINTS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -107,11 +107,11 @@ def erp_cli_args(erp: TrytonSettings | FileDropAdapter) -> list[str]:
 def billing_cli_command(
     tmp_path: Path, erp: TrytonSettings | FileDropAdapter, batches_file: Path, *extra: str
 ) -> list[str]:
-    """The ``python -m erp.run_billing`` command line for the test's warehouse and ERP."""
+    """The ``python -m tests.support.run_billing`` command line for the test's warehouse and ERP."""
     return [
         sys.executable,
         "-m",
-        "erp.run_billing",
+        "tests.support.run_billing",
         "--warehouse",
         str(tmp_path / "warehouse.duckdb"),
         "--batches",
@@ -126,7 +126,7 @@ def billing_cli_command(
 def run_billing_cli(
     tmp_path: Path, erp: TrytonSettings | FileDropAdapter, batches_file: Path, *extra: str
 ) -> subprocess.CompletedProcess:
-    """Run ``python -m erp.run_billing`` in a child process against the test's ERP."""
+    """Run ``python -m tests.support.run_billing`` in a child process against the test's ERP."""
     return subprocess.run(
         billing_cli_command(tmp_path, erp, batches_file, *extra),
         cwd=REPO,

@@ -8,9 +8,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from bench.sample import TAX_RATES, sample_batches
 from erp.candidates import CANDIDATE_COLUMNS, batches_for_period, candidate_rows
 from erp.model import EXPENSE, LABOUR
-from erp.sample import TAX_RATES, sample_batches
 from tests.candidates import CANDIDATES_DDL
 
 

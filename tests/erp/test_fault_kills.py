@@ -1,8 +1,9 @@
 """Crash tests: the billing run SIGKILLed at every step, then re-run, against real Tryton.
 
-Each case kills a real child process (``python -m erp.run_billing --fault-after STEP``), then
-runs the billing again without fault and checks: every candidate line on exactly one ERP
-invoice line, none twice, none missing; control totals tie; the audit log tells the story.
+Each case kills a real child process (``python -m tests.support.run_billing --fault-after
+STEP``), then runs the billing again without fault and checks: every candidate line on exactly
+one ERP invoice line, none twice, none missing; control totals tie; the audit log tells the
+story.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import signal
 import duckdb
 import pytest
 
+from bench.sample import sample_batches
 from erp.adapters.tryton import TrytonAdapter
-from erp.faults import FAULT_POINTS
-from erp.sample import sample_batches
+from tests.support.faults import FAULT_POINTS
 
 from .conftest import (
     KILL_STORY,

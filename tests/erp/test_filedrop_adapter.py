@@ -19,15 +19,15 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from bench.sample import sample_batches
 from erp import outbox
 from erp.adapters import make_adapter
 from erp.adapters.base import BusinessErpError
 from erp.adapters.filedrop import COLUMNS, FORMAT, FileDropAdapter, parse
-from erp.adapters.flaky import FlakyAdapter
 from erp.outbox import NO_BACKOFF
 from erp.run_billing import run_billing
-from erp.sample import sample_batches
 from erp.settings import ErpSettings
+from tests.support.flaky import FlakyAdapter
 
 from .conftest import (
     KILL_STORY,

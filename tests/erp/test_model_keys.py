@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from bench.sample import sample_batches
 from erp import keys
 from erp.model import EXPENSE, LABOUR, BatchLine, BillingBatch, line_tax, round_money
-from erp.sample import sample_batches
 
 
 def _line(cids=("te_1", "te_2"), **kw) -> BatchLine:

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
+from bench.sample import sample_batches
 from erp import outbox
-from erp.adapters.flaky import FlakyAdapter
 from erp.outbox import NO_BACKOFF
 from erp.run_billing import run_billing
-from erp.sample import sample_batches
+from tests.support.flaky import FlakyAdapter
 
 from .conftest import assert_exactly_once, audit_events, erp_snapshot
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from bench.sample import sample_batches
 from erp.adapters.tryton import TrytonAdapter
-from erp.sample import sample_batches
 
 
 def test_bootstrap_is_cached_and_idempotent(erp_settings, template_dir):

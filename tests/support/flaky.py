@@ -1,4 +1,4 @@
-"""An adapter wrapper that injects transient ERP failures, then recovers (fault tests, drills).
+"""An adapter wrapper that injects transient ERP failures, then recovers (fault tests).
 
 Two failure shapes, because they test different things:
 

@@ -1,7 +1,7 @@
 """Ingest benchmark: load a landing zone into a fresh warehouse and print the figures.
 
-    uv run python -m ingest.bench --landing /path/to/landing      # an existing landing zone
-    uv run python -m ingest.bench --scale 1.0                     # generate one first
+    uv run d2b bench ingest --landing /path/to/landing      # an existing landing zone
+    uv run d2b bench ingest --scale 1.0                     # generate one first
 
 Prints wall time, rows per second and peak memory (resident set size of the process) of
 the first load, then the time of a second pass over the same files (every file is a
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from datetime import date
@@ -30,7 +29,7 @@ def _peak_rss_gb() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="d2b bench ingest", description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--landing", type=Path, help="an existing landing zone to load")
     source.add_argument("--scale", type=float, help="generate a firm of this scale first")
@@ -69,7 +68,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"second pass:       {second:.1f} s ({again.count('unchanged')} files unchanged)")
     print(f"peak memory (RSS): {_peak_rss_gb():.2f} GB")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

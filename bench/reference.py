@@ -1,11 +1,11 @@
 """The benchmark's reference: the headline figures by one hand-written DuckDB script.
 
-``reference/headline_figures.sql`` computes the funnel of hours, unbilled WIP per project and
+``bench/headline_figures.sql`` computes the funnel of hours, unbilled WIP per project and
 the lags of docs/design.md §4 straight from the landing files (no ingest, no dbt, no orchestration).
 This module runs it in an in-memory DuckDB and compares its figures with the generator's
 ground truth (docs/generator.md, "Ground truth")::
 
-    uv run python -m dagster_project.reference --landing DIR --as-of 2025-06-30 [--truth DIR]
+    uv run d2b bench reference --landing DIR --as-of 2025-06-30 [--truth DIR]
 
 The script never reads the ground truth; only :func:`compare_with_truth` does.
 """
@@ -16,7 +16,6 @@ import argparse
 import csv
 import math
 import resource
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
@@ -26,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-SCRIPT = Path(__file__).resolve().parent.parent / "reference" / "headline_figures.sql"
+SCRIPT = Path(__file__).resolve().parent / "headline_figures.sql"
 
 #: The result tables of the script, in the order they are reported.
 RESULT_TABLES = (
@@ -326,7 +325,7 @@ def _peak_rss_mb() -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the reference on a landing zone, print timing, figures and truth differences."""
     parser = argparse.ArgumentParser(
-        prog="python -m dagster_project.reference",
+        prog="d2b bench reference",
         description="Headline figures straight from the landing files (reference SQL script).",
     )
     parser.add_argument("--landing", type=Path, required=True, help="landing root")
@@ -360,7 +359,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  DIFF {line}")
     print(f"  {len(differences)} differences" if differences else "  no differences")
     return 1 if differences else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

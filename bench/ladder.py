@@ -9,7 +9,7 @@ files and the dbt build, as a share of the full ingest + build), ``rerun`` (the 
 again with nothing new: the floor of any daily run), ``write_back`` (the last
 closed month's billing candidates into the embedded Tryton ERP: freeze, send, read back,
 reconcile), and ``reference``: the hand-written DuckDB SQL of the
-same headline figures (``reference/headline_figures.sql``) on every file, which also checks
+same headline figures (``bench/headline_figures.sql``) on every file, which also checks
 them against the generator's ground truth; the pipeline's time is reported as a ratio to
 it. Results go to
 ``docs/benchmarks.json`` (machine-readable, appended per run) and a table between markers in
@@ -135,7 +135,7 @@ def _phase_command(phase: str, workdir: Path, scale: float, seed: int, as_of: da
     if phase == "write_back":
         code = (
             "from datetime import date; from pathlib import Path; "
-            "from dagster_project.bench import bill_last_closed_period; "
+            "from bench.ladder import bill_last_closed_period; "
             f"print(bill_last_closed_period(Path({str(workdir)!r}), "
             f"date.fromisoformat({as_of.isoformat()!r})))"
         )
@@ -144,7 +144,7 @@ def _phase_command(phase: str, workdir: Path, scale: float, seed: int, as_of: da
         function = "land_next_day" if phase == "incremental" else "refresh"
         code = (
             "from datetime import date; from pathlib import Path; "
-            f"from dagster_project.bench import {function}; "
+            f"from bench.ladder import {function}; "
             f"print({function}(Path({str(workdir)!r}), "
             f"date.fromisoformat({as_of.isoformat()!r})))"
         )
@@ -154,7 +154,9 @@ def _phase_command(phase: str, workdir: Path, scale: float, seed: int, as_of: da
         return [
             python,
             "-m",
-            "dagster_project.reference",
+            "dagster_project.cli",
+            "bench",
+            "reference",
             "--landing",
             str(workdir / "landing"),
             "--as-of",

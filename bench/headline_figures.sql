@@ -7,7 +7,7 @@
 -- (docs/sources.md), with no ingest, no dbt and no orchestration. The pipeline must give the
 -- same figures; the generator's ground truth (docs/generator.md, "Ground truth") defines them.
 --
--- Parameters (set them before running the script; `dagster_project/reference.py` does):
+-- Parameters (set them before running the script; `bench/reference.py` does):
 --
 --     SET VARIABLE landing = '/path/to/landing';      -- the landing root (docs/design.md §2)
 --     SET VARIABLE as_of = DATE '2025-06-30';         -- as-of date d: events up to 23:59:59 UTC

@@ -1,4 +1,7 @@
-"""Human-readable summary of the warehouse after a run (what ``d2b run`` prints)."""
+"""Human-readable summary of the warehouse after a run: loads, rejections, headline figures.
+
+``d2b run`` prints it; it reads the warehouse file, read-only.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 ::
 
-    uv run python -m dashboards.bench --home $D2B_HOME [--runs 5] [--json out.json]
+    uv run d2b bench dashboards --home $D2B_HOME [--runs 5] [--json out.json]
 
 For each page it runs the app once under Streamlit's AppTest, recording the queries the page
 issues (name and bound parameters, default filters), then times:
@@ -24,14 +24,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-APP = Path(__file__).resolve().parent / "app.py"
+from d2b.settings import Settings
+
+APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
 
 
 @dataclass
@@ -169,14 +170,14 @@ def report(results: Sequence[PageResult], *, per_query: bool = False) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: measure, print, optionally write JSON."""
-    parser = argparse.ArgumentParser(prog="python -m dashboards.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="d2b bench dashboards", description=__doc__)
     parser.add_argument("--home", type=Path, default=None, help="D2B_HOME (default: env)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per page (default 5)")
     parser.add_argument("--page", action="append", help="only this page (url path); repeat")
     parser.add_argument("--queries", action="store_true", help="also print each query")
     parser.add_argument("--json", type=Path, help="write the raw timings here")
     args = parser.parse_args(argv)
-    home = args.home or Path(os.environ.get("D2B_HOME", Path.home() / ".d2b"))
+    home = args.home or Settings.from_env().home
     results = measure(home.resolve(), max(args.runs, 1), args.page)
     from dashboards.data import current_snapshot
 
@@ -191,7 +192,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

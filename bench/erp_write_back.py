@@ -2,7 +2,7 @@ r"""Write-back benchmark (not a test): Tryton bulk-create speed and a month of b
 
 ::
 
-    uv run python -m erp.bench [--scale 1.0] [--adapters tryton,filedrop] [--json]
+    uv run d2b bench erp [--scale 1.0] [--adapters tryton,filedrop] [--json]
 
 Two measurements, each on a fresh embedded Tryton database (a copy of the cached template,
 bootstrapped first if missing) and a fresh DuckDB warehouse in a temporary directory:
@@ -38,11 +38,11 @@ from typing import Any, TextIO
 
 import duckdb
 
+from bench.sample import sample_batches
 from erp.adapters.base import ErpAdapter
 from erp.model import BillingBatch
 from erp.outbox import NO_BACKOFF
 from erp.run_billing import run_billing
-from erp.sample import sample_batches
 from erp.settings import TrytonSettings
 
 #: Contract tiers of the benchmark firm at scale 1.0: (contracts, lines per invoice).
@@ -201,7 +201,7 @@ def bench_month(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, printing figures as they come (as JSON at the end with ``--json``)."""
-    parser = argparse.ArgumentParser(prog="python -m erp.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="d2b bench erp", description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="firm size (1.0 = 5,000 people)")
     parser.add_argument(
         "--adapters", default="tryton,filedrop", help="month benchmark adapters, comma separated"
@@ -246,7 +246,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _ok(ok: bool) -> str:
     return "met" if ok else "MISSED"
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Benchmark: ``uv run python -m ingest.generator.bench --scale 1.0``.
+"""Generator benchmark: ``uv run d2b bench generator --scale 1.0``.
 
 Generates a firm into a temporary directory and prints wall time, peak RSS (this process,
 from ``resource``) and row counts. Not a test: the figures go into the issue note.
@@ -18,9 +18,9 @@ from ingest.generator import generate
 from ingest.landing import files_under
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     """Run one generation and report its cost."""
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(prog="d2b bench generator", description=__doc__)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--as-of", type=date.fromisoformat, default=date(2025, 6, 30))
@@ -39,7 +39,4 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    main()
+    return 0

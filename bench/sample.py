@@ -1,9 +1,9 @@
-"""Synthetic billing batches shaped like the warehouse's output (tests, benchmark, drills).
+"""Synthetic billing batches shaped like the warehouse's output (the write-back benchmark, tests).
 
 Several legal entities, currencies and tax codes; labour lines per role, project, task and
 rate, each billing many time entries; expense lines per category. Deterministic per seed.
-Until the ``billing_batch_candidates`` mart exists, this is what the write-back is exercised
-with; it fakes the warehouse's output, never the ERP.
+They stand in for ``marts.billing_batch_candidates`` where no warehouse is built; they fake
+the warehouse's output, never the ERP.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""What every Deliver-to-Bill package shares: the settings tree (:mod:`d2b.settings`)."""

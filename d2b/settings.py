@@ -1,0 +1,280 @@
+"""Every ``D2B_*`` environment variable, in one typed tree read at run time.
+
+:meth:`Settings.from_env` reads the environment when it is called, never at import time, so
+tests, Dagster resources and child processes can each resolve their own. Each field of the
+tree is declared with :func:`_variable`: its variable's name, default and meaning live in the
+field's metadata, and ``d2b --help``, the README's Settings table (``tests/test_settings.py``
+keeps it in step) and the defaults applied here are all read from there.
+
+Every path derives from one home directory (``D2B_HOME``) unless a more specific variable
+points elsewhere: a default written ``$D2B_HOME/...`` is resolved against the home. An empty
+variable counts as unset. Secrets (:attr:`Variable.secret`) are redacted in ``repr``.
+
+The default warehouse path and memory limit are mirrored in ``dbt_project/profiles.yml``
+(dbt reads the same variables); ``tests/test_settings.py`` keeps them in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+#: Metadata key of a settings field's :class:`Variable`.
+_VARIABLE = "d2b_variable"
+_HOME = "$D2B_HOME"
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser().absolute()
+
+
+def _optional_path(value: str) -> Path | None:
+    return _path(value) if value else None
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _optional_text(value: str) -> str | None:
+    return value or None
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its name, default (as documented) and meaning."""
+
+    name: str
+    default: str
+    meaning: str
+    parse: Callable[[str], Any] = _text
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+
+    def resolve(self, environ: Mapping[str, str], home: Path | None) -> Any:
+        """The value in ``environ``, else the default (``$D2B_HOME`` resolved)."""
+        raw = environ.get(self.name) or self.default
+        if home is not None and raw.startswith(_HOME):
+            raw = str(home) + raw[len(_HOME) :]
+        if self.choices:
+            raw = raw.lower()
+            if raw not in self.choices:
+                raise ValueError(f"{self.name} must be one of {self.choices}, not {raw!r}")
+        return self.parse(raw)
+
+
+def _variable(
+    name: str,
+    default: str,
+    meaning: str,
+    *,
+    parse: Callable[[str], Any] = _text,
+    choices: tuple[str, ...] = (),
+    secret: bool = False,
+) -> Any:
+    """A settings field read from environment variable ``name``."""
+    return field(metadata={_VARIABLE: Variable(name, default, meaning, parse, choices, secret)})
+
+
+class _Node:
+    """A group of settings: resolved field by field from the environment."""
+
+    @classmethod
+    def _resolve(cls, environ: Mapping[str, str], home: Path | None) -> Any:
+        values = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            variable = f.metadata.get(_VARIABLE)
+            if variable is not None:
+                values[f.name] = variable.resolve(environ, home)
+        return cls(**values)
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            variable = f.metadata.get(_VARIABLE)
+            shown = "'<redacted>'" if variable and variable.secret and value else repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+@dataclass(frozen=True, repr=False)
+class DbtSettings(_Node):
+    """The dbt build (``dbt_project/profiles.yml`` reads these variables itself)."""
+
+    duckdb_memory_limit: str = _variable(
+        "D2B_DUCKDB_MEMORY_LIMIT",
+        "4GB",
+        "DuckDB's memory limit for dbt builds; past it, DuckDB spills to disk beside the warehouse",
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class BillingSettings(_Node):
+    """Billing periods."""
+
+    start: str = _variable(
+        "D2B_BILLING_START",
+        "2025-01-01",
+        "first monthly billing-period partition (backfills start here)",
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class AlertSettings(_Node):
+    """Where run-failure alerts go besides the log."""
+
+    webhook_url: str | None = _variable(
+        "D2B_ALERT_WEBHOOK_URL",
+        "",
+        "when set, every failed run's alert is also POSTed there as JSON (may carry a token: "
+        "never logged)",
+        parse=_optional_text,
+        secret=True,
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class ErpEnvironment(_Node):
+    """The ERP the billing run writes to (docs/erp.md; :mod:`erp.settings` builds on it)."""
+
+    adapter: str = _variable(
+        "D2B_ERP_ADAPTER",
+        "tryton",
+        "ERP the billing run writes to: `tryton` (embedded SQLite under `$D2B_HOME/erp`, or a "
+        "server) or `filedrop` (CSV per batch)",
+        choices=("tryton", "filedrop"),
+    )
+    database_uri: str | None = _variable(
+        "D2B_ERP_DATABASE_URI",
+        "",
+        "Tryton database: empty for embedded SQLite under `$D2B_HOME/erp`, or "
+        "`postgresql://user@host:port/dbname`",
+        parse=_optional_text,
+        secret=True,  # a PostgreSQL URI may carry a password
+    )
+    xmlrpc_url: str | None = _variable(
+        "D2B_ERP_XMLRPC_URL",
+        "",
+        "a trytond server, e.g. `http://host:8000/<db>/rpc/` (wins over the URI)",
+        parse=_optional_text,
+    )
+    user: str = _variable("D2B_ERP_USER", "admin", "ERP login")
+    password: str | None = _variable(
+        "D2B_ERP_PASSWORD",
+        "",
+        "ERP password (XML-RPC; set at bootstrap if given); never logged",
+        parse=_optional_text,
+        secret=True,
+    )
+    template_dir: Path | None = _variable(
+        "D2B_ERP_TEMPLATE_DIR",
+        "",
+        "cache of bootstrapped empty Tryton databases; unset: `templates/` in the embedded "
+        "ERP's directory (`$D2B_HOME/erp`)",
+        parse=_optional_path,
+    )
+    filedrop_dir: Path = _variable(
+        "D2B_ERP_FILEDROP_DIR",
+        "$D2B_HOME/erp/filedrop",
+        "the file-drop adapter's root",
+        parse=_path,
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class Settings(_Node):
+    """Where Deliver-to-Bill keeps its state, and every other ``D2B_*`` setting."""
+
+    home: Path = _variable(
+        "D2B_HOME",
+        "~/.d2b",
+        "all state: landing zone, warehouse, ERP database, Dagster instance",
+        parse=_path,
+    )
+    landing: Path = _variable(
+        "D2B_LANDING", "$D2B_HOME/landing", "landing zone, `<system>/<entity>/<file>`", parse=_path
+    )
+    warehouse: Path = _variable(
+        "D2B_WAREHOUSE", "$D2B_HOME/warehouse.duckdb", "the DuckDB warehouse file", parse=_path
+    )
+    dbt: DbtSettings
+    billing: BillingSettings
+    alerts: AlertSettings
+    erp: ErpEnvironment
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Resolve every setting from environment variables (``os.environ`` by default)."""
+        env = os.environ if environ is None else environ
+        home = HOME.resolve(env, None)
+        return cls(
+            home=home,
+            landing=LANDING.resolve(env, home),
+            warehouse=WAREHOUSE.resolve(env, home),
+            dbt=DbtSettings._resolve(env, home),
+            billing=BillingSettings._resolve(env, home),
+            alerts=AlertSettings._resolve(env, home),
+            erp=ErpEnvironment._resolve(env, home),
+        )
+
+    @property
+    def ground_truth(self) -> Path:
+        """Where the generator writes its ground truth: next to, never inside, the landing."""
+        return self.landing.parent / "ground_truth"
+
+    @property
+    def serving(self) -> Path:
+        """Published read-only snapshots for dashboards and analysts (docs/design.md §7)."""
+        return self.home / "serving"
+
+    @property
+    def dagster_home(self) -> Path:
+        """Dagster instance directory (run history, event logs) kept under the home."""
+        return self.home / "dagster"
+
+    def environment(self) -> dict[str, str]:
+        """The locations as environment variables, for child processes such as dbt."""
+        return {
+            HOME.name: str(self.home),
+            LANDING.name: str(self.landing),
+            WAREHOUSE.name: str(self.warehouse),
+        }
+
+
+def _variables_of(node: type) -> Iterator[Variable]:
+    for f in fields(node):
+        variable = f.metadata.get(_VARIABLE)
+        if variable is not None:
+            yield variable
+
+
+HOME, LANDING, WAREHOUSE = _variables_of(Settings)
+
+#: Every variable of the tree, in the order they are documented.
+VARIABLES: tuple[Variable, ...] = tuple(
+    variable
+    for node in (Settings, DbtSettings, BillingSettings, AlertSettings, ErpEnvironment)
+    for variable in _variables_of(node)
+)
+
+
+def help_text() -> str:
+    """The variables as ``d2b --help`` lists them: name, default and meaning."""
+    width = max(len(v.name) for v in VARIABLES)
+    return "\n".join(
+        f"  {v.name:<{width}}  {v.meaning.replace('`', '')} (default: {v.default or 'unset'})"
+        for v in VARIABLES
+    )
+
+
+def markdown_table() -> str:
+    """The variables as the README's Settings table."""
+    rows = [
+        f"| `{v.name}` | {f'`{v.default}`' if v.default else 'unset'} | {v.meaning} |"
+        for v in VARIABLES
+    ]
+    return "\n".join(["| variable | default | meaning |", "|---|---|---|", *rows])

@@ -1,0 +1,217 @@
+"""Toggl Track: the detailed-report CSV of time entries and the project names."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from ingest.generator import activity as act
+from ingest.generator import reference as ref
+from ingest.generator.exports.common import SNAPSHOT_HOUR, psa_code
+from ingest.generator.firm import DAY, NO_DAY
+from ingest.generator.state import World
+from ingest.generator.writers import (
+    Landing,
+    TimeFormatter,
+    csv_bytes,
+    day_str,
+    iso,
+    money,
+)
+
+
+def toggl_project_name(w: World, j: int) -> str:
+    """Toggl project names carry the project code as a prefix, unless it was never entered.
+
+    Names are unique in the workspace (Toggl refuses a second project of the same name):
+    a project without code whose name is already taken gets a numbered suffix, as a user
+    would add one.
+    """
+    return _toggl_names(w)[j]
+
+
+def _toggl_names(w: World) -> dict[int, str]:
+    cached = getattr(w, "_toggl_names", None)
+    if cached is not None:
+        return cached
+    p = w.firm.projects
+    names: dict[int, str] = {}
+    taken: dict[str, int] = {}
+    for j in range(len(p)):
+        if p.at[j, "psa"] != "toggl":
+            continue
+        code = psa_code(w, j)
+        name = f"{code} {p.at[j, 'name']}" if code else p.at[j, "name"]
+        taken[name] = taken.get(name, 0) + 1
+        names[j] = name if taken[name] == 1 else f"{name} ({taken[name]})"
+    object.__setattr__(w, "_toggl_names", names)
+    return names
+
+
+TOGGL_HEADER = (
+    "User",
+    "Email",
+    "Client",
+    "Project",
+    "Task",
+    "Description",
+    "Billable",
+    "Start date",
+    "Start time",
+    "End date",
+    "End time",
+    "Duration",
+    "Tags",
+    "Amount (EUR)",
+    "Time entry ID",
+    "Approval status",
+    "Submitted at",
+    "Approved at",
+    "Updated at",
+)
+TOGGL_WORKSPACE_ID = 4_711_000
+
+
+def write_toggl(w: World, landing: Landing) -> None:
+    """Write the acquired subsidiary's Toggl Track exports.
+
+    Weekly detailed-report CSVs of changed entries, and its projects list (API v9 JSON).
+    """
+    firm, e = w.firm, w.e
+    p, wk, a = firm.projects, firm.workers, firm.accounts
+    tg = np.nonzero(e.src == act.TOGGL)[0]
+    # Start times: the day's entries run back to back from 09:00 local time.
+    order = tg[np.lexsort((tg, e.day[tg], e.person[tg]))]
+    secs = e.hours_q[order].astype(np.int64) * 900
+    grp = e.person[order].astype(np.int64) * 100_000 + e.day[order]
+    new = np.r_[True, grp[1:] != grp[:-1]]
+    csum = np.cumsum(secs)
+    base = np.maximum.accumulate(np.where(new, csum - secs, 0))
+    start_local = np.zeros(len(e), np.int64)
+    start_local[order] = 9 * 3600 + (csum - secs - base)
+
+    rows, wins = act.versions(e, w.bounds)
+    keep = e.src[rows] == act.TOGGL
+    rows, wins = rows[keep], wins[keep]
+    st = act.state_at(e, w.bounds[wins + 1] - 1, idx=rows)
+    fmt = TimeFormatter(firm.start_day - 400, firm.end_day + 40)
+    sub = fmt.ts(st.submitted_at, null_at=act.NEVER).to_pylist()
+    appr = fmt.ts(st.approved_at, null_at=act.NEVER).to_pylist()
+    upd = fmt.ts(st.updated_at).to_pylist()
+    ghosts = firm.ghost_projects
+    user_name = (wk["first_name"] + " " + wk["last_name"]).tolist()
+    email = wk["psa_email"].tolist()
+    acc_name = a["name"].tolist()
+    proj_name = [
+        toggl_project_name(w, j) if p.at[j, "psa"] == "toggl" else "" for j in range(len(p))
+    ]
+    proj_acc = p["account"].tolist()
+    task_name = [t for t, _ in ref.TASKS]
+    order_all = np.lexsort((e.entry_id[rows], wins))
+    rows, wins = rows[order_all], wins[order_all]
+    sub, appr, upd = [
+        x[order_all].tolist()
+        for x in (np.array(sub, object), np.array(appr, object), np.array(upd, object))
+    ]
+    status = st.status[order_all].tolist()
+    for win in np.unique(wins):
+        sel = np.nonzero(wins == win)[0].tolist()
+        out = []
+        for k in sel:
+            i = int(rows[k])
+            person, j = int(e.person[i]), int(e.project[i])
+            if e.ghost_project[i] >= 0:
+                g = ghosts[e.ghost_project[i]]
+                project, acc = f"{g['code']} {g['name']}", g["account"]
+            else:
+                project, acc = proj_name[j], proj_acc[j]
+            s = int(start_local[i])
+            q = int(e.hours_q[i])
+            dur = q * 900
+            d0 = int(e.day[i])
+            end = s + dur
+            billable = bool(e.billable[i])
+            out.append(
+                (
+                    user_name[person],
+                    email[person],
+                    acc_name[acc] if acc >= 0 else "",
+                    project,
+                    task_name[int(e.task[i])],
+                    act.NOTES[int(e.note[i])],
+                    "Yes" if billable else "No",
+                    day_str(d0),
+                    _hms(s),
+                    day_str(d0 + end // DAY),
+                    _hms(end % DAY),
+                    _hms(dur),
+                    "",
+                    money(q * int(e.psa_rate[i]) * 25) if billable else "0.00",
+                    str(int(e.entry_id[i])),
+                    act.STATUS_NAMES[status[k]],
+                    sub[k],
+                    appr[k],
+                    upd[k],
+                )
+            )
+        lo = day_str(int(w.bounds[win] // DAY))
+        hi = day_str(int((w.bounds[win + 1] - 1) // DAY))
+        landing.write(
+            "toggl",
+            "time_entries",
+            f"Toggl_time_entries_{lo}_to_{hi}.csv",
+            [csv_bytes(TOGGL_HEADER, out)],
+            len(out),
+            int(w.bounds[win + 1]) + SNAPSHOT_HOUR,
+            int((e.reason[rows[sel]] != 0).sum()),
+        )
+
+    projects = []
+    for j in p.index[p["psa"] == "toggl"]:
+        acc = int(p.at[j, "account"])
+        start, end = int(p.at[j, "start_day"]), int(p.at[j, "end_day"])
+        created = (start - 7) * DAY + 40000
+        le = ref.LEGAL_ENTITIES[p.at[j, "le"]]
+        rate = p.at[j, "default_rate"]
+        projects.append(
+            {
+                "id": int(p.at[j, "toggl_project_id"]),
+                "workspace_id": TOGGL_WORKSPACE_ID,
+                "client_id": int(a.at[acc, "toggl_client_id"]) if acc >= 0 else None,
+                "name": toggl_project_name(w, int(j)),
+                "is_private": False,
+                "active": bool(p.at[j, "is_active"]),
+                "at": iso(created if p.at[j, "is_active"] else (end + 3) * DAY + 40000),
+                "created_at": iso(created),
+                "server_deleted_at": None,
+                "color": "#0b83d9",
+                "billable": bool(p.at[j, "is_billable"]),
+                "template": False,
+                "auto_estimates": False,
+                "estimated_hours": None,
+                "rate": None if pd.isna(rate) else float(rate),
+                "rate_last_updated": None,
+                "currency": a.at[acc, "currency"] if acc >= 0 else le.currency,
+                "recurring": False,
+                "fixed_fee": float(w.firm.fixed_fee.get(int(j), 0))
+                if p.at[j, "billing_method"] == "fixed_fee"
+                else None,
+                "actual_hours": None,
+                "start_date": day_str(start) if p.at[j, "kind"] != "internal" else None,
+                "end_date": day_str(end) if end != NO_DAY else None,
+            }
+        )
+    projects.sort(key=lambda r: r["id"])
+    landing.write(
+        "toggl",
+        "projects",
+        f"projects_{day_str(firm.end_day)}.json",
+        [orjson.dumps(projects)],
+        len(projects),
+        w.end_ts + SNAPSHOT_HOUR,
+    )
+
+
+def _hms(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
