@@ -19,6 +19,7 @@ from ingest.generator import activity as act
 from ingest.generator import reference as ref
 from ingest.generator.firm import DAY, NO_DAY, from_day
 from ingest.generator.state import World, contract_id, contract_number, rate_line_id
+from ingest.generator.toggl_export import detailed_report_csv
 from ingest.generator.writers import (
     HARVEST_API,
     HARVEST_PER_PAGE,
@@ -553,27 +554,6 @@ def _tz(le: int) -> str:
 
 # --- Toggl -------------------------------------------------------------------------------------
 
-TOGGL_HEADER = (
-    "User",
-    "Email",
-    "Client",
-    "Project",
-    "Task",
-    "Description",
-    "Billable",
-    "Start date",
-    "Start time",
-    "End date",
-    "End time",
-    "Duration",
-    "Tags",
-    "Amount (EUR)",
-    "Time entry ID",
-    "Approval status",
-    "Submitted at",
-    "Approved at",
-    "Updated at",
-)
 TOGGL_WORKSPACE_ID = 4_711_000
 
 
@@ -665,7 +645,7 @@ def write_toggl(w: World, landing: Landing) -> None:
             "toggl",
             "time_entries",
             f"Toggl_time_entries_{lo}_to_{hi}.csv",
-            [csv_bytes(TOGGL_HEADER, out)],
+            [detailed_report_csv(out)],
             len(out),
             int(w.bounds[win + 1]) + SNAPSHOT_HOUR,
             int((e.reason[rows[sel]] != 0).sum()),
