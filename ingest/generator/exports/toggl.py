@@ -19,6 +19,7 @@ from ingest.generator.writers import (
     iso,
     money,
 )
+from ingest.sources.toggl import EXTRA_COLUMNS, STOCK_COLUMNS
 
 
 def toggl_project_name(w: World, j: int) -> str:
@@ -49,27 +50,13 @@ def _toggl_names(w: World) -> dict[int, str]:
     return names
 
 
-TOGGL_HEADER = (
-    "User",
-    "Email",
-    "Client",
-    "Project",
-    "Task",
-    "Description",
-    "Billable",
-    "Start date",
-    "Start time",
-    "End date",
-    "End time",
-    "Duration",
-    "Tags",
-    "Amount (EUR)",
-    "Time entry ID",
-    "Approval status",
-    "Submitted at",
-    "Approved at",
-    "Updated at",
-)
+#: The acquired subsidiary's (NL01) workspace currency.
+WORKSPACE_CURRENCY = "EUR"
+
+#: The detailed-report CSV as the sample firm's integration delivers it: Toggl's stock columns in
+#: Toggl's order, the amount in the workspace currency, then the columns the integration adds
+#: (entry id and approval audit). Both column lists are the parser's, so they cannot drift apart.
+TOGGL_HEADER = (*STOCK_COLUMNS, f"Amount ({WORKSPACE_CURRENCY})", *EXTRA_COLUMNS)
 TOGGL_WORKSPACE_ID = 4_711_000
 
 
