@@ -134,7 +134,7 @@ class SaeReader:
         if header[0] != "EXTRACT" or len(header) != len(EXTRACT_FIELDS):
             raise FileRejected(
                 UNEXPECTED_STRUCTURE,
-                "the first row is not an EXTRACT record of " + "|".join(EXTRACT_FIELDS),
+                "the first row is not an EXTRACT row of " + "|".join(EXTRACT_FIELDS),
             )
         try:
             expected_count = int(header[2])
