@@ -81,17 +81,17 @@ renamed as (
                     / nullif(report_entry_posted_amount, 0),
                     2
                 )
-            end as decimal(18, 2)
+            end as decimal(12, 2)
         ) as transaction_amount,
         cast(
             case
                 when report_entry_exchange_rate_direction = 'D'
                     then 1 / nullif(report_entry_exchange_rate, 0)
                 else report_entry_exchange_rate
-            end as decimal(18, 6)
+            end as decimal(12, 6)
         ) as transaction_exchange_rate,
         reimbursement_currency,
-        cast(journal_amount as decimal(18, 2)) as posted_amount,
+        cast(journal_amount as decimal(12, 2)) as posted_amount,
         cast(
             case
                 when lines_of_entry = 1 then report_entry_approved_amount
@@ -100,12 +100,12 @@ renamed as (
                     / nullif(report_entry_posted_amount, 0),
                     2
                 )
-            end as decimal(18, 2)
+            end as decimal(12, 2)
         ) as approved_amount,
         allocation_percentage,
         journal_account_code as gl_account,
         journal_debit_or_credit as journal_side,
-        cast(journal_amount as decimal(18, 2)) as journal_amount,
+        cast(journal_amount as decimal(12, 2)) as journal_amount,
 
         -- allocation: client (account Id or legacy client code); project of the
         -- allocation, else the entry's (Concur's standard project field)
