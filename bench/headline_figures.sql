@@ -119,7 +119,7 @@ control_totals AS (
         max(CASE WHEN fields[1] = 'EXTRACT' THEN TRY_CAST(fields[4] AS DECIMAL(18,2)) END)
             AS declared_total,
         count(*) FILTER (WHERE fields[1] = 'DETAIL') AS detail_count,
-        coalesce(sum(CAST(fields[39] AS DECIMAL(18,2))) FILTER (WHERE fields[1] = 'DETAIL'), 0)
+        coalesce(sum(CAST(fields[169] AS DECIMAL(18,2))) FILTER (WHERE fields[1] = 'DETAIL'), 0)
             AS detail_total
     FROM lines
     GROUP BY filename
@@ -575,9 +575,9 @@ GROUP BY ALL;
 -- Concur expense lines of the files read (one row per Report Entry ID).
 CREATE OR REPLACE TEMP TABLE expense_lines AS
 SELECT
-    CAST(fields[20] AS BIGINT) AS concur_entry_id,
-    fields[13] AS report_id,
-    CAST(fields[17] AS TIMESTAMP) AS approved_at   -- Report Final Approval Date
+    CAST(fields[61] AS BIGINT) AS concur_entry_id,  -- Report Entry Id
+    fields[19] AS report_id,
+    CAST(fields[42] AS TIMESTAMP) AS approved_at   -- the tenant's approval (Report Custom 2)
 FROM (
     SELECT filename, string_split(unnest(string_split(content, chr(10))), '|') AS fields
     FROM sae_files

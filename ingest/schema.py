@@ -191,13 +191,18 @@ def validated_select(schema: SourceSchema, relation: str) -> str:
         key_label = ", ".join(schema.column(k).source_path for k in schema.key)
         key_columns = ", ".join(quote_identifier(k) for k in schema.key)
         window = f"PARTITION BY _path, {key_columns} ORDER BY _row_number"
+        # A key part may be empty (an SAE line without allocation): NULLs compare equal.
+        same_key = " AND ".join(
+            f"r.{quote_identifier(k)} IS NOT DISTINCT FROM k.{quote_identifier(k)}"
+            for k in schema.key
+        )
         duplicates = (
             f", repeated AS (SELECT _path, {key_columns} FROM relation "
             f"GROUP BY ALL HAVING count(*) > 1), "
             f"ranked AS (SELECT _path, _row_number, row_number() OVER ({window}) AS _key_rank, "
             f"first_value(_payload) OVER ({window}) = _payload AS _same_as_first, "
             f"first_value(_row_number) OVER ({window}) AS _first_row "
-            f"FROM relation SEMI JOIN repeated USING (_path, {key_columns}))"
+            f"FROM relation AS r SEMI JOIN repeated AS k ON r._path = k._path AND {same_key})"
         )
         checks.append(
             (

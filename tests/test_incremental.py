@@ -20,6 +20,7 @@ import pytest
 
 from bench import ladder
 from ingest.loader import load_landing
+from ingest.sources.concur import sae_detail_record, sae_detail_values
 from ingest.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -200,17 +201,23 @@ def _land_late_expense(export_dir: Path, landing: Path) -> date:
     """Land, in an SAE extract of the week before the as-of date, a non-billable expense
     spent in the firm's first month (submitted late); return its transaction date."""
     (export, *_) = sorted(export_dir.glob("*.txt"))
-    detail = export.read_text().splitlines()[1].split("|")
+    detail_line = export.read_text().splitlines()[1]
     batch_date = "2025-06-27"
-    # SAE positions (ingest/config/concur_sae_columns.csv), 1-based: batch id 2, batch
-    # date 3, sequence 4, report entry id 20, billable flag 36, journal amount 39
-    detail[1], detail[2], detail[3] = "990001", batch_date, "1"
-    detail[19], detail[35] = "990000001", "N"
-    header = f"EXTRACT|{batch_date}|1|{detail[38]}|990001"
+    values = sae_detail_values(detail_line)
+    values.update(
+        batch_id="990001",
+        batch_date=batch_date,
+        sequence_number="1",
+        report_entry_id="990000001",
+        journal_key="990000001",
+        allocation_key="990000001",
+        report_entry_is_billable="N",
+    )
+    header = f"EXTRACT|{batch_date}|1|{values['journal_amount'].lstrip('+')}|990001"
     (landing / "concur" / "expenses").mkdir(parents=True)
     late = landing / "concur" / "expenses" / "extract_CES_SAE_v3_p0004711d2b_20250627210000.txt"
-    late.write_text(f"{header}\n{'|'.join(detail)}\n")
-    return date.fromisoformat(detail[23])
+    late.write_text(f"{header}\n{sae_detail_record(values)}\n")
+    return date.fromisoformat(values["report_entry_transaction_date"])
 
 
 _EXPENSE_COST_OF_FIRST_MONTH = (

@@ -7,13 +7,14 @@ checks the outcome and the invariant rows read = rows loaded + rows rejected.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from ingest.config import sae_columns
 from ingest.loader import DUPLICATE, LOADED, REJECTED, load_landing
 from ingest.sources import SOURCE_ENTITIES
+from ingest.sources.concur import sae_detail_record, sae_position
 from ingest.warehouse import connect
 
 WORKERS_HEADER = (
@@ -42,56 +43,56 @@ def toggl_row(entry_id: int, duration: str = "03:45:00") -> str:
 
 
 def sae_detail(sequence: int, entry_id: int, amount: str) -> str:
-    values = {name: "" for name in sae_columns()}
-    values.update(
+    side = "CR" if amount.startswith("-") else "DR"
+    return sae_detail_record(
         {
-            "Constant": "DETAIL",
-            "Batch ID": "7000",
-            "Batch Date": "2025-11-28",
-            "Sequence Number": str(sequence),
-            "Employee ID": "E100095",
-            "Employee Last Name": "Hughes",
-            "Employee First Name": "Grace",
-            "Employee Group ID": "DEFAULT",
-            "Employee Org Unit 1": "NL01",
-            "Employee Org Unit 2": "NL01-STR",
-            "Employee Org Unit 3": "EU",
-            "Report ID": "84AD596EB0333B0DE6EC",
-            "Report Key": "501956",
-            "Reimbursement Currency Alpha ISO Code": "EUR",
-            "Report Submit Date": "2025-11-26T11:22:14Z",
-            "Report Final Approval Date": "2025-11-26T22:06:46Z",
-            "Report Payment Processing Date": "2025-11-26",
-            "Report Name": "AI Readiness - Nov 2025",
-            "Report Entry ID": str(entry_id),
-            "Report Entry Transaction Type": "REG",
-            "Report Entry Expense Type Code": "MEALS",
-            "Report Entry Expense Type Name": "Meals",
-            "Report Entry Transaction Date": "2025-11-25",
-            "Report Entry Currency Alpha Code": "EUR",
-            "Report Entry Exchange Rate": "1.000000",
-            "Report Entry Transaction Amount": amount,
-            "Report Entry Posted Amount": amount,
-            "Report Entry Approved Amount": amount,
-            "Report Entry Payment Type Code": "CASH",
-            "Report Entry Description": "Meals - AI Readiness",
-            "Report Entry Vendor Name": "Sushi Bar",
-            "Report Entry Location City Name": "Utrecht",
-            "Report Entry Receipt Received Flag": "Y",
-            "Report Entry Is Personal Flag": "N",
-            "Report Entry Is Billable Flag": "Y",
-            "Journal Account Code": "6130",
-            "Journal Debit Or Credit": "DR",
-            "Journal Amount": amount,
+            "constant": "DETAIL",
+            "batch_id": "7000",
+            "batch_date": "2025-11-28",
+            "sequence_number": str(sequence),
+            "employee_id": "E100095",
+            "employee_last_name": "Hughes",
+            "employee_first_name": "Grace",
+            "employee_group_id": "DEFAULT",
+            "employee_org_unit_1": "NL01",
+            "employee_org_unit_2": "NL01-STR",
+            "employee_org_unit_3": "EU",
+            "report_id": "84AD596EB0333B0DE6EC",
+            "report_key": "501956",
+            "reimbursement_currency": "EUR",
+            "report_submit_date": "2025-11-26",
+            "report_payment_processing_date": "2025-11-26",
+            "report_name": "AI Readiness - Nov 2025",
+            "report_entry_id": str(entry_id),
+            "report_entry_transaction_type": "REG",
+            "report_entry_expense_type_name": "Meals",
+            "report_entry_transaction_date": "2025-11-25",
+            "report_entry_currency": "EUR",
+            "report_entry_exchange_rate": "1.00000000",
+            "report_entry_exchange_rate_direction": "M",
+            "report_entry_is_personal": "N",
+            "report_entry_description": "Meals - AI Readiness",
+            "report_entry_vendor_name": "Sushi Bar",
+            "report_entry_receipt_received": "Y",
+            "report_entry_transaction_amount": amount,
+            "report_entry_posted_amount": amount,
+            "report_entry_approved_amount": amount,
+            "payment_type_code": "CASH",
+            "journal_account_code": "6130",
+            "journal_debit_or_credit": side,
+            "journal_amount": amount,
+            "journal_key": str(entry_id),
+            "report_entry_city": "Utrecht",
+            "report_entry_is_billable": "Y",
         }
     )
-    return "|".join(values[name] for name in sae_columns())
 
 
 def sae_file(details: list[str], count: int | None = None, total: str | None = None) -> str:
-    amounts = [float(d.split("|")[sae_columns().index("Journal Amount")]) for d in details]
+    amount = sae_position("journal_amount") - 1
+    amounts = [Decimal(d.split("|")[amount]) for d in details]
     count = len(details) if count is None else count
-    total = f"{sum(amounts):.2f}" if total is None else total
+    total = f"{sum(amounts, Decimal(0)):.2f}" if total is None else total
     return "\n".join([f"EXTRACT|2025-11-28|{count}|{total}|7000", *details]) + "\n"
 
 
@@ -302,29 +303,32 @@ def test_bad_rows_of_csv_and_sae_files_get_specific_reasons(landing, warehouse):
         sae_file(
             [
                 sae_detail(1, 3000001, "26.57"),
+                # a credit and a large amount load: value rules make exceptions, not rejects
                 sae_detail(2, 3000002, "-10.00"),
                 sae_detail(3, 3000003, "2500000.00"),
+                sae_detail(4, 3000001, "30.00"),
+                sae_detail(5, 3000005, "5.00").replace("2025-11-25", "2025-11-31"),
             ]
         ),
     )
 
     report = load_landing(warehouse, landing)
 
-    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (10, 4, 6)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (12, 6, 6)
     assert row_reasons(warehouse) == [
         (
             "concur",
             "expenses",
-            2,
-            "out_of_range",
-            "Report Entry Transaction Amount is below 0: -10.00",
+            4,
+            "duplicate_key",
+            "Report Entry Id, Journal Key, Allocation Key already used by row 1",
         ),
         (
             "concur",
             "expenses",
-            3,
-            "out_of_range",
-            "Report Entry Transaction Amount is above 1000000: 2500000.00",
+            5,
+            "invalid_type",
+            "Report Entry Transaction Date is not a valid date: 2025-11-31",
         ),
         ("hris", "workers", 2, "invalid_type", "hire_date is not a valid date: 2016-02-30"),
         ("hris", "workers", 3, "duplicate_row", "same row as row 1 (employee_id)"),
@@ -339,9 +343,15 @@ def test_bad_rows_of_csv_and_sae_files_get_specific_reasons(landing, warehouse):
     ]
     payload = warehouse.execute(
         "SELECT payload ->> '$.first_name' FROM quarantine.rejected_rows "
-        "WHERE reason = 'duplicate_key'"
+        "WHERE reason = 'duplicate_key' AND system = 'hris'"
     ).fetchall()
     assert payload == [("Amy",)]
+    # an SAE payload keeps every non-empty field by its position
+    sae_payload = warehouse.execute(
+        "SELECT payload ->> '$.\"169\"' FROM quarantine.rejected_rows "
+        "WHERE reason = 'duplicate_key' AND system = 'concur'"
+    ).fetchall()
+    assert sae_payload == [("30.00",)]
     assert_invariant(warehouse)
 
 

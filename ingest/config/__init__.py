@@ -1,7 +1,8 @@
 """Shared source-format configuration, read by the generator and the ingest parsers.
 
 - ``concur_sae_columns.csv``: the tenant's SAP Concur Standard Accounting Extract column map
-  (1-based position of each DETAIL field and its meaning);
+  (the DETAIL positions read, their raw columns and meaning; read by
+  :func:`ingest.sources.concur.sae_fields`);
 - ``expense_policy.csv``: receipt thresholds and policy limits per expense type and currency;
 - ``tax_rules.csv``: tax code and rate per legal entity x client country x line kind (the dbt
   project's maintained seed).
@@ -12,7 +13,6 @@ Files are read on demand, never at import time.
 from __future__ import annotations
 
 import csv
-from functools import cache
 from pathlib import Path
 
 CONFIG_DIR = Path(__file__).parent
@@ -28,14 +28,3 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     """Rows of a UTF-8 config CSV as dicts (all values as strings)."""
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
-
-
-@cache
-def sae_columns() -> tuple[str, ...]:
-    """DETAIL-row field names of the tenant's SAE, in position order."""
-    rows = read_csv(SAE_COLUMNS_FILE)
-    rows.sort(key=lambda r: int(r["position"]))
-    positions = [int(r["position"]) for r in rows]
-    if positions != list(range(1, len(rows) + 1)):
-        raise ValueError(f"{SAE_COLUMNS_FILE}: positions must be 1..{len(rows)} without gaps")
-    return tuple(r["field_name"] for r in rows)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Protocol
 
@@ -273,76 +272,6 @@ class CsvReader:
             "true AS _is_record, NULL::VARCHAR AS _record_type_error, "
             + ", ".join(fields)
             + f", {extra_sql} AS _extra, {payload} AS _payload FROM {source} AS t"
-        )
-
-
-@dataclass(frozen=True)
-class SaeReader:
-    """Reads a SAP Concur Standard Accounting Extract: ``EXTRACT`` row, then ``DETAIL`` rows.
-
-    Pipe-delimited, unquoted, no header; ``fields`` are the tenant's positional DETAIL
-    fields (``ingest/config/concur_sae_columns.csv``). The ``EXTRACT`` row's record count and
-    journal amount total must match the ``DETAIL`` rows, else the file is rejected whole.
-    """
-
-    fields: tuple[str, ...]
-    amount_field: str = "Journal Amount"
-    batchable: bool = True
-
-    def relation_sql(
-        self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, paths: Sequence[Path]
-    ) -> str:
-        """Check each file's control totals; return a query over their DETAIL rows."""
-        return _stage_files(con, schema, paths, self._file_sql)
-
-    def _file_sql(self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, path: Path) -> str:
-        _check_utf8(path)
-        header = _first_line(path).split("|")
-        if header[0] != "EXTRACT" or len(header) < 4:
-            raise FileRejected(
-                UNEXPECTED_STRUCTURE, "the first row is not an EXTRACT row with control totals"
-            )
-        try:
-            expected_count = int(header[2])
-            expected_total = Decimal(header[3])
-        except (ValueError, InvalidOperation) as error:
-            raise FileRejected(
-                UNEXPECTED_STRUCTURE, f"unreadable EXTRACT control totals: {header[2:4]}"
-            ) from error
-        names = [f"f{i + 1:02d}" for i in range(len(self.fields))]
-        columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
-        source = (
-            f"read_csv({quote_literal(str(path))}, header=false, skip=1, columns={columns}, "
-            "delim='|', quote='', escape='', auto_detect=false, null_padding=true)"
-        )
-        amount = names[self.fields.index(self.amount_field)]
-        count, total = con.execute(
-            f"SELECT count(*), coalesce(sum(TRY_CAST({amount} AS DECIMAL(18, 2))), 0) "
-            f"FROM {source} WHERE f01 = 'DETAIL'"
-        ).fetchall()[0]
-        if count != expected_count or Decimal(total) != expected_total:
-            raise FileRejected(
-                CONTROL_TOTAL_MISMATCH,
-                f"EXTRACT row says {expected_count} DETAIL rows totalling {expected_total}; "
-                f"the file has {count} totalling {total}",
-            )
-        by_field = dict(zip(self.fields, names, strict=True))
-        fields = [
-            f"nullif(t.{by_field[c.source_path]}, '') AS {quote_identifier(c.name)}"
-            for c in schema.columns
-        ]
-        payload = (
-            "json_object("
-            + ", ".join(f"{quote_literal(f)}, t.{n}" for f, n in by_field.items())
-            + ")"
-        )
-        return (
-            f"SELECT {quote_literal(str(path))} AS _path, row_number() OVER () "
-            "AS _row_number, true AS _is_record, "
-            "CASE WHEN t.f01 IS DISTINCT FROM 'DETAIL' THEN 'expected a DETAIL row, found '"
-            " || coalesce(t.f01, 'an empty row') END AS _record_type_error, "
-            + ", ".join(fields)
-            + f", NULL::JSON AS _extra, {payload} AS _payload FROM {source} AS t"
         )
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.config import EXPENSE_POLICY_FILE, read_csv, sae_columns
+from ingest.config import EXPENSE_POLICY_FILE, read_csv
+from ingest.sources.concur import sae_detail_values
 
 DAILY_LIMIT = Decimal(16)
 
@@ -178,8 +179,8 @@ def load(landing: Path, skip: set[str]) -> Landing:
             continue
         lines = f.read_text(encoding="utf-8").splitlines()
         for line in lines[1:]:
-            sae.append(dict(zip(sae_columns(), line.split("|"), strict=True)))
-    expenses = pd.DataFrame(sae).drop_duplicates("Report Entry ID")
+            sae.append(sae_detail_values(line))
+    expenses = pd.DataFrame(sae).drop_duplicates("report_entry_id")
     return Landing(
         entries=entries,
         contracts=contracts,
@@ -309,20 +310,18 @@ def validate(data: Landing) -> set[tuple[str, str, str, str]]:
         ]
     )
     for x in data.expenses.to_dict("records"):
-        pol = policy[
-            (x["Report Entry Expense Type Code"], x["Reimbursement Currency Alpha ISO Code"])
-        ]
-        amount = Decimal(x["Report Entry Posted Amount"])
-        xid = x["Report Entry ID"]
+        pol = policy[(x["report_entry_expense_type_code"], x["reimbursement_currency"])]
+        amount = Decimal(x["report_entry_posted_amount"])
+        xid = x["report_entry_id"]
         if (
-            x["Report Entry Receipt Received Flag"] == "N"
+            x["report_entry_receipt_received"] == "N"
             and pol["receipt_required_over"]
             and amount > Decimal(pol["receipt_required_over"])
         ):
             flags.add(("concur", "expenses", xid, "missing_receipt"))
         if pol["policy_limit"] and amount > Decimal(pol["policy_limit"]):
             flags.add(("concur", "expenses", xid, "over_policy_limit"))
-        client = x["Allocation Custom 1 Code"]
+        client = x["allocation_client"]
         if client and client not in accounts and client not in legacy:
             flags.add(("concur", "expenses", xid, "unmatched_client"))
     return flags

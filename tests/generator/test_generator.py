@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.config import EXPENSE_POLICY_FILE, TAX_RULES_FILE, read_csv, sae_columns
+from ingest.config import EXPENSE_POLICY_FILE, TAX_RULES_FILE, read_csv
 from ingest.generator import REASONS, DefectRates, GenerationResult, generate
 from ingest.generator import reference as ref
+from ingest.sources.concur import DETAIL_FIELD_COUNT, sae_position
 
 from .conftest import AS_OF, SEED
 from .landing_reader import harvest_list, resolved_rates, validate
@@ -114,8 +115,8 @@ def _parse(path: Path) -> int:
         head = lines[0].split("|")
         assert head[0] == "EXTRACT" and int(head[2]) == len(lines) - 1
         details = [line.split("|") for line in lines[1:]]
-        assert all(len(d) == len(sae_columns()) and d[0] == "DETAIL" for d in details)
-        total = sum(Decimal(d[sae_columns().index("Journal Amount")]) for d in details)
+        assert all(len(d) == DETAIL_FIELD_COUNT and d[0] == "DETAIL" for d in details)
+        total = sum(Decimal(d[sae_position("journal_amount") - 1]) for d in details)
         assert Decimal(head[3]) == total
         return len(details)
     with open(path, newline="", encoding="utf-8") as fh:
@@ -241,7 +242,7 @@ def test_every_reason_is_planted_at_its_configured_rate(
     for reason in ("currency_mismatch", "missing_legal_entity"):
         assert counts[reason] == rates.count(reason, n_contracts)
     n_exp = len(landing_data.expenses)
-    allocated = int((landing_data.expenses["Allocation Custom 1 Code"] != "").sum())
+    allocated = int((landing_data.expenses["allocation_client"] != "").sum())
     assert counts["missing_receipt"] == rates.count("missing_receipt", n_exp)
     assert counts["over_policy_limit"] == rates.count("over_policy_limit", n_exp)
     assert counts["unmatched_client"] == rates.count("unmatched_client", allocated)
@@ -356,8 +357,8 @@ def test_expense_posting_lags_match_the_files(sample: GenerationResult, landing_
                 postings[r["concur_entry_id"]] = r["posted_date"]
     approved = dict(
         zip(
-            landing_data.expenses["Report Entry ID"],
-            landing_data.expenses["Report Final Approval Date"],
+            landing_data.expenses["report_entry_id"],
+            landing_data.expenses["report_approved_at"],
             strict=True,
         )
     )
@@ -427,7 +428,20 @@ def test_cross_system_keys_resolve(landing_data) -> None:
 def test_config_files_match_the_reference_data() -> None:
     assert read_csv(TAX_RULES_FILE) == ref.tax_rule_rows()
     assert read_csv(EXPENSE_POLICY_FILE) == ref.expense_policy_rows()
-    assert len(sae_columns()) == 41 and sae_columns()[0] == "Constant"
+    # the tenant map reads Concur's published positions
+    published = {
+        "constant": 1,
+        "report_id": 19,
+        "report_key": 20,
+        "report_entry_id": 61,
+        "report_entry_project": 92,
+        "journal_debit_or_credit": 168,
+        "journal_amount": 169,
+        "journal_key": 170,
+        "allocation_key": 189,
+        "allocation_percentage": 190,
+    }
+    assert {c: sae_position(c) for c in published} == published
 
 
 def test_progress_bar_writes_to_stderr_only_when_asked(tmp_path: Path, capsys) -> None:

@@ -1,8 +1,18 @@
+-- One record per SAE journal line. An entry extracted as a single line keeps its Report
+-- Entry Id as record id (the ERP posts by entry id); the lines of an entry extracted as
+-- several (allocations over projects, credit offsets) are separate records
+-- `<entry id>-<journal key>-<allocation key>`, each with its own signed journal amount.
+
 with
 
 source as (
 
-    select * from {{ source('concur', 'expenses') }}
+    select
+        *,
+        count(*) over (
+            partition by _source_file, report_entry_id
+        ) as lines_of_entry
+    from {{ source('concur', 'expenses') }}
 
 ),
 
@@ -10,7 +20,18 @@ renamed as (
 
     select
         -- ids
-        cast(report_entry_id as varchar) as expense_source_id,
+        case
+            when lines_of_entry = 1 then cast(report_entry_id as varchar)
+            else concat_ws(
+                '-',
+                cast(report_entry_id as varchar),
+                cast(journal_key as varchar),
+                cast(allocation_key as varchar)
+            )
+        end as expense_source_id,
+        cast(report_entry_id as varchar) as report_entry_id,
+        cast(journal_key as varchar) as journal_key,
+        cast(allocation_key as varchar) as allocation_key,
         report_id,
         cast(report_key as varchar) as report_key,
         cast(batch_id as varchar) as batch_id,
@@ -26,10 +47,12 @@ renamed as (
         employee_org_unit_2 as employee_cost_center,
         employee_org_unit_3 as employee_region,
 
-        -- report
+        -- report: the tenant's timestamps when it exports them, else the published dates
         report_name,
-        report_submit_date as submitted_at,
-        report_final_approval_date as approved_at,
+        coalesce(report_submitted_at, cast(report_submit_date as timestamp))
+            as submitted_at,
+        coalesce(report_approved_at, cast(report_payment_processing_date as timestamp))
+            as approved_at,
         report_payment_processing_date as payment_processing_date,
 
         -- entry
@@ -39,27 +62,56 @@ renamed as (
         report_entry_transaction_date as transaction_date,
         report_entry_description as description,
         report_entry_vendor_name as vendor_name,
-        report_entry_location_city_name as city_name,
-        report_entry_payment_type_code as payment_type_code,
-        report_entry_payment_type_code = 'CBCP' as is_company_paid,
-        report_entry_receipt_received_flag as has_receipt,
-        report_entry_is_personal_flag as is_personal,
-        report_entry_is_billable_flag as is_billable,
+        report_entry_city as city_name,
+        payment_type_code,
+        payment_type_code = 'CBCP' as is_company_paid,
+        report_entry_receipt_received as has_receipt,
+        report_entry_is_personal as is_personal,
+        report_entry_is_billable as is_billable,
 
-        -- money: the posted amount in the reimbursement currency is authoritative
-        report_entry_currency_alpha_code as transaction_currency,
-        report_entry_transaction_amount as transaction_amount,
-        report_entry_exchange_rate as transaction_exchange_rate,
-        reimbursement_currency_alpha_iso_code as reimbursement_currency,
-        report_entry_posted_amount as posted_amount,
-        report_entry_approved_amount as approved_amount,
+        -- money: the signed journal amount in the reimbursement currency is authoritative;
+        -- entry amounts repeat on every line of an entry, so a line of several carries its
+        -- share of them (journal amount / posted amount)
+        report_entry_currency as transaction_currency,
+        cast(
+            case
+                when lines_of_entry = 1 then report_entry_transaction_amount
+                else round(
+                    report_entry_transaction_amount * journal_amount
+                    / nullif(report_entry_posted_amount, 0),
+                    2
+                )
+            end as decimal(12, 2)
+        ) as transaction_amount,
+        cast(
+            case
+                when report_entry_exchange_rate_direction = 'D'
+                    then 1 / nullif(report_entry_exchange_rate, 0)
+                else report_entry_exchange_rate
+            end as decimal(12, 6)
+        ) as transaction_exchange_rate,
+        reimbursement_currency,
+        cast(journal_amount as decimal(12, 2)) as posted_amount,
+        cast(
+            case
+                when lines_of_entry = 1 then report_entry_approved_amount
+                else round(
+                    report_entry_approved_amount * journal_amount
+                    / nullif(report_entry_posted_amount, 0),
+                    2
+                )
+            end as decimal(12, 2)
+        ) as approved_amount,
+        allocation_percentage,
         journal_account_code as gl_account,
         journal_debit_or_credit as journal_side,
-        journal_amount,
+        cast(journal_amount as decimal(12, 2)) as journal_amount,
 
-        -- allocation: client (account Id or legacy client code) and project code
-        nullif(trim(allocation_custom_1_code), '') as client_ref,
-        nullif(trim(allocation_custom_2_code), '') as project_code,
+        -- allocation: client (account Id or legacy client code); project of the
+        -- allocation, else the entry's (Concur's standard project field)
+        nullif(trim(allocation_client), '') as client_ref,
+        coalesce(nullif(trim(allocation_project), ''), nullif(trim(report_entry_project), ''))
+            as project_code,
 
         -- lineage
         _source_file as source_file,
