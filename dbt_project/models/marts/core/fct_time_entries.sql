@@ -15,7 +15,7 @@
     post_hook="{{ record_incremental_state() }}",
 ) }}
 
--- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
+-- depends_on: {{ ref('int_time_entry_versions') }}
 -- depends_on: {{ ref('stg_erp__invoices') }}, {{ ref('stg_erp__invoice_lines') }}
 -- depends_on: {{ ref('stg_erp_api__invoices') }}, {{ ref('stg_erp_api__invoice_lines') }}
 {%- set cutoff = incremental_cutoff(with_billing=true) %}

@@ -40,8 +40,8 @@ time_entries as (
 
 known_entries as (
 
-    -- work done by the as-of date that the PSA knew of by then (Toggl records no creation
-    -- time: its entries count once loaded)
+    -- work done by the as-of date that the PSA knew of by then (an entry without a creation
+    -- time, from a PSA that records none, counts once loaded)
     select
         time_entries.resource_id,
         time_entries.work_date,
