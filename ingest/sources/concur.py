@@ -12,6 +12,7 @@ import re
 from ingest.config import SAE_COLUMNS_FILE, read_csv, sae_columns
 from ingest.schema import Column, SourceSchema
 from ingest.sources.base import SaeReader, SourceEntity
+from ingest.sources.cadence import EXPENSES_DAILY
 
 #: Largest plausible single expense entry; more is a keying error (``out_of_range``).
 MAX_EXPENSE_AMOUNT = 1_000_000
@@ -65,6 +66,9 @@ EXPENSES = SourceSchema(
     description="Expense entries of approved Concur reports, one weekly SAE batch per file.",
     columns=_columns(),
 )
+
+#: How often the firm loads concur (ingest/sources/cadence.py).
+CADENCE = EXPENSES_DAILY
 
 ENTITIES = (
     SourceEntity(schema=EXPENSES, reader=SaeReader(fields=sae_columns()), file_suffixes=(".txt",)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ingest.schema import Column, SourceSchema
 from ingest.sources.base import CsvReader, JsonDocumentReader, SourceEntity
 from ingest.sources.harvest import APPROVAL_STATUSES
+from ingest.sources.cadence import PSA_HOURLY
 
 TIME_ENTRIES = SourceSchema(
     system="toggl",
@@ -76,6 +77,9 @@ PROJECTS = SourceSchema(
         Column("end_date", "DATE"),
     ),
 )
+
+#: How often the firm loads toggl (ingest/sources/cadence.py).
+CADENCE = PSA_HOURLY
 
 ENTITIES = (
     SourceEntity(schema=TIME_ENTRIES, reader=CsvReader(), file_suffixes=(".csv",)),
