@@ -35,8 +35,10 @@ class Cadence:
 
 
 def cadences(declared: dict[str, SourceCadence]) -> tuple[Cadence, ...]:
-    """One cadence per distinct rhythm in ``declared`` (system -> its cadence), with the
-    systems on it, in the order the rhythms are first declared."""
+    """One cadence per distinct rhythm in ``declared`` (system -> its cadence).
+
+    Each lists the systems on it; rhythms come in the order they are first declared.
+    """
     systems: dict[SourceCadence, list[str]] = {}
     for system, rhythm in declared.items():
         systems.setdefault(rhythm, []).append(system)

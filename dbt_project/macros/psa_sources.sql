@@ -11,10 +11,11 @@
 
 {#- A union all of `columns` of staging model stg_<psa>__<entity> of every PSA (of those
     with `property`, when given), each row with its PSA as source_system. Every PSA's model
-    has the same canonical columns (its contract), so the union lists them once. -#}
-{% macro union_psa_staging(entity, columns, property=none) -%}
+    has the same canonical columns (its contract), so the union lists them once. `distinct`:
+    each row once (rows of two PSAs differ in source_system). -#}
+{% macro union_psa_staging(entity, columns, property=none, distinct=false) -%}
     {%- for psa in psa_sources(property) %}
-    select
+    select {{- ' distinct' if distinct }}
         '{{ psa.name }}' as source_system,
         {{ columns | join(',\n        ') }}
     from {{ ref('stg_' ~ psa.name ~ '__' ~ entity) }}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ingest.schema import Column, SourceSchema
 from ingest.sources.base import CsvReader, JsonDocumentReader, SourceEntity
-from ingest.sources.harvest import APPROVAL_STATUSES
 from ingest.sources.cadence import PSA_HOURLY
+from ingest.sources.harvest import APPROVAL_STATUSES
 
 TIME_ENTRIES = SourceSchema(
     system="toggl",

@@ -60,11 +60,12 @@ accounts as (
 user_assignments as (
 
     {%- if assignment_sources %}
-    select distinct * from (
-        {{- union_psa_staging(
-            'user_assignments', ['project_source_id', 'person_source_id'], 'has_assignments'
-        ) }}
-    ) as assignments
+    {{ union_psa_staging(
+        'user_assignments',
+        ['project_source_id', 'person_source_id'],
+        property='has_assignments',
+        distinct=true
+    ) }}
     {%- else %}
     select
         cast(null as varchar) as source_system,
@@ -78,11 +79,12 @@ user_assignments as (
 task_assignments as (
 
     {%- if assignment_sources %}
-    select distinct * from (
-        {{- union_psa_staging(
-            'task_assignments', ['project_source_id', 'task_source_id'], 'has_assignments'
-        ) }}
-    ) as assignments
+    {{ union_psa_staging(
+        'task_assignments',
+        ['project_source_id', 'task_source_id'],
+        property='has_assignments',
+        distinct=true
+    ) }}
     {%- else %}
     select
         cast(null as varchar) as source_system,
