@@ -1,4 +1,9 @@
-"""How often each source system is refreshed, and how stale it may get (issue Operations)."""
+"""The refresh cadences Dagster schedules, from the cadence each source module declares.
+
+A source module (``ingest/sources/<system>.py``) declares how often it is loaded
+(``CADENCE``); here the systems sharing a cadence are grouped into one schedule, and a
+cadence's windows become the freshness policy of its systems' raw tables.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,13 @@ from datetime import timedelta
 
 import dagster as dg
 
+from ingest.sources import SOURCE_CADENCES
+from ingest.sources.cadence import Cadence as SourceCadence
+
 
 @dataclass(frozen=True)
 class Cadence:
-    """A refresh rhythm for a group of source systems, as a firm runs it."""
+    """A refresh rhythm and the source systems that declare it."""
 
     name: str
     cron: str
@@ -26,33 +34,31 @@ class Cadence:
         )
 
 
-CADENCES: tuple[Cadence, ...] = (
-    Cadence(
-        "psa_hourly",
-        "0 8-19 * * 1-5",
-        ("harvest", "toggl", "kantata"),
-        "Time entries and approvals: hourly during business hours, Monday to Friday.",
-        # a weekend without loads is normal: fail only after a long weekend's worth
-        warn_after=timedelta(hours=4),
-        fail_after=timedelta(hours=74),
-    ),
-    Cadence(
-        "master_data_nightly",
-        "0 2 * * *",
-        ("salesforce", "hris", "mdm"),
-        "CRM accounts, contracts, rate cards and HR master data: nightly.",
-        warn_after=timedelta(hours=26),
-        fail_after=timedelta(hours=50),
-    ),
-    Cadence(
-        "expenses_daily",
-        "0 6 * * *",
-        ("concur", "erp"),
-        "Expenses and ERP postings: daily, before the working day.",
-        warn_after=timedelta(hours=26),
-        fail_after=timedelta(hours=50),
-    ),
-)
+def cadences(declared: dict[str, SourceCadence]) -> tuple[Cadence, ...]:
+    """One cadence per distinct rhythm in ``declared`` (system -> its cadence).
+
+    Each lists the systems on it; rhythms come in the order they are first declared.
+    """
+    systems: dict[SourceCadence, list[str]] = {}
+    for system, rhythm in declared.items():
+        systems.setdefault(rhythm, []).append(system)
+    names = [rhythm.name for rhythm in systems]
+    if len(names) != len(set(names)):
+        raise ValueError(f"two different cadences share a name: {sorted(names)}")
+    return tuple(
+        Cadence(
+            rhythm.name,
+            rhythm.cron,
+            tuple(on_it),
+            rhythm.description,
+            rhythm.warn_after,
+            rhythm.fail_after,
+        )
+        for rhythm, on_it in systems.items()
+    )
+
+
+CADENCES: tuple[Cadence, ...] = cadences(SOURCE_CADENCES)
 
 
 def cadence_of(system: str) -> Cadence | None:

@@ -194,20 +194,13 @@
     {%- set since = "cast('" ~ watermark ~ "' as timestamp)" -%}
     {%- set query -%}
         with changed_entries as (
-            select 'harvest' as source_system, time_entry_source_id as source_id
-            from {{ ref('stg_harvest__time_entries') }}
-            where ingested_at > {{ since }}
-            union
-            select 'toggl' as source_system, time_entry_source_id as source_id
-            from {{ ref('stg_toggl__time_entries') }}
+            select source_system, source_id
+            from {{ ref('int_time_entry_versions') }}
             where ingested_at > {{ since }}
         ),
         versions as (
-            select 'harvest' as source_system, time_entry_source_id as source_id, work_date
-            from {{ ref('stg_harvest__time_entries') }}
-            union all
-            select 'toggl' as source_system, time_entry_source_id as source_id, work_date
-            from {{ ref('stg_toggl__time_entries') }}
+            select source_system, source_id, work_date
+            from {{ ref('int_time_entry_versions') }}
         ),
         {%- if with_billing %}
         changed_invoices as ({{ changed_invoices_since(since) }}),

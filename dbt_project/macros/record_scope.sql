@@ -10,8 +10,8 @@
     {%- set refs = [] -%}
     {%- for name in [
         'stg_erp__invoices', 'stg_erp__invoice_lines', 'stg_erp_api__invoices',
-        'stg_erp_api__invoice_lines', 'stg_harvest__time_entries', 'stg_toggl__time_entries',
-        'stg_concur__expenses', 'int_invoice_line_records', 'int_time_entries_rated',
+        'stg_erp_api__invoice_lines', 'int_time_entry_versions', 'stg_concur__expenses',
+        'int_invoice_line_records', 'int_time_entries_rated',
     ] -%}
         {%- do refs.append(ref(name) | string) -%}
     {%- endfor -%}

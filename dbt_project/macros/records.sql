@@ -1,5 +1,5 @@
 {#- One row per element of a delimited list column (ERP invoice lines list the records they
-    bill as `harvest:<id>;toggl:<id>;concur:<id>`). dbt has no cross-database macro for
+    bill as `<system>:<id>;<system>:<id>`). dbt has no cross-database macro for
     this, so it is dispatched per engine. -#}
 {% macro split_to_rows(column, delimiter) -%}
     {{ return(adapter.dispatch('split_to_rows')(column, delimiter)) }}

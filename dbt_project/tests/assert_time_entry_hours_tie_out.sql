@@ -1,5 +1,6 @@
 -- Fails if hours are lost or double-counted between staging and the marts: per PSA, the
--- hours of the latest version of every entry in staging (recomputed here independently)
+-- hours of the latest version of every entry in staging (int_time_entry_versions; the latest
+-- version recomputed here independently)
 -- must equal the hours in fct_time_entries, and equal the valid hours plus the hours of
 -- the excepted entries in billing_exceptions.
 
@@ -10,25 +11,7 @@ with
 
 staged_versions as (
 
-    select
-        'harvest' as source_system,
-        time_entry_source_id as source_id,
-        hours,
-        updated_at,
-        ingested_at,
-        source_file,
-        source_row_number
-    from {{ ref('stg_harvest__time_entries') }}
-    union all
-    select
-        'toggl' as source_system,
-        time_entry_source_id as source_id,
-        hours,
-        updated_at,
-        ingested_at,
-        source_file,
-        source_row_number
-    from {{ ref('stg_toggl__time_entries') }}
+    select * from {{ ref('int_time_entry_versions') }}
 
 ),
 

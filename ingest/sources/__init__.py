@@ -1,26 +1,36 @@
-"""Source formats: one module per source system, each declaring its entities.
+"""Source formats: one module per source system, each declaring its entities and cadence.
 
-:data:`SOURCE_ENTITIES` maps ``(system, entity)`` (the landing-zone folders
-``<system>/<entity>/``) to the :class:`~ingest.sources.base.SourceEntity` that reads and
-validates its files.
+:data:`SOURCE_MODULES` is the registry of those modules. Each has ``ENTITIES`` (the
+:class:`~ingest.sources.base.SourceEntity` of every landing-zone folder ``<system>/<entity>/``
+it reads and validates) and ``CADENCE`` (how often the firm loads it,
+:mod:`ingest.sources.cadence`). :data:`SOURCE_ENTITIES` maps ``(system, entity)`` to its
+entity, :data:`SOURCE_CADENCES` a system to its cadence.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from ingest.sources import concur, erp, harvest, hris, mdm, salesforce, toggl
 from ingest.sources.base import FileRejected, SourceEntity
+from ingest.sources.cadence import Cadence
+
+SOURCE_MODULES: tuple[ModuleType, ...] = (harvest, toggl, concur, salesforce, hris, erp, mdm)
 
 SOURCE_ENTITIES: dict[tuple[str, str], SourceEntity] = {
     (entity.schema.system, entity.schema.entity): entity
-    for entity in (
-        *harvest.ENTITIES,
-        *toggl.ENTITIES,
-        *concur.ENTITIES,
-        *salesforce.ENTITIES,
-        *hris.ENTITIES,
-        *erp.ENTITIES,
-        *mdm.ENTITIES,
-    )
+    for module in SOURCE_MODULES
+    for entity in module.ENTITIES
 }
 
-__all__ = ["SOURCE_ENTITIES", "FileRejected", "SourceEntity"]
+
+def _system_of(module: ModuleType) -> str:
+    (system,) = {entity.schema.system for entity in module.ENTITIES}
+    return system
+
+
+SOURCE_CADENCES: dict[str, Cadence] = {
+    _system_of(module): module.CADENCE for module in SOURCE_MODULES
+}
+
+__all__ = ["SOURCE_CADENCES", "SOURCE_ENTITIES", "SOURCE_MODULES", "FileRejected", "SourceEntity"]

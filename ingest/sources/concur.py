@@ -33,6 +33,7 @@ from ingest.sources.base import (
     _first_line,
     _stage_files,
 )
+from ingest.sources.cadence import EXPENSES_DAILY
 
 #: Fields of a published SAE DETAIL record (Concur's Standard Accounting Extract layout).
 DETAIL_FIELD_COUNT = 400
@@ -208,5 +209,8 @@ EXPENSES = SourceSchema(
         for f in sae_fields()
     ),
 )
+
+#: How often the firm loads concur (ingest/sources/cadence.py).
+CADENCE = EXPENSES_DAILY
 
 ENTITIES = (SourceEntity(schema=EXPENSES, reader=SaeReader(), file_suffixes=(".txt",)),)

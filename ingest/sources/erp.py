@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ingest.schema import Column, SourceSchema
 from ingest.sources.base import CsvReader, SourceEntity
+from ingest.sources.cadence import EXPENSES_DAILY
 
 #: Largest plausible invoice or line amount; more is a keying error (``out_of_range``).
 MAX_AMOUNT = 100_000_000
@@ -105,6 +106,9 @@ FX_RATES = SourceSchema(
         Column("exchange_rate", "DECIMAL(18, 6)", required=True, minimum=0),
     ),
 )
+
+#: How often the firm loads erp (ingest/sources/cadence.py).
+CADENCE = EXPENSES_DAILY
 
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ingest.schema import Column, SourceSchema
 from ingest.sources.base import JsonDocumentReader, SourceEntity
+from ingest.sources.cadence import PSA_HOURLY
 
 #: The most hours one time entry may carry; more is a keying error, not a long day.
 MAX_ENTRY_HOURS = 24
@@ -209,6 +210,9 @@ TASK_ASSIGNMENTS = SourceSchema(
         Column("task_name", "VARCHAR", source="task.name"),
     ),
 )
+
+#: How often the firm loads harvest (ingest/sources/cadence.py).
+CADENCE = PSA_HOURLY
 
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=JsonDocumentReader(schema.entity), file_suffixes=(".json",))

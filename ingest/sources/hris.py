@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ingest.schema import Column, SourceSchema
 from ingest.sources.base import CsvReader, SourceEntity
+from ingest.sources.cadence import MASTER_DATA_NIGHTLY
 
 WORKERS = SourceSchema(
     system="hris",
@@ -43,6 +44,9 @@ HOLIDAYS = SourceSchema(
         Column("holiday_name", "VARCHAR"),
     ),
 )
+
+#: How often the firm loads hris (ingest/sources/cadence.py).
+CADENCE = MASTER_DATA_NIGHTLY
 
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ingest.schema import Column, SourceSchema
 from ingest.sources.base import CsvReader, SourceEntity
+from ingest.sources.cadence import MASTER_DATA_NIGHTLY
 
 IDENTITY_MAPPINGS = SourceSchema(
     system="mdm",
@@ -23,5 +24,8 @@ IDENTITY_MAPPINGS = SourceSchema(
         Column("updated_at", "TIMESTAMP"),
     ),
 )
+
+#: How often the firm loads mdm (ingest/sources/cadence.py).
+CADENCE = MASTER_DATA_NIGHTLY
 
 ENTITIES = (SourceEntity(schema=IDENTITY_MAPPINGS, reader=CsvReader(), file_suffixes=(".csv",)),)

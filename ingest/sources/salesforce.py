@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ingest.schema import Column, SourceSchema
 from ingest.sources.base import CsvReader, SourceEntity
+from ingest.sources.cadence import MASTER_DATA_NIGHTLY
 
 BILLING_METHODS = ("time_and_materials", "fixed_fee", "retainer", "milestone")
 
@@ -94,6 +95,9 @@ RATE_CARDS = SourceSchema(
         *_AUDIT,
     ),
 )
+
+#: How often the firm loads salesforce (ingest/sources/cadence.py).
+CADENCE = MASTER_DATA_NIGHTLY
 
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))

@@ -31,6 +31,7 @@ from ingest.sources.base import (
     JsonDocumentReader,
     SourceEntity,
 )
+from ingest.sources.cadence import PSA_HOURLY
 from ingest.sources.harvest import APPROVAL_STATUSES
 
 #: The detailed report's stock columns, in Toggl's order: the raw column each one fills.
@@ -380,6 +381,9 @@ PROJECTS = SourceSchema(
         Column("end_date", "DATE"),
     ),
 )
+
+#: How often the firm loads toggl (ingest/sources/cadence.py).
+CADENCE = PSA_HOURLY
 
 ENTITIES = (
     SourceEntity(schema=TIME_ENTRIES, reader=TimeEntryReader(), file_suffixes=(".csv", ".json")),

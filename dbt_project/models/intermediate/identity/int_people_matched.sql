@@ -25,32 +25,10 @@ mappings as (
 
 ),
 
-harvest_people as (
-
-    select
-        'harvest' as source_system,
-        person_source_id,
-        email_normalized
-    from {{ ref('stg_harvest__users') }}
-
-),
-
--- Toggl's export names people by e-mail only: the e-mail is the person's id there.
-toggl_people as (
-
-    select distinct
-        'toggl' as source_system,
-        person_source_id,
-        person_source_id as email_normalized
-    from {{ ref('stg_toggl__time_entries') }}
-
-),
-
+-- the people time entries name, of every PSA (var psa_sources)
 people as (
 
-    select * from harvest_people
-    union all
-    select * from toggl_people
+    {{ union_psa_staging('people', ['person_source_id', 'email_normalized']) }}
 
 ),
 

@@ -18,12 +18,7 @@ bounds as (
         select
             min(work_date) as first_date,
             max(work_date) as last_date
-        from {{ ref('stg_harvest__time_entries') }}
-        union all
-        select
-            min(work_date) as first_date,
-            max(work_date) as last_date
-        from {{ ref('stg_toggl__time_entries') }}
+        from {{ ref('int_time_entry_versions') }}
         union all
         select
             min(transaction_date) as first_date,

@@ -54,21 +54,44 @@ accounts as (
 
 ),
 
+-- which users and tasks are assigned to a project, in the PSAs that export assignments
+-- (has_assignments in var psa_sources)
+{%- set assignment_sources = psa_sources('has_assignments') %}
 user_assignments as (
 
-    select distinct
-        project_source_id,
-        person_source_id
-    from {{ ref('stg_harvest__user_assignments') }}
+    {%- if assignment_sources %}
+    {{ union_psa_staging(
+        'user_assignments',
+        ['project_source_id', 'person_source_id'],
+        property='has_assignments',
+        distinct=true
+    ) }}
+    {%- else %}
+    select
+        cast(null as varchar) as source_system,
+        cast(null as varchar) as project_source_id,
+        cast(null as varchar) as person_source_id
+    where false
+    {%- endif %}
 
 ),
 
 task_assignments as (
 
-    select distinct
-        project_source_id,
-        task_source_id
-    from {{ ref('stg_harvest__task_assignments') }}
+    {%- if assignment_sources %}
+    {{ union_psa_staging(
+        'task_assignments',
+        ['project_source_id', 'task_source_id'],
+        property='has_assignments',
+        distinct=true
+    ) }}
+    {%- else %}
+    select
+        cast(null as varchar) as source_system,
+        cast(null as varchar) as project_source_id,
+        cast(null as varchar) as task_source_id
+    where false
+    {%- endif %}
 
 ),
 
@@ -85,16 +108,51 @@ tax_rules as (
 ),
 
 -- Rules that compare with a master data set are evaluated once that set has been
--- delivered: before its first file, every entry would otherwise be an exception.
+-- delivered (for the entry's PSA): before its first file, every entry would otherwise be an
+-- exception.
 delivered as (
 
+    select (select count(*) from workers) > 0 as has_workers
+
+),
+
+delivered_by_psa as (
+
     select
-        (select count(*) from {{ ref('stg_harvest__projects') }}) > 0 as has_harvest_projects,
-        (select count(*) from {{ ref('stg_toggl__projects') }}) > 0 as has_toggl_projects,
-        (select count(*) from {{ ref('stg_harvest__users') }}) > 0 as has_harvest_users,
-        (select count(*) from user_assignments) > 0 as has_user_assignments,
-        (select count(*) from task_assignments) > 0 as has_task_assignments,
-        (select count(*) from workers) > 0 as has_workers
+        source_system,
+        count(*) > 0 as has_projects
+    from {{ ref('int_projects_unioned') }}
+    group by source_system
+
+),
+
+people_by_psa as (
+
+    select
+        source_system,
+        count(*) > 0 as has_people
+    from people
+    group by source_system
+
+),
+
+user_assignments_by_psa as (
+
+    select
+        source_system,
+        count(*) > 0 as has_user_assignments
+    from user_assignments
+    group by source_system
+
+),
+
+task_assignments_by_psa as (
+
+    select
+        source_system,
+        count(*) > 0 as has_task_assignments
+    from task_assignments
+    group by source_system
 
 ),
 
@@ -160,16 +218,10 @@ enriched as (
         entries.updated_at,
 
         -- which checks apply
-        case entries.source_system
-            when 'harvest' then delivered.has_harvest_projects
-            when 'toggl' then delivered.has_toggl_projects
-            else false
-        end as has_project_master,
-        delivered.has_user_assignments,
-        delivered.has_task_assignments,
-        delivered.has_workers
-        and (entries.source_system != 'harvest' or delivered.has_harvest_users)
-            as has_people_master,
+        coalesce(delivered_by_psa.has_projects, false) as has_project_master,
+        coalesce(user_assignments_by_psa.has_user_assignments, false) as has_user_assignments,
+        coalesce(task_assignments_by_psa.has_task_assignments, false) as has_task_assignments,
+        delivered.has_workers and coalesce(people_by_psa.has_people, false) as has_people_master,
 
         -- lineage
         entries.version_count,
@@ -180,6 +232,14 @@ enriched as (
 
     from entries
     cross join delivered
+    left join delivered_by_psa
+        on entries.source_system = delivered_by_psa.source_system
+    left join people_by_psa
+        on entries.source_system = people_by_psa.source_system
+    left join user_assignments_by_psa
+        on entries.source_system = user_assignments_by_psa.source_system
+    left join task_assignments_by_psa
+        on entries.source_system = task_assignments_by_psa.source_system
     left join projects
         on
             entries.source_system = projects.source_system
@@ -196,12 +256,12 @@ enriched as (
         on contracts.account_source_id = accounts.account_source_id
     left join user_assignments
         on
-            entries.source_system = 'harvest'
+            entries.source_system = user_assignments.source_system
             and entries.project_ref = user_assignments.project_source_id
             and entries.person_source_id = user_assignments.person_source_id
     left join task_assignments
         on
-            entries.source_system = 'harvest'
+            entries.source_system = task_assignments.source_system
             and entries.project_ref = task_assignments.project_source_id
             and entries.task_ref = task_assignments.task_source_id
     left join tax_rules

@@ -17,7 +17,7 @@
     post_hook="{{ record_incremental_state() }}",
 ) }}
 
--- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
+-- depends_on: {{ ref('int_time_entry_versions') }}
 {%- set cutoff = incremental_cutoff() %}
 
 with

@@ -1,8 +1,7 @@
--- One row per time entry across PSA sources, at its latest version as of the as-of date.
--- Exports are incremental by updated_at, so an entry appears once per state change;
--- the most recent updated_at (then the most recent load) is the entry's current state.
--- A PSA refers to projects and tasks its own way: Harvest by id, Toggl by name (project_ref,
--- task_ref); people by Harvest user id or by e-mail in Toggl (person_source_id).
+-- One row per time entry across PSA sources (int_time_entry_versions), at its latest version
+-- as of the as-of date. Exports are incremental by updated_at, so an entry appears once per
+-- state change; the most recent updated_at (then the most recent load) is the entry's
+-- current state.
 -- Incremental: a daily run rebuilds the entries worked on or after the cutoff
 -- (macros/incremental.sql); an entry is ranked over all its versions, so those with any
 -- version from the cutoff on are ranked, and those whose latest version is kept.
@@ -18,74 +17,9 @@
 
 with
 
-harvest as (
+versions as (
 
-    select
-        'harvest' as source_system,
-        time_entry_source_id as source_id,
-        person_source_id,
-        person_name,
-        project_source_id as project_ref,
-        project_code as project_code_on_entry,
-        task_source_id as task_ref,
-        task_name,
-        client_name as client_name_on_entry,
-        work_date,
-        hours,
-        notes,
-        is_billable,
-        psa_bill_rate,
-        cast(null as decimal(18, 2)) as psa_amount,
-        psa_currency,
-        approval_status,
-        submitted_at,
-        approved_at,
-        created_at,
-        updated_at,
-        source_file,
-        source_row_number,
-        ingested_at
-    from {{ ref('stg_harvest__time_entries') }}
-
-),
-
-toggl as (
-
-    select
-        'toggl' as source_system,
-        time_entry_source_id as source_id,
-        person_source_id,
-        person_name,
-        project_name as project_ref,
-        project_code as project_code_on_entry,
-        task_name as task_ref,
-        task_name,
-        client_name as client_name_on_entry,
-        work_date,
-        hours,
-        notes,
-        is_billable,
-        cast(null as decimal(18, 4)) as psa_bill_rate,
-        psa_amount,
-        psa_amount_currency as psa_currency,
-        approval_status,
-        submitted_at,
-        approved_at,
-        -- Toggl's report carries no creation time
-        cast(null as timestamp) as created_at,
-        updated_at,
-        source_file,
-        source_row_number,
-        ingested_at
-    from {{ ref('stg_toggl__time_entries') }}
-
-),
-
-unioned as (
-
-    select * from harvest
-    union all
-    select * from toggl
+    select * from {{ ref('int_time_entry_versions') }}
 
 ),
 
@@ -93,8 +27,8 @@ unioned as (
 -- over all its versions
 in_scope as (
 
-    select * from unioned
-    where {{ entries_from_cutoff('unioned', cutoff) }}
+    select * from versions
+    where {{ entries_from_cutoff('versions', cutoff) }}
 
 ),
 

@@ -1,8 +1,9 @@
 -- Record-level exceptions of time entries (docs/design.md §5): one row per (entry, reason), each
 -- reason implementing its predicate in docs/generator.md exactly, on the latest version of
 -- every entry. All reasons except unknown_project, duplicate_entry, future_dated and
--- over_daily_limit require the project to be known; Harvest-only reasons need fields
--- Toggl's export does not carry (assignments, a PSA rate, a creation time).
+-- over_daily_limit require the project to be known; task_not_on_project and
+-- resource_not_assigned apply to PSAs that export assignments (has_user_assignments), and
+-- rate_mismatch and future_dated to entries that carry a PSA rate or a creation time.
 
 -- Incremental: a daily run rebuilds the exceptions of entries worked on or after the
 -- cutoff (macros/incremental.sql); both set-wide rules group entries of one day.
@@ -16,7 +17,7 @@
     post_hook="{{ record_incremental_state() }}",
 ) }}
 
--- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
+-- depends_on: {{ ref('int_time_entry_versions') }}
 {%- set cutoff = incremental_cutoff() %}
 
 with
@@ -69,7 +70,7 @@ task_not_on_project as (
         'task_not_on_project' as reason,
         'task ' || task_ref || ' is not assigned to project ' || project_ref as detail
     from known
-    where source_system = 'harvest' and has_task_assignments and not has_task_assignment
+    where has_task_assignments and not has_task_assignment
 
 ),
 
@@ -81,7 +82,7 @@ resource_not_assigned as (
         'resource_not_assigned' as reason,
         'user ' || person_source_id || ' is not assigned to project ' || project_ref as detail
     from known
-    where source_system = 'harvest' and has_user_assignments and not has_user_assignment
+    where has_user_assignments and not has_user_assignment
 
 ),
 
@@ -108,8 +109,7 @@ rate_mismatch as (
         || cast(resolved_bill_rate as varchar) as detail
     from known
     where
-        source_system = 'harvest'
-        and is_billable
+        is_billable
         and resolved_bill_rate is not null
         and psa_bill_rate is not null
         and psa_bill_rate != resolved_bill_rate
@@ -156,7 +156,7 @@ future_dated as (
         'work on ' || cast(work_date as varchar) || ', created on '
         || cast(cast(created_at as date) as varchar) as detail
     from entries
-    where source_system = 'harvest' and work_date > cast(created_at as date)
+    where work_date > cast(created_at as date)
 
 ),
 

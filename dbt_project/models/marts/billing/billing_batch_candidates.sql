@@ -74,12 +74,9 @@ labour as (
     left join projects
         on time_entries.project_id = projects.project_id
     where
-        time_entries.is_approved
-        and time_entries.is_billable
-        and time_entries.is_valid
+        time_entries.is_unbilled_wip
         and not time_entries.has_contract_exception
         and not time_entries.is_batched
-        and not time_entries.is_invoiced
         and time_entries.resolved_bill_rate is not null
         and contracts.billing_method = 'time_and_materials'
 

@@ -29,8 +29,8 @@ staged as (
         billable_amount,
         billable_amount_reporting,
         is_approved,
-        is_approved and is_billable and is_valid as is_billable_stage,
-        is_approved and is_billable and is_valid and is_batched as is_batched_stage,
+        is_billable_stage,
+        is_billable_stage and is_batched as is_batched_stage,
         is_invoiced,
         is_paid
     from time_entries

@@ -102,8 +102,8 @@ unbilled_time as (
         cast(null as varchar) as invoice_line_id
     from time_entries
     where
-        is_approved and is_billable and is_valid
-        and not is_batched and not is_invoiced
+        is_unbilled_wip
+        and not is_batched
         and {{ dbt.datediff('cast(approved_at as date)', as_of_date(), 'day') }}
         > {{ var('leakage_unbilled_days') }}
 

@@ -42,11 +42,7 @@ approved_unbilled as (
     from time_entries
     cross join as_of
     where
-        time_entries.is_approved
-        and time_entries.is_billable
-        and time_entries.is_valid
-        and not time_entries.is_invoiced
-        and time_entries.approved_at < as_of.as_of_end
+        time_entries.is_unbilled_wip
         and (time_entries.created_at is null or time_entries.created_at < as_of.as_of_end)
 
 ),

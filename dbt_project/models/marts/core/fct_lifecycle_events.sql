@@ -28,25 +28,7 @@ with
 
 all_entry_versions as (
 
-    select
-        'harvest' as source_system,
-        time_entry_source_id as source_id,
-        approval_status,
-        submitted_at,
-        approved_at,
-        updated_at,
-        source_file
-    from {{ ref('stg_harvest__time_entries') }}
-    union all
-    select
-        'toggl' as source_system,
-        time_entry_source_id as source_id,
-        approval_status,
-        submitted_at,
-        approved_at,
-        updated_at,
-        source_file
-    from {{ ref('stg_toggl__time_entries') }}
+    select * from {{ ref('int_time_entry_versions') }}
 
 ),
 

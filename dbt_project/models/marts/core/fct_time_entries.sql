@@ -15,7 +15,7 @@
     post_hook="{{ record_incremental_state() }}",
 ) }}
 
--- depends_on: {{ ref('stg_harvest__time_entries') }}, {{ ref('stg_toggl__time_entries') }}
+-- depends_on: {{ ref('int_time_entry_versions') }}
 -- depends_on: {{ ref('stg_erp__invoices') }}, {{ ref('stg_erp__invoice_lines') }}
 -- depends_on: {{ ref('stg_erp_api__invoices') }}, {{ ref('stg_erp_api__invoice_lines') }}
 {%- set cutoff = incremental_cutoff(with_billing=true) %}
@@ -190,6 +190,18 @@ final as (
             {{ correlation_id('entries.source_system', "'time_entry'", 'entries.source_id') }}
             = outbox.correlation_id
 
+),
+
+-- the predicates the billing metrics build on, named once: WIP, the funnel, leakage, batch
+-- candidates, utilization and project financials read these instead of spelling them again
+with_stages as (
+
+    select
+        *,
+        is_approved and is_billable and is_valid as is_billable_stage,
+        is_approved and is_billable and is_valid and not is_invoiced as is_unbilled_wip
+    from final
+
 )
 
-select * from final
+select * from with_stages

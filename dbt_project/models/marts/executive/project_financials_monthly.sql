@@ -145,9 +145,7 @@ known_entries as (
         time_entries.resource_id,
         time_entries.work_date,
         time_entries.hours,
-        time_entries.is_approved
-        and time_entries.is_billable
-        and time_entries.is_valid as is_billable_hour,
+        time_entries.is_billable_stage as is_billable_hour,
         time_entries.is_invoiced,
         time_entries.billable_amount,
         time_entries.billable_amount_reporting,

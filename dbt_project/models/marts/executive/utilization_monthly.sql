@@ -40,15 +40,13 @@ time_entries as (
 
 known_entries as (
 
-    -- work done by the as-of date that the PSA knew of by then (Toggl records no creation
-    -- time: its entries count once loaded)
+    -- work done by the as-of date that the PSA knew of by then (an entry without a creation
+    -- time, from a PSA that records none, counts once loaded)
     select
         time_entries.resource_id,
         time_entries.work_date,
         time_entries.hours,
-        time_entries.is_approved
-        and time_entries.is_billable
-        and time_entries.is_valid as is_billable_hour
+        time_entries.is_billable_stage as is_billable_hour
     from time_entries
     cross join as_of
     where

@@ -19,7 +19,7 @@ renamed as (
         description,
         custcol_line_kind as line_kind,
         nullif(trim(custcol_psa_project_code), '') as project_code,
-        -- the records the line bills: `harvest:<id>;toggl:<id>;concur:<id>`
+        -- the records the line bills: `<system>:<id>;<system>:<id>` (a PSA or concur)
         nullif(trim(custcol_psa_source_ids), '') as billed_record_refs,
 
         -- money (invoice currency)

@@ -8,34 +8,31 @@ source as (
 
 renamed as (
 
+    -- the canonical project columns every PSA's staging has (its contract)
     select
-        -- ids
+        -- ids: time entries refer to a Harvest project by its id
         cast(id as varchar) as project_source_id,
+        cast(id as varchar) as project_ref,
         cast(client_id as varchar) as client_source_id,
 
         -- attributes
         name as project_name,
         nullif(trim(code), '') as project_code,
+        client_name,
         is_active,
         is_billable,
-        is_fixed_fee,
-        bill_by,
         starts_on as start_date,
         ends_on as end_date,
         hourly_rate as default_bill_rate,
         fee as fixed_fee_amount,
-        budget,
-        client_name,
         client_currency as currency,
 
         -- audit
-        created_at,
         updated_at,
 
         -- lineage
         _source_file as source_file,
         _row_number as source_row_number,
-        _ingested_at as ingested_at,
         _first_ingested_at as first_ingested_at
 
     from source

@@ -8,20 +8,15 @@ source as (
 
 renamed as (
 
+    -- the canonical time-entry columns every PSA's staging has (its contract)
     select
-        -- ids
+        -- ids: entries refer to projects and tasks by Harvest id
         cast(id as varchar) as time_entry_source_id,
         cast(user_id as varchar) as person_source_id,
-        cast(project_id as varchar) as project_source_id,
-        cast(task_id as varchar) as task_source_id,
-        cast(client_id as varchar) as client_source_id,
-        cast(user_assignment_id as varchar) as user_assignment_source_id,
-        cast(task_assignment_id as varchar) as task_assignment_source_id,
-
-        -- names as the entry carries them
         user_name as person_name,
+        cast(project_id as varchar) as project_ref,
         project_code,
-        project_name,
+        cast(task_id as varchar) as task_ref,
         task_name,
         client_name,
 
@@ -31,10 +26,8 @@ renamed as (
         notes,
         billable as is_billable,
         billable_rate as psa_bill_rate,
-        cost_rate as psa_cost_rate,
+        cast(null as decimal(18, 2)) as psa_amount,
         client_currency as psa_currency,
-        is_locked,
-        is_billed,
 
         -- approval audit
         approval_status,

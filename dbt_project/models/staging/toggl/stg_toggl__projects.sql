@@ -8,10 +8,11 @@ source as (
 
 renamed as (
 
+    -- the canonical project columns every PSA's staging has (its contract)
     select
-        -- ids
+        -- ids: time entries refer to a Toggl project by its name
         cast(id as varchar) as project_source_id,
-        cast(workspace_id as varchar) as workspace_source_id,
+        name as project_ref,
         cast(client_id as varchar) as client_source_id,
 
         -- attributes: the name starts with the project code where the project has one
@@ -22,28 +23,22 @@ renamed as (
                 or {{ dbt.split_part('name', "' '", 1) }} like 'INT-%'
                 then {{ dbt.split_part('name', "' '", 1) }}
         end as project_code,
+        -- the projects export names no client
+        cast(null as varchar) as client_name,
         active as is_active,
         billable as is_billable,
-        is_private,
-        -- Toggl's field names `at` and `template` are SQL keywords, hence quoted
-        {{ adapter.quote('template') }} as is_template,  -- noqa: RF04
         start_date,
         end_date,
         rate as default_bill_rate,
-        currency,
         fixed_fee as fixed_fee_amount,
-        estimated_hours,
-        actual_hours,
+        currency,
 
-        -- audit
-        created_at,
+        -- audit: Toggl's field name `at` is an SQL keyword, hence quoted
         {{ adapter.quote('at') }} as updated_at,
-        server_deleted_at as deleted_at,
 
         -- lineage
         _source_file as source_file,
         _row_number as source_row_number,
-        _ingested_at as ingested_at,
         _first_ingested_at as first_ingested_at
 
     from source

@@ -8,41 +8,39 @@ source as (
 
 renamed as (
 
+    -- the canonical time-entry columns every PSA's staging has (its contract)
     select
-        -- ids: Toggl's detailed report names people by e-mail and projects by name
+        -- ids: Toggl's detailed report names people by e-mail, projects and tasks by name
         cast(time_entry_id as varchar) as time_entry_source_id,
         lower(trim(email)) as person_source_id,
-        project as project_name,
+        user_name as person_name,
+        project as project_ref,
         case
             when
                 {{ dbt.split_part('project', "' '", 1) }} like 'P-%'
                 or {{ dbt.split_part('project', "' '", 1) }} like 'INT-%'
                 then {{ dbt.split_part('project', "' '", 1) }}
         end as project_code,
+        task as task_ref,
         task as task_name,
-
-        -- names as the entry carries them
-        user_name as person_name,
-        email as person_email,
         client as client_name,
 
         -- work: the start date is the work date (local time, Europe/Amsterdam)
         start_date as work_date,
-        start_time as start_local_time,
-        end_date as end_local_date,
-        end_time as end_local_time,
-        duration,
         cast(extract(epoch from duration) / 3600.0 as decimal(12, 4)) as hours,
         description as notes,
         billable as is_billable,
+        -- the report shows an amount, not a rate
+        cast(null as decimal(18, 4)) as psa_bill_rate,
         amount_eur as psa_amount,
-        'EUR' as psa_amount_currency,
-        tags,
+        'EUR' as psa_currency,
 
         -- approval audit
         approval_status,
         submitted_at,
         approved_at,
+        -- the report carries no creation time
+        cast(null as timestamp) as created_at,
         updated_at,
 
         -- lineage
