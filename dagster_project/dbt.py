@@ -28,13 +28,33 @@ def dbt_resource() -> DbtCliResource:
     )
 
 
+#: What dbt parses: a file here newer than the manifest makes the manifest stale.
+_PARSED_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests")
+
+
+def manifest_is_stale() -> bool:
+    """Whether ``target/manifest.json`` is missing or older than any file dbt parses."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    parsed_at = manifest.stat().st_mtime
+    for name in _PARSED_SOURCES:
+        path = DBT_PROJECT_DIR / name
+        files = path.rglob("*") if path.is_dir() else [path]
+        if any(f.is_file() and f.stat().st_mtime > parsed_at for f in files):
+            return True
+    return False
+
+
 def prepare_manifest(force: bool = False) -> Path:
-    """Write ``target/manifest.json`` with ``dbt parse`` unless it exists (or ``force``).
+    """Write ``target/manifest.json`` with ``dbt parse`` when it is stale (or ``force``).
 
     Under ``dagster dev`` the manifest is re-parsed on every code reload by
     ``DbtProject.prepare_if_dev``; everywhere else (``d2b run``, tests, CI) this function
-    prepares it explicitly, because ``prepare_if_dev`` does nothing outside dev.
+    prepares it explicitly, because ``prepare_if_dev`` does nothing outside dev. A manifest
+    older than the project's files (a checkout, a merge, an edit) is parsed again, so the
+    asset graph never describes other models than the ones dbt will run.
     """
-    if force or not dbt_project.manifest_path.exists():
+    if force or manifest_is_stale():
         dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path

@@ -16,7 +16,7 @@ ALL_ASSETS_JOB = "deliver_to_bill"
 def defs() -> dg.Definitions:
     """Load the definitions, preparing dbt's manifest first when needed."""
     dbt_project.prepare_if_dev()  # re-parses on each reload under `dagster dev`
-    prepare_manifest()  # elsewhere: parse once if no manifest exists yet
+    prepare_manifest()  # elsewhere: parse when the manifest is missing or stale
 
     from dagster_project.defs import (
         automation,
