@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
-from dagster_project.dbt import dbt_project, dbt_resource
+from dagster_project.dbt import dbt_project, dbt_resource, prepare_manifest
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from dagster_project.translator import D2BDbtTranslator, written_elsewhere_specs
 
@@ -43,6 +43,11 @@ def exported_environment(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+# The assets below are read from the manifest when this module is imported (a test or the
+# billing definitions may import it before `defs()` runs): parse it first if missing or stale.
+prepare_manifest()
 
 
 @dbt_assets(
