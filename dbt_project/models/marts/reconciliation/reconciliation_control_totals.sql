@@ -263,6 +263,19 @@ concur_unposted as (
 
 ),
 
+known_entries as (
+
+    -- the entries Concur approved and extracted by the as-of date (the ERP posts an entry
+    -- as a whole, whatever the lines it was extracted as)
+    select distinct expenses.report_entry_id
+    from expenses
+    cross join as_of
+    where
+        as_of.as_of_end > expenses.approved_at
+        and as_of.as_of_date >= expenses.batch_date
+
+),
+
 journals as (
 
     select
@@ -274,14 +287,10 @@ journals as (
         max(posted.posted_date) as posted_date,
         count(*) as erp_record_count,
         sum(posted.amount) as erp_amount,
-        count(expenses.expense_id) as known_record_count
+        count(known_entries.report_entry_id) as known_record_count
     from posted
-    cross join as_of
-    left join expenses
-        on
-            posted.expense_source_id = expenses.source_id
-            and as_of.as_of_end > expenses.approved_at
-            and as_of.as_of_date >= expenses.batch_date
+    left join known_entries
+        on posted.report_entry_id = known_entries.report_entry_id
     group by posted.journal_source_id
 
 ),
