@@ -27,8 +27,8 @@ over_policy_limit as (
     select
         expense_source_id as source_id,
         'over_policy_limit' as reason,
-        cast(entry_posted_amount as varchar) || ' ' || reimbursement_currency || ' over the limit of '
-        || cast(policy_limit as varchar) as detail
+        cast(entry_posted_amount as varchar) || ' ' || reimbursement_currency
+        || ' over the limit of ' || cast(policy_limit as varchar) as detail
     from expenses
     where entry_posted_amount > policy_limit
 
