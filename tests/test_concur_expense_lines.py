@@ -3,10 +3,11 @@
 The landing holds the fixture extract (batch 42: entry 1001, entry 1002 allocated 50/50 to
 P-10001 and P-10002, the credit 1003, the personal company-card charge 1004), a second
 extract written from the same lines (batch 43: entry 1005, a copy of entry 1002 without a
-receipt, and 1006, a personal line flagged billable on P-10001), two USD time-and-materials
-contracts for P-10001 and P-10002, and the ERP's postings of entries 1001, 1002 and 1004 (the
-ERP posts an entry as a whole). No HR workers, accounts or PSA data: the rules that wait for
-them stay silent. Everything is in USD, the base currency, so every rate is 1.
+receipt, and 1006, a personal line flagged billable on P-10001), the client account the SAE
+allocates to with two USD time-and-materials contracts for P-10001 and P-10002, and the ERP's
+postings of entries 1001, 1002 and 1004 (the ERP posts an entry as a whole). No HR workers
+or PSA data: the rules that wait for them stay silent. Everything is in USD, the base
+currency, so every rate is 1.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ AS_OF = date(2025, 12, 31)
 BATCH_ID, BATCH_DATE, SEQUENCE, ENTRY_ID, RECEIPT, PROJECT = 2, 3, 4, 61, 72, 92
 JOURNAL_KEY, ALLOCATION_KEY, IS_BILLABLE = 170, 189, 335
 
+ACCOUNT = "001XX000003DHPh"  # the SAE's allocation client (field 191), an account Id
+ACCOUNT_HEADER = (
+    "Id,Name,Type,Industry,BillingCity,BillingCountry,BillingCountryCode,CurrencyIsoCode,"
+    "Legal_Entity__c,Legacy_Client_Code__c,OwnerId,CreatedDate,LastModifiedDate,IsDeleted"
+).split(",")
 CONTRACT_HEADER = (
     "Id,AccountId,ContractNumber,Name,Status,StartDate,EndDate,ContractTerm,CurrencyIsoCode,"
     "Billing_Method__c,Legal_Entity__c,PSA_System__c,PSA_Project_Code__c,Payment_Terms__c,"
@@ -85,7 +91,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 def _contract(contract_id: str, number: str, project: str) -> list[str]:
     return [
-        contract_id, "001XX000003DHPhAAA", number, f"SOW {project}", "Activated", "2025-01-01",
+        contract_id, ACCOUNT, number, f"SOW {project}", "Activated", "2025-01-01",
         "2026-12-31", "24", "USD", "time_and_materials", "US01", "harvest", project, "Net 30",
         "", "", "2025-01-01T00:00:00Z", "005XX0000000001AAA", "2025-01-01T00:00:00Z",
         "2025-01-01T00:00:00Z", "false",
@@ -113,6 +119,15 @@ def warehouse(tmp_path_factory) -> Path:
         _second_extract(detail), encoding="utf-8"
     )
     _write_csv(
+        landing / "salesforce" / "accounts" / "accounts_2025-12-31.csv",
+        ACCOUNT_HEADER,
+        [
+            [ACCOUNT, "Northwind", "Customer", "Retail", "New York", "United States", "US",
+             "USD", "US01", "", "005XX0000000001AAA", "2025-01-01T00:00:00Z",
+             "2025-01-01T00:00:00Z", "false"],
+        ],
+    )  # fmt: skip
+    _write_csv(
         landing / "salesforce" / "contracts" / "contracts_2025-12-31.csv",
         CONTRACT_HEADER,
         [
@@ -138,6 +153,9 @@ def warehouse(tmp_path_factory) -> Path:
         AS_OF,
         "+fct_expenses +billing_batch_candidates +revenue_leakage +reconciliation_records"
         " +reconciliation_control_totals",
+        # tests that also read models outside the selection are left out
+        "--indirect-selection",
+        "cautious",
     )
     return warehouse
 
@@ -210,9 +228,14 @@ def test_the_erp_posting_of_an_allocated_entry_reconciles_line_by_line(warehouse
     ]
     journals = query(
         warehouse,
-        "select psa_record_count, erp_record_count, psa_amount, erp_amount, difference_reason"
-        " from marts.reconciliation_control_totals"
-        " where control_kind = 'expense_journal' and batch_id is not null",
+        "select concur_batch_id, psa_record_count, erp_record_count, psa_amount, erp_amount,"
+        " difference_reason from marts.reconciliation_control_totals"
+        " where control_kind = 'expense_journal' order by batch_id nulls last, concur_batch_id",
     )
-    # four Concur lines (three entries) against the journal's three lines, same amount
-    assert journals == [(4, 3, Decimal("168.25"), Decimal("168.25"), None)]
+    assert journals == [
+        # four Concur lines of three entries against the journal's three lines, same amount
+        ("42", 3, 3, Decimal("168.25"), Decimal("168.25"), None),
+        # the credit waits for its posting; so do batch 43's entries 1005 (two lines) and 1006
+        ("42", 1, 0, Decimal("-45.00"), Decimal("0.00"), "journal_not_posted"),
+        ("43", 2, 0, Decimal("47.75"), Decimal("0.00"), "journal_not_posted"),
+    ]

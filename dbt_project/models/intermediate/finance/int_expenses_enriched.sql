@@ -218,10 +218,11 @@ enriched as (
         postings.journal_number,
         postings.posted_date,
         postings.amount as entry_erp_posted_amount,
-        round(
-            postings.amount * expenses.posted_amount / nullif(expenses.entry_posted_amount, 0),
-            2
-        ) as erp_posted_share,
+        -- the line's fraction of its entry, fixed like a rate so the share is decimal arithmetic
+        {{ convert_money(
+            'postings.amount',
+            cross_rate('expenses.posted_amount', 'nullif(expenses.entry_posted_amount, 0)')
+        ) }} as erp_posted_share,
         postings.currency as posting_currency,
 
         delivered.has_workers,

@@ -222,6 +222,7 @@ concur_lines as (
         expenses.batch_id,
         expenses.legal_entity,
         expenses.reimbursement_currency,
+        expenses.report_entry_id,
         expenses.posted_amount,
         posted.journal_source_id
     from expenses
@@ -241,7 +242,8 @@ concur_posted as (
     select
         journal_source_id,
         min(batch_id) as concur_batch_id,
-        count(*) as psa_record_count,
+        -- entries, as the ERP posts them (an allocated entry is several lines, one posting)
+        count(distinct report_entry_id) as psa_record_count,
         sum(posted_amount) as psa_amount
     from concur_lines
     where journal_source_id is not null
@@ -255,7 +257,7 @@ concur_unposted as (
         batch_id as concur_batch_id,
         legal_entity,
         reimbursement_currency as currency,
-        count(*) as psa_record_count,
+        count(distinct report_entry_id) as psa_record_count,
         sum(posted_amount) as psa_amount
     from concur_lines
     where journal_source_id is null
