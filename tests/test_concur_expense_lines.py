@@ -36,27 +36,67 @@ BATCH_ID, BATCH_DATE, SEQUENCE, ENTRY_ID, RECEIPT, PROJECT = 2, 3, 4, 61, 72, 92
 JOURNAL_KEY, ALLOCATION_KEY, IS_BILLABLE = 170, 189, 335
 
 ACCOUNT = "001XX000003DHPh"  # the SAE's allocation client (field 191), an account Id
-ACCOUNT_HEADER = (
-    "Id,Name,Type,Industry,BillingCity,BillingCountry,BillingCountryCode,CurrencyIsoCode,"
-    "Legal_Entity__c,Legacy_Client_Code__c,OwnerId,CreatedDate,LastModifiedDate,IsDeleted"
-).split(",")
-CONTRACT_HEADER = (
-    "Id,AccountId,ContractNumber,Name,Status,StartDate,EndDate,ContractTerm,CurrencyIsoCode,"
-    "Billing_Method__c,Legal_Entity__c,PSA_System__c,PSA_Project_Code__c,Payment_Terms__c,"
-    "Fixed_Fee_Amount__c,Retainer_Monthly_Fee__c,ActivatedDate,OwnerId,CreatedDate,"
-    "LastModifiedDate,IsDeleted"
-).split(",")
-POSTING_HEADER = (
-    "journal_internal_id,journal_tranid,line_id,subsidiary,posted_date,posting_period,"
-    "gl_account,amount,currency,employee_id,concur_report_id,concur_entry_id,memo"
-).split(",")
+ACCOUNT_HEADER = [
+    "Id",
+    "Name",
+    "Type",
+    "Industry",
+    "BillingCity",
+    "BillingCountry",
+    "BillingCountryCode",
+    "CurrencyIsoCode",
+    "Legal_Entity__c",
+    "Legacy_Client_Code__c",
+    "OwnerId",
+    "CreatedDate",
+    "LastModifiedDate",
+    "IsDeleted",
+]
+CONTRACT_HEADER = [
+    "Id",
+    "AccountId",
+    "ContractNumber",
+    "Name",
+    "Status",
+    "StartDate",
+    "EndDate",
+    "ContractTerm",
+    "CurrencyIsoCode",
+    "Billing_Method__c",
+    "Legal_Entity__c",
+    "PSA_System__c",
+    "PSA_Project_Code__c",
+    "Payment_Terms__c",
+    "Fixed_Fee_Amount__c",
+    "Retainer_Monthly_Fee__c",
+    "ActivatedDate",
+    "OwnerId",
+    "CreatedDate",
+    "LastModifiedDate",
+    "IsDeleted",
+]
+POSTING_HEADER = [
+    "journal_internal_id",
+    "journal_tranid",
+    "line_id",
+    "subsidiary",
+    "posted_date",
+    "posting_period",
+    "gl_account",
+    "amount",
+    "currency",
+    "employee_id",
+    "concur_report_id",
+    "concur_entry_id",
+    "memo",
+]
 
 
 def _second_extract(detail_lines: list[str]) -> str:
     """Batch 43: entry 1002's two allocation lines as entry 1005 without a receipt, and the
     personal line 1004 as entry 1006, billable on P-10001."""
 
-    def rewrite(line: str, sequence: int, entry: int, key: int, **changes: str) -> str:
+    def rewrite(line: str, sequence: int, entry: int, key: int, changes: dict[int, str]) -> str:
         fields = line.split("|")
         values = {
             BATCH_ID: "43",
@@ -65,7 +105,7 @@ def _second_extract(detail_lines: list[str]) -> str:
             ENTRY_ID: str(entry),
             JOURNAL_KEY: str(5000 + key),
             ALLOCATION_KEY: str(7000 + key),
-            **{int(position[1:]): value for position, value in changes.items()},
+            **changes,
         }
         for position, value in values.items():
             fields[position - 1] = value
@@ -74,9 +114,9 @@ def _second_extract(detail_lines: list[str]) -> str:
     allocated = [line for line in detail_lines if line.split("|")[ENTRY_ID - 1] == "1002"]
     (personal,) = [line for line in detail_lines if line.split("|")[ENTRY_ID - 1] == "1004"]
     rows = [
-        rewrite(allocated[0], 1, 1005, 6, p72="N"),
-        rewrite(allocated[1], 2, 1005, 7, p72="N"),
-        rewrite(personal, 3, 1006, 8, p92="P-10001", p335="Y"),
+        rewrite(allocated[0], 1, 1005, 6, {RECEIPT: "N"}),
+        rewrite(allocated[1], 2, 1005, 7, {RECEIPT: "N"}),
+        rewrite(personal, 3, 1006, 8, {PROJECT: "P-10001", IS_BILLABLE: "Y"}),
     ]
     return "\n".join(["EXTRACT|2025-12-05|3|47.7500|43", *rows]) + "\n"
 
