@@ -9,6 +9,7 @@
 -- share of the entry's posting (in proportion to its posted amount; the entry's last line
 -- takes the rounding remainder, so the lines add up to the posting exactly). A personal
 -- line is the employee's own money: never re-billed (and no project cost downstream).
+
 {{ config(materialized='table') }}
 
 with
