@@ -73,8 +73,9 @@ def dbt_check_failures(run: PipelineRun) -> list[str]:
     return [n for n, passed in run.check_results.items() if not passed and not n.startswith("raw/")]
 
 
-def dbt_build(warehouse: Path, as_of: date, select: str) -> None:
-    """``dbt build --select <select>`` on ``warehouse`` as of ``as_of`` (models and tests)."""
+def dbt_build(warehouse: Path, as_of: date, select: str, *options: str) -> None:
+    """``dbt build --select <select> <options>`` on ``warehouse`` as of ``as_of`` (models and
+    tests)."""
     import os
     import subprocess
 
@@ -87,6 +88,7 @@ def dbt_build(warehouse: Path, as_of: date, select: str) -> None:
             "build",
             "--select",
             select,
+            *options,
             "--vars",
             f'{{"as_of_date": "{as_of.isoformat()}"}}',
             "--project-dir",

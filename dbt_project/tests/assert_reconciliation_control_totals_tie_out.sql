@@ -1,8 +1,9 @@
 -- Fails if reconciliation_records and reconciliation_control_totals, built independently
 -- from the core facts, disagree: over all invoices issued by the as-of date, the records
 -- billed (counted once per line that bills them) and their hours; per expense journal (and
--- per SAE batch, legal entity and currency still waiting for one), Concur's posted amounts
--- and the ERP's.
+-- per SAE batch, legal entity and currency still waiting for one), the Concur entries (the
+-- ERP posts an entry, whatever the lines it was extracted as), Concur's posted amounts and
+-- the ERP's.
 
 -- an asset check of reconciliation_control_totals in Dagster (the test reads two models)
 {{ config(meta={'dagster': {'ref': {'name': 'reconciliation_control_totals'}}}) }}
@@ -18,6 +19,15 @@ records as (
 control_totals as (
 
     select * from {{ ref('reconciliation_control_totals') }}
+
+),
+
+expense_entries as (
+
+    select
+        expense_id,
+        report_entry_id
+    from {{ ref('fct_expenses') }}
 
 ),
 
@@ -53,14 +63,16 @@ journals_from_records as (
 
     select
         'journal' as scope,
-        coalesce(journal_number, 'unposted') as batch,
-        count(*) as record_count,
+        coalesce(records.journal_number, 'unposted') as batch,
+        count(distinct expense_entries.report_entry_id) as record_count,
         cast(null as decimal(18, 4)) as hours,
-        sum(concur_posted_amount) as psa_amount,
-        coalesce(sum(erp_posted_amount), 0) as erp_amount
+        sum(records.concur_posted_amount) as psa_amount,
+        coalesce(sum(records.erp_posted_amount), 0) as erp_amount
     from records
-    where record_kind = 'expense' and is_known and is_approved
-    group by coalesce(journal_number, 'unposted')
+    inner join expense_entries
+        on records.record_id = expense_entries.expense_id
+    where records.record_kind = 'expense' and records.is_known and records.is_approved
+    group by coalesce(records.journal_number, 'unposted')
 
 ),
 

@@ -1,5 +1,7 @@
 -- ERP expense journal lines: the latest export of each line (a re-export carries the
 -- corrected line). One definition for the expense facts and the reconciliation marts.
+-- The ERP posts a Concur entry as a whole: a line refers to the entry (`report_entry_id`),
+-- not to the SAE journal lines the entry was extracted as.
 
 with
 
@@ -13,7 +15,7 @@ select
     posting_line_source_id,
     journal_source_id,
     journal_number,
-    expense_source_id,
+    expense_source_id as report_entry_id,
     legal_entity,
     posted_date,
     amount,

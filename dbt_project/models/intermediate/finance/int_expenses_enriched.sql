@@ -1,8 +1,14 @@
--- Each Concur expense entry (latest extract) with its worker, client account (explicit key,
+-- Each Concur expense line (latest extract) with its worker, client account (explicit key,
 -- then mapping), contract and project (by the allocated project code), expense policy,
 -- tax rule, ERP posting, and its amounts in the contract and reporting currencies at the
 -- transaction date's FX rate. The posted amount in the reimbursement currency is
 -- authoritative (docs/sources.md).
+--
+-- A line belongs to its report entry: the policy compares the entry's total (an allocated
+-- entry is one expense), and the ERP posts the entry as a whole, so each line carries its
+-- share of the entry's posting (in proportion to its posted amount; the entry's last line
+-- takes the rounding remainder, so the lines add up to the posting exactly). A personal
+-- line is the employee's own money: never re-billed (and no project cost downstream).
 
 {{ config(materialized='table') }}
 
@@ -21,10 +27,23 @@ extracted as (
 
 ),
 
-expenses as (
+latest as (
 
     select * from extracted
     where version_rank = 1
+
+),
+
+expenses as (
+
+    select
+        *,
+        sum(posted_amount) over (partition by report_entry_id) as entry_posted_amount,
+        count(*) over (partition by report_entry_id) as entry_line_count,
+        row_number() over (
+            partition by report_entry_id order by journal_key, allocation_key, expense_source_id
+        ) as entry_line_number
+    from latest
 
 ),
 
@@ -102,7 +121,7 @@ postings as (
     select
         *,
         row_number() over (
-            partition by expense_source_id
+            partition by report_entry_id
             order by posted_date, posting_line_source_id
         ) as posting_rank
     from posting_lines
@@ -131,6 +150,9 @@ enriched as (
 
     select
         expenses.expense_source_id,
+        expenses.report_entry_id,
+        expenses.entry_line_count,
+        expenses.entry_line_number,
         expenses.report_id,
         expenses.report_key,
         expenses.report_name,
@@ -152,8 +174,10 @@ enriched as (
         expenses.payment_type_code,
         expenses.is_company_paid,
         expenses.has_receipt,
+        coalesce(expenses.is_personal, false) as is_personal,
         expenses.is_billable,
         expenses.gl_account,
+        expenses.journal_side,
         expenses.submitted_at,
         expenses.approved_at,
 
@@ -182,6 +206,7 @@ enriched as (
         expenses.transaction_amount,
         expenses.reimbursement_currency,
         expenses.posted_amount,
+        expenses.entry_posted_amount,
         expenses.approved_amount,
         {{ cross_rate('spend_fx.base_per_unit', 'contract_fx.base_per_unit') }}
             as contract_fx_rate,
@@ -193,7 +218,12 @@ enriched as (
         postings.journal_source_id,
         postings.journal_number,
         postings.posted_date,
-        postings.amount as erp_posted_amount,
+        postings.amount as entry_erp_posted_amount,
+        -- the line's fraction of its entry, fixed like a rate so the share is decimal arithmetic
+        {{ convert_money(
+            'postings.amount',
+            cross_rate('expenses.posted_amount', 'nullif(expenses.entry_posted_amount, 0)')
+        ) }} as erp_posted_share,
         postings.currency as posting_currency,
 
         delivered.has_workers,
@@ -229,7 +259,7 @@ enriched as (
             and accounts.billing_country_code = tax_rules.client_country
     left join postings
         on
-            expenses.expense_source_id = postings.expense_source_id
+            expenses.report_entry_id = postings.report_entry_id
             and postings.posting_rank = 1
     left join fx_rates as spend_fx
         on
@@ -246,16 +276,31 @@ enriched as (
 
 ),
 
+apportioned as (
+
+    select
+        * exclude (erp_posted_share),
+        case
+            when entry_erp_posted_amount is null then null
+            when entry_line_number < entry_line_count then coalesce(erp_posted_share, 0)
+            else entry_erp_posted_amount - coalesce(sum(
+                case when entry_line_number < entry_line_count then erp_posted_share end
+            ) over (partition by report_entry_id), 0)
+        end as erp_posted_amount
+    from enriched
+
+),
+
 final as (
 
     select
         *,
         case
-            when is_billable and contract_source_id is not null
+            when is_billable and not is_personal and contract_source_id is not null
                 then {{ convert_money('posted_amount', 'contract_fx_rate') }}
         end as rebill_amount,
         {{ convert_money('posted_amount', 'reporting_fx_rate') }} as posted_amount_reporting
-    from enriched
+    from apportioned
 
 )
 

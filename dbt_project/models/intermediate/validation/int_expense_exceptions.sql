@@ -1,5 +1,6 @@
 -- Record-level exceptions of Concur expense entries (docs/design.md §5, predicates in
--- docs/generator.md), one row per (entry, reason).
+-- docs/generator.md), one row per (expense line, reason). Receipt and policy limit judge
+-- the entry's total (an allocated entry is one expense): every line of the entry carries them.
 
 with
 
@@ -14,10 +15,10 @@ missing_receipt as (
     select
         expense_source_id as source_id,
         'missing_receipt' as reason,
-        'no receipt for ' || cast(posted_amount as varchar) || ' ' || reimbursement_currency
+        'no receipt for ' || cast(entry_posted_amount as varchar) || ' ' || reimbursement_currency
         || ' (required over ' || cast(receipt_required_over as varchar) || ')' as detail
     from expenses
-    where not has_receipt and posted_amount > receipt_required_over
+    where not has_receipt and entry_posted_amount > receipt_required_over
 
 ),
 
@@ -26,10 +27,10 @@ over_policy_limit as (
     select
         expense_source_id as source_id,
         'over_policy_limit' as reason,
-        cast(posted_amount as varchar) || ' ' || reimbursement_currency || ' over the limit of '
-        || cast(policy_limit as varchar) as detail
+        cast(entry_posted_amount as varchar) || ' ' || reimbursement_currency
+        || ' over the limit of ' || cast(policy_limit as varchar) as detail
     from expenses
-    where posted_amount > policy_limit
+    where entry_posted_amount > policy_limit
 
 ),
 

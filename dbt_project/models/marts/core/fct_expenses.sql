@@ -1,6 +1,9 @@
--- One row per Concur expense entry (latest extract), with its worker, client, contract,
--- project, policy outcome, ERP posting, re-billable amount in the contract currency and
--- posted amount in the reporting currency.
+-- One row per Concur expense line (latest extract): an entry extracted as one journal line,
+-- or each allocation/journal line of one extracted as several. With its worker, client,
+-- contract, project, policy outcome (on the entry's total), its share of the entry's ERP
+-- posting, re-billable amount in the contract currency and posted amount in the reporting
+-- currency. Amounts are signed: a credit (CR) line is negative and reduces what is re-billed;
+-- a personal line is never re-billed (rebill_amount null, is_personal).
 
 with
 
@@ -60,6 +63,7 @@ final as (
         {{ surrogate_key("'concur'", 'expenses.expense_source_id') }} as expense_id,
         'concur' as source_system,
         expenses.expense_source_id as source_id,
+        expenses.report_entry_id,
         {{ correlation_id("'concur'", "'expense'", 'expenses.expense_source_id') }}
             as correlation_id,
         expenses.report_id,
@@ -89,8 +93,10 @@ final as (
         expenses.payment_type_code,
         expenses.is_company_paid,
         expenses.has_receipt,
+        expenses.is_personal,
         expenses.is_billable,
         expenses.gl_account,
+        expenses.journal_side,
         expenses.submitted_at,
         expenses.approved_at,
 
@@ -99,6 +105,7 @@ final as (
         expenses.transaction_amount,
         expenses.reimbursement_currency,
         expenses.posted_amount,
+        cast(expenses.entry_posted_amount as decimal(12, 2)) as entry_posted_amount,
         expenses.approved_amount,
         expenses.contract_currency,
         expenses.rebill_amount,

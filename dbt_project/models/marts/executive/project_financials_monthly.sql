@@ -404,7 +404,9 @@ expense_facts as (
             project_terms.currency = project_fx.currency
             and expenses.transaction_date = project_fx.rate_date
     where
+        -- a personal line is the employee's own money, no cost of the project
         not expenses.is_billable
+        and not expenses.is_personal
         and expenses.batch_date <= as_of.as_of_date
         and {{ on_or_after_cutoff('expenses.transaction_date', cutoff) }}
 

@@ -222,6 +222,7 @@ concur_lines as (
         expenses.batch_id,
         expenses.legal_entity,
         expenses.reimbursement_currency,
+        expenses.report_entry_id,
         expenses.posted_amount,
         posted.journal_source_id
     from expenses
@@ -241,7 +242,8 @@ concur_posted as (
     select
         journal_source_id,
         min(batch_id) as concur_batch_id,
-        count(*) as psa_record_count,
+        -- entries, as the ERP posts them (an allocated entry is several lines, one posting)
+        count(distinct report_entry_id) as psa_record_count,
         sum(posted_amount) as psa_amount
     from concur_lines
     where journal_source_id is not null
@@ -255,11 +257,24 @@ concur_unposted as (
         batch_id as concur_batch_id,
         legal_entity,
         reimbursement_currency as currency,
-        count(*) as psa_record_count,
+        count(distinct report_entry_id) as psa_record_count,
         sum(posted_amount) as psa_amount
     from concur_lines
     where journal_source_id is null
     group by batch_id, legal_entity, reimbursement_currency
+
+),
+
+known_entries as (
+
+    -- the entries Concur approved and extracted by the as-of date (the ERP posts an entry
+    -- as a whole, whatever the lines it was extracted as)
+    select distinct expenses.report_entry_id
+    from expenses
+    cross join as_of
+    where
+        as_of.as_of_end > expenses.approved_at
+        and as_of.as_of_date >= expenses.batch_date
 
 ),
 
@@ -274,14 +289,10 @@ journals as (
         max(posted.posted_date) as posted_date,
         count(*) as erp_record_count,
         sum(posted.amount) as erp_amount,
-        count(expenses.expense_id) as known_record_count
+        count(known_entries.report_entry_id) as known_record_count
     from posted
-    cross join as_of
-    left join expenses
-        on
-            posted.expense_source_id = expenses.source_id
-            and as_of.as_of_end > expenses.approved_at
-            and as_of.as_of_date >= expenses.batch_date
+    left join known_entries
+        on posted.report_entry_id = known_entries.report_entry_id
     group by posted.journal_source_id
 
 ),

@@ -205,7 +205,8 @@ expense_records as (
             expenses.approved_at < as_of.as_of_end and expenses.batch_date <= as_of.as_of_date,
             false
         ) as is_approved,
-        coalesce(expenses.is_billable, false) as is_billable,
+        -- a personal line is the employee's own money: never on the billing side
+        coalesce(expenses.is_billable and not expenses.is_personal, false) as is_billable,
         expenses.is_valid,
         expenses.exception_reasons,
         coalesce(contracts.has_exception, false) as has_contract_exception,
@@ -254,14 +255,14 @@ records as (
 
     union all
 
-    -- ERP postings of expenses Concur never extracted (as of the as-of date)
+    -- ERP postings of expense entries Concur never extracted (as of the as-of date)
     select
-        {{ correlation_id("'concur'", "'expense'", 'posted.expense_source_id') }}
+        {{ correlation_id("'concur'", "'expense'", 'posted.report_entry_id') }}
             as correlation_id,
         'expense' as record_kind,
         cast(null as varchar) as record_id,
         'concur' as source_system,
-        posted.expense_source_id as source_id,
+        posted.report_entry_id as source_id,
         posted.legal_entity,
         cast(null as varchar) as client_id,
         cast(null as varchar) as contract_id,
@@ -285,11 +286,15 @@ records as (
         false as is_known
     from posted
     where
-        posted.expense_source_id not in (
-            select expense_records.source_id from expense_records
+        -- the ERP posts an entry as a whole: known when any line of the entry is
+        posted.report_entry_id not in (
+            select expenses.report_entry_id
+            from expenses
+            inner join expense_records
+                on expenses.expense_id = expense_records.record_id
             where expense_records.is_approved
         )
-        and {{ correlation_id("'concur'", "'expense'", 'posted.expense_source_id') }}
+        and {{ correlation_id("'concur'", "'expense'", 'posted.report_entry_id') }}
         not in (select billed.correlation_id from billed)
 
 ),
@@ -387,7 +392,9 @@ matched as (
         posted.journal_number,
         posted.posted_date,
         posted.currency as posting_currency,
-        cast(posted.amount as decimal(18, 2)) as erp_posted_amount
+        -- a line of an entry extracted as several compares with its share of the posting
+        cast(coalesce(posted_shares.erp_posted_amount, posted.amount) as decimal(18, 2))
+            as erp_posted_amount
     from in_scope
     left join passed_over
         on in_scope.correlation_id = passed_over.correlation_id
@@ -397,6 +404,10 @@ matched as (
         on in_scope.batch_key = batches.batch_key
     left join posted
         on in_scope.posting_line_source_id = posted.posting_line_source_id
+    left join expenses as posted_shares
+        on
+            in_scope.record_id = posted_shares.expense_id
+            and in_scope.posting_line_source_id = posted_shares.posting_line_source_id
 
 ),
 
