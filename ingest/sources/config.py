@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ingest.schema import Column, SourceSchema
 from ingest.sources.base import CsvReader, SourceEntity
-from ingest.sources.cadence import MASTER_DATA_NIGHTLY
+from ingest.sources.cadence import FIRM_CONFIGURATION
 
 LEGAL_ENTITIES = SourceSchema(
     system="config",
@@ -88,8 +88,8 @@ SLA_THRESHOLDS = SourceSchema(
     ),
 )
 
-#: How often the firm loads config (ingest/sources/cadence.py): with the master data.
-CADENCE = MASTER_DATA_NIGHTLY
+#: How often the firm loads config (ingest/sources/cadence.py).
+CADENCE = FIRM_CONFIGURATION
 
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))
