@@ -9,20 +9,31 @@ with
 
 entity_rows as (
 
-    select 'legal_entities' as config_entity, count(*) as row_count
+    select
+        'legal_entities' as config_entity,
+        count(*) as row_count
     from {{ ref('stg_config__legal_entities') }}
     union all
-    select 'tax_rules', count(*) from {{ ref('stg_config__tax_rules') }}
+    select
+        'tax_rules' as config_entity,
+        count(*) as row_count
+    from {{ ref('stg_config__tax_rules') }}
     union all
-    select 'expense_policy', count(*) from {{ ref('stg_config__expense_policy') }}
+    select
+        'expense_policy' as config_entity,
+        count(*) as row_count
+    from {{ ref('stg_config__expense_policy') }}
     union all
-    select 'sla_thresholds', count(*) from {{ ref('stg_config__sla_thresholds') }}
+    select
+        'sla_thresholds' as config_entity,
+        count(*) as row_count
+    from {{ ref('stg_config__sla_thresholds') }}
 
 ),
 
 required_thresholds as (
 
-    select threshold
+    select required.threshold
     from (
         values
         ('sla_time_approval_business_days'),
@@ -31,7 +42,7 @@ required_thresholds as (
         ('timesheet_deadline_business_days'),
         ('leakage_unbilled_days'),
         ('daily_hours_limit')
-    ) as names (threshold)
+    ) as required (threshold)
 
 ),
 

@@ -80,7 +80,7 @@ def test_truth_is_next_to_the_landing_zone(sample: GenerationResult) -> None:
     assert sample.truth_dir == sample.out_dir.parent / "ground_truth"
     assert not any(sample.out_dir.rglob("manifest.json"))
     systems = {p.name for p in sample.out_dir.iterdir()}
-    assert systems == {"harvest", "toggl", "concur", "salesforce", "hris", "erp", "mdm"}
+    assert systems == {"harvest", "toggl", "concur", "salesforce", "hris", "erp", "mdm", "config"}
 
 
 def test_manifest_lists_every_file_with_its_hash_and_rows(sample: GenerationResult) -> None:
