@@ -367,13 +367,15 @@ def expected_financials(firm: Firm) -> dict[Key, dict[str, Decimal]]:
             row_of(e)["invoiced_value"] += Decimal(share) / 100
 
     for x in firm.data.expenses.to_dict("records"):
-        project = firm.project_by_code.get(x["Allocation Custom 2 Code"])
-        if x["Report Entry Is Billable Flag"] != "N" or project is None:
+        # the allocation's project, else the entry's (SAE fields 192 and 92)
+        code = x["allocation_project"] or x["report_entry_project"]
+        project = firm.project_by_code.get(code)
+        if x["report_entry_is_billable"] != "N" or project is None:
             continue
-        day = date.fromisoformat(x["Report Entry Transaction Date"])
-        posted = Decimal(x["Report Entry Posted Amount"])
-        spent_in = x["Reimbursement Currency Alpha ISO Code"]
-        row = rows[(*project, month_of(day), *firm.worker_cut(x["Employee ID"]))]
+        day = date.fromisoformat(x["report_entry_transaction_date"])
+        posted = Decimal(x["report_entry_posted_amount"])
+        spent_in = x["reimbursement_currency"]
+        row = rows[(*project, month_of(day), *firm.worker_cut(x["employee_id"]))]
         row["expense_cost"] += firm.fx.convert(
             posted, spent_in, firm.project_currency[project], day
         )
