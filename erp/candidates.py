@@ -21,7 +21,7 @@ Columns the relation must have (:data:`CANDIDATE_COLUMNS`):
 ``line_category``         ERP service product: role family or expense category
 ``line_description``      the line's text (role, project, task, period; or expense type)
 ``unit_price``            labour: the resolved bill rate; expense: ignored (NULL)
-``tax_code``              tax code from the tax rules seed
+``tax_code``              tax code from the firm's tax rules
 ``tax_rate``              tax rate as a fraction (``0.2`` for 20 %)
 ``correlation_id``        the record's correlation id (docs/design.md §3)
 ``quantity``              labour: hours of the record; expense: ignored

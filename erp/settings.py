@@ -7,12 +7,13 @@ ERP password is kept out of ``repr`` and logs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from d2b.settings import Settings
+from ingest.generator.reference import tax_rule_rows
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,7 @@ class TaxSpec:
     description: str
 
 
-#: The warehouse's tax rules seed (docs/design.md §3): every tax code a billing line can carry.
-TAX_RULES_SEED = Path(__file__).resolve().parent.parent / "ingest" / "config" / "tax_rules.csv"
-
-#: ERP taxes beyond the seed's (the sample batches of bench.sample and the tests use them).
+#: ERP taxes beyond the tax rules' (the sample batches of bench.sample and the tests use them).
 EXTRA_TAXES: tuple[TaxSpec, ...] = (
     TaxSpec("US-NY-SVC", Decimal("0.08875"), "New York City sales tax on taxable services"),
     TaxSpec("GB-VAT-STD", Decimal("0.20"), "UK VAT standard rate"),
@@ -39,33 +37,33 @@ EXTRA_TAXES: tuple[TaxSpec, ...] = (
 )
 
 
-def seed_taxes(path: Path = TAX_RULES_SEED) -> tuple[TaxSpec, ...]:
-    """One ERP tax per tax code of the tax rules seed, at the seed's rate.
+def rule_taxes(rules: Iterable[Mapping[str, str]] | None = None) -> tuple[TaxSpec, ...]:
+    """One ERP tax per tax code of the firm's tax rules (config/tax_rules), at the rule's rate.
 
-    The seed gives percentages, the ERP fractions. A code with two rates is an error.
+    ``rules`` defaults to the sample firm's (the embedded ERP is the sample firm's ERP). The
+    rules give percentages, the ERP fractions. A code with two rates is an error.
     """
-    import csv
-
+    if rules is None:
+        rules = tax_rule_rows()
     rates: dict[str, Decimal] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            rate = Decimal(row["tax_rate"]) / 100
-            if rates.setdefault(row["tax_code"], rate) != rate:
-                raise ValueError(f"{path}: tax code {row['tax_code']} has two rates")
+    for row in rules:
+        rate = Decimal(row["tax_rate"]) / 100
+        if rates.setdefault(row["tax_code"], rate) != rate:
+            raise ValueError(f"tax code {row['tax_code']} has two rates")
     return tuple(
-        TaxSpec(code, rate.normalize(), f"{code} (tax rules seed)")
+        TaxSpec(code, rate.normalize(), f"{code} (tax rules)")
         for code, rate in sorted(rates.items())
     )
 
 
-#: The taxes the ERP is bootstrapped with: every seed code, so each billing line's tax code
+#: The taxes the ERP is bootstrapped with: every tax rule's code, so each billing line's tax code
 #: maps to an ERP tax that computes the amount the warehouse expects; codes the ERP lacks are
 #: business errors (dead letters), so a new code is configured before it is billed.
-DEFAULT_TAXES: tuple[TaxSpec, ...] = seed_taxes() + tuple(
-    t for t in EXTRA_TAXES if t.code not in {s.code for s in seed_taxes()}
+DEFAULT_TAXES: tuple[TaxSpec, ...] = rule_taxes() + tuple(
+    t for t in EXTRA_TAXES if t.code not in {s.code for s in rule_taxes()}
 )
 
-#: Currencies the ERP knows (every legal entity's, seeds/legal_entities.csv), with a
+#: Currencies the ERP knows (every legal entity's, config/legal_entities), with a
 #: placeholder rate against the company currency (USD). The warehouse's dated FX table is the
 #: reporting truth; these only let Tryton post moves.
 DEFAULT_CURRENCIES: tuple[tuple[str, Decimal], ...] = (

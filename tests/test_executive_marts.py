@@ -367,7 +367,9 @@ def expected_financials(firm: Firm) -> dict[Key, dict[str, Decimal]]:
             row_of(e)["invoiced_value"] += Decimal(share) / 100
 
     for x in firm.data.expenses.to_dict("records"):
-        project = firm.project_by_code.get(x["allocation_project"])
+        # the allocation's project, else the entry's (SAE fields 192 and 92)
+        code = x["allocation_project"] or x["report_entry_project"]
+        project = firm.project_by_code.get(code)
         # non-reimbursable cost: not rebilled, and never the employee's own (personal) lines
         if x["report_entry_is_billable"] != "N" or x["report_entry_is_personal"] == "Y":
             continue

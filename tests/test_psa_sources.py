@@ -131,13 +131,11 @@ def _add_psa(project: Path, time_entries_sql: str) -> None:
 
 @pytest.fixture
 def project_with_a_third_psa(tmp_path) -> Path:
-    """A copy of the dbt project (and the rule tables its seeds read) on an empty warehouse."""
+    """A copy of the dbt project on an empty warehouse."""
     project = tmp_path / "dbt_project"
     shutil.copytree(
         DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "dbt_packages", "logs")
     )
-    # seed-paths reads ../ingest/config in place
-    shutil.copytree(DBT_PROJECT_DIR.parent / "ingest" / "config", tmp_path / "ingest" / "config")
     (tmp_path / "landing").mkdir()
     with connect(tmp_path / "warehouse.duckdb") as con:
         load_landing(con, tmp_path / "landing")  # creates every declared raw table, empty

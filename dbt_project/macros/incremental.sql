@@ -9,7 +9,7 @@
     A model builds in full (rows deleted, every row inserted) whenever its result could
     change in ways the cutoff does not see: a new export of any master data (projects,
     people, contracts, rate cards, FX, mappings), a changed seed or model upstream of it,
-    other vars (as-of date, reporting currency, daily limit), or, for the models downstream of
+    other vars (as-of date, reporting currency), or, for the models downstream of
     its staging (the facts, the record-scoped marts), a change in the billing outbox (a batch
     frozen or changing status). Macros are not fingerprinted: after changing one, build with
     --full-refresh. The state of each build
@@ -29,7 +29,7 @@
     file holds an event after the day it landed, so a later today changes only rows of
     entries the cutoff already sees. -#}
 {% macro incremental_vars() -%}
-    {{ return(['as_of_date', 'reporting_currency', 'fx_base_currency', 'daily_hours_limit']) }}
+    {{ return(['as_of_date', 'reporting_currency', 'fx_base_currency']) }}
 {%- endmacro %}
 
 {#- on-run-start: the build log the incremental models read and append to, pruned. -#}

@@ -68,12 +68,13 @@
     )
 {%- endmacro %}
 
-{#- One row per lag kind with its SLA in business days (dbt vars sla_*_business_days). -#}
+{#- One row per lag kind with its SLA in business days (the firm's config/sla_thresholds
+    sla_<lag kind>_business_days). -#}
 {% macro sla_thresholds() -%}
     {%- for lag_kind in ['time_approval', 'expense_posting', 'invoice_release'] %}
     select
         '{{ lag_kind }}' as lag_kind,
-        {{ var('sla_' ~ lag_kind ~ '_business_days') }} as sla_business_days
+        {{ firm_threshold('sla_' ~ lag_kind ~ '_business_days') }} as sla_business_days
     {{- "\n    union all" if not loop.last }}
     {%- endfor %}
 {%- endmacro %}

@@ -1,8 +1,9 @@
 """Fixed reference data of the synthetic firm: independent of seed and scale.
 
 Legal entities, currencies, roles, tasks, expense policy and tax rules are the same for every
-generated firm, so the dbt project can keep them as maintained seeds
-(``ingest/config/tax_rules.csv``, ``ingest/config/expense_policy.csv``).
+generated firm. The legal entities, tax rules and expense policy are the sample firm's
+configuration, written into its landing zone as ``config/`` files
+(:mod:`ingest.generator.exports.config`).
 """
 
 from __future__ import annotations

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ingest.sources import concur, erp, harvest, hris, mdm, salesforce, toggl
+from ingest.sources import concur, config, erp, harvest, hris, mdm, salesforce, toggl
 from ingest.sources.base import FileRejected, SourceEntity
 from ingest.sources.cadence import Cadence
 
-SOURCE_MODULES: tuple[ModuleType, ...] = (harvest, toggl, concur, salesforce, hris, erp, mdm)
+SOURCE_MODULES: tuple[ModuleType, ...] = (
+    harvest,
+    toggl,
+    concur,
+    salesforce,
+    hris,
+    erp,
+    mdm,
+    config,
+)
 
 SOURCE_ENTITIES: dict[tuple[str, str], SourceEntity] = {
     (entity.schema.system, entity.schema.entity): entity

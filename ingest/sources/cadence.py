@@ -47,3 +47,13 @@ EXPENSES_DAILY = Cadence(
     warn_after=timedelta(hours=26),
     fail_after=timedelta(hours=50),
 )
+
+FIRM_CONFIGURATION = Cadence(
+    "firm_configuration",
+    "0 1 * * *",
+    "The firm's configuration: checked nightly; a new version lands only when the firm changes it.",
+    # a version stays in force until the next one, so an old file is not stale data: only a
+    # configuration nobody has reviewed for a year is worth a warning
+    warn_after=timedelta(days=365),
+    fail_after=timedelta(days=730),
+)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.config import EXPENSE_POLICY_FILE, read_csv
 from ingest.sources.concur import sae_detail_values
 
 DAILY_LIMIT = Decimal(16)
@@ -56,6 +55,7 @@ class Landing:
     projects: pd.DataFrame  # canonical PSA projects (both PSAs)
     invoices: pd.DataFrame
     invoice_lines: pd.DataFrame
+    expense_policy: pd.DataFrame  # the firm's config/expense_policy
     user_assignments: set[tuple[str, str]]  # (harvest project id, user id)
     task_assignments: set[tuple[str, str]]  # (harvest project id, task id)
 
@@ -192,6 +192,7 @@ def load(landing: Path, skip: set[str]) -> Landing:
         projects=projects,
         invoices=read_entity(landing, "erp", "invoices", skip),
         invoice_lines=read_entity(landing, "erp", "invoice_lines", skip),
+        expense_policy=read_entity(landing, "config", "expense_policy", skip),
         user_assignments={
             (str(a["project"]["id"]), str(a["user"]["id"]))
             for a in harvest_list(landing, "user_assignments")
@@ -301,7 +302,9 @@ def validate(data: Landing) -> set[tuple[str, str, str, str]]:
         if c.Legal_Entity__c == "":
             flags.add(("salesforce", "contracts", c.Id, "missing_legal_entity"))
 
-    policy = {(r["expense_type_code"], r["currency"]): r for r in read_csv(EXPENSE_POLICY_FILE)}
+    policy = {
+        (r["expense_type_code"], r["currency"]): r for r in data.expense_policy.to_dict("records")
+    }
     accounts = set(data.accounts["Id"])
     legacy = set(
         data.mappings.loc[

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.config import EXPENSE_POLICY_FILE, TAX_RULES_FILE, read_csv
+from ingest.config import read_csv
 from ingest.generator import REASONS, DefectRates, GenerationResult, generate
 from ingest.generator import reference as ref
 from ingest.sources.concur import DETAIL_FIELD_COUNT, sae_position
@@ -80,7 +80,7 @@ def test_truth_is_next_to_the_landing_zone(sample: GenerationResult) -> None:
     assert sample.truth_dir == sample.out_dir.parent / "ground_truth"
     assert not any(sample.out_dir.rglob("manifest.json"))
     systems = {p.name for p in sample.out_dir.iterdir()}
-    assert systems == {"harvest", "toggl", "concur", "salesforce", "hris", "erp", "mdm"}
+    assert systems == {"harvest", "toggl", "concur", "salesforce", "hris", "erp", "mdm", "config"}
 
 
 def test_manifest_lists_every_file_with_its_hash_and_rows(sample: GenerationResult) -> None:
@@ -425,9 +425,17 @@ def test_cross_system_keys_resolve(landing_data) -> None:
     assert set(ext[ext != ""]) <= set(landing_data.accounts["Id"])
 
 
-def test_config_files_match_the_reference_data() -> None:
-    assert read_csv(TAX_RULES_FILE) == ref.tax_rule_rows()
-    assert read_csv(EXPENSE_POLICY_FILE) == ref.expense_policy_rows()
+def test_config_files_match_the_reference_data(sample: GenerationResult) -> None:
+    def landed(entity: str) -> list[dict[str, str]]:
+        (path,) = (Path(sample.out_dir) / "config" / entity).glob("*.csv")
+        return read_csv(path)
+
+    assert landed("tax_rules") == ref.tax_rule_rows()
+    assert landed("expense_policy") == ref.expense_policy_rows()
+    assert [e["legal_entity"] for e in landed("legal_entities")] == list(ref.LE_INDEX)
+    thresholds = {r["threshold"]: int(r["value"]) for r in landed("sla_thresholds")}
+    assert thresholds["daily_hours_limit"] == 16
+    assert thresholds["sla_expense_posting_business_days"] == 10
     # the tenant map reads Concur's published positions
     published = {
         "constant": 1,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ingest.generator.exports.concur import write_concur
+from ingest.generator.exports.config import write_config
 from ingest.generator.exports.erp import write_erp
 from ingest.generator.exports.harvest import (
     HarvestIds,
@@ -39,4 +40,5 @@ def write_all(w: World, landing: Landing, tick: Callable[[str], None]) -> None:
     write_mdm(w, landing)
     tick("salesforce, hris, mdm")
     write_erp(w, landing)
-    tick("erp")
+    write_config(w, landing)
+    tick("erp, config")

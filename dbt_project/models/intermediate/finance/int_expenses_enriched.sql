@@ -92,7 +92,7 @@ projects as (
 
 policy as (
 
-    select * from {{ ref('expense_policy') }}
+    select * from {{ ref('stg_config__expense_policy') }}
 
 ),
 
@@ -103,7 +103,7 @@ tax_rules as (
         client_country,
         tax_code,
         tax_rate
-    from {{ ref('tax_rules') }}
+    from {{ ref('stg_config__tax_rules') }}
     where line_kind = 'expense'
 
 ),

@@ -102,7 +102,7 @@ tax_rules as (
         client_country,
         tax_code,
         tax_rate
-    from {{ ref('tax_rules') }}
+    from {{ ref('stg_config__tax_rules') }}
     where line_kind = 'labour'
 
 ),

@@ -182,7 +182,7 @@ over_daily_limit as (
         cast(day_hours as varchar) || ' h logged by ' || employee_id || ' on '
         || cast(work_date as varchar) as detail
     from worker_days
-    where day_hours > {{ var('daily_hours_limit') }}
+    where day_hours > {{ firm_threshold('daily_hours_limit') }}
 
 ),
 

@@ -105,7 +105,7 @@ unbilled_time as (
         is_unbilled_wip
         and not is_batched
         and {{ dbt.datediff('cast(approved_at as date)', as_of_date(), 'day') }}
-        > {{ var('leakage_unbilled_days') }}
+        > {{ firm_threshold('leakage_unbilled_days') }}
 
 ),
 
@@ -133,7 +133,7 @@ unbilled_expenses as (
         rebill_amount is not null and is_valid
         and not is_batched and not is_invoiced
         and {{ dbt.datediff('cast(approved_at as date)', as_of_date(), 'day') }}
-        > {{ var('leakage_unbilled_days') }}
+        > {{ firm_threshold('leakage_unbilled_days') }}
 
 ),
 

@@ -11,7 +11,7 @@ days as (
 
 regions as (
 
-    select region from {{ ref('legal_entities') }}
+    select region from {{ ref('stg_config__legal_entities') }}
     union
     select region from {{ ref('stg_hris__holidays') }}
 

@@ -1,11 +1,11 @@
--- The firm's legal entities (contracting and employing companies), from the maintained
--- reference seed.
+-- The firm's legal entities (contracting and employing companies), from its configuration
+-- (config/legal_entities). source_system stays 'reference' so the surrogate keys are stable.
 
 with
 
 legal_entities as (
 
-    select * from {{ ref('legal_entities') }}
+    select * from {{ ref('stg_config__legal_entities') }}
 
 ),
 

@@ -11,15 +11,6 @@
 --     the as-of date), and compliance = on time ÷ due.
 -- Rows are those of utilization_monthly.
 
-{#- Calendar days from the end of the week (Sunday) to the end of the deadline day: N
-    business days, plus a weekend for every five of them after the first. -#}
-{%- set business_days = var('timesheet_deadline_business_days') | int -%}
-{%- if business_days > 0 -%}
-    {%- set days_after_week = business_days + 2 * ((business_days - 1) // 5) -%}
-{%- else -%}
-    {%- set days_after_week = 0 -%}
-{%- endif %}
-
 with
 
 utilization as (
@@ -52,6 +43,22 @@ lifecycle_events as (
 
 ),
 
+deadline as (
+
+    -- the firm's deadline (config/sla_thresholds), and the calendar days from the end of the
+    -- week (Sunday) to the end of the deadline day: N business days, plus a weekend for
+    -- every five of them after the first
+    select
+        value as business_days,
+        case
+            when value > 0 then value + 2 * cast(floor((value - 1) / 5.0) as integer)
+            else 0
+        end as days_after_week
+    from {{ ref('stg_config__sla_thresholds') }}
+    where threshold = 'timesheet_deadline_business_days'
+
+),
+
 as_of as (
 
     select
@@ -78,11 +85,12 @@ capacity_days as (
         calendar.month_start_date,
         -- midnight that ends the deadline day
         cast(
-            {{ dbt.dateadd('day', 7 + days_after_week, 'calendar.week_start_date') }}
+            {{ dbt.dateadd('day', '7 + deadline.days_after_week', 'calendar.week_start_date') }}
             as timestamp
         ) as deadline_at
     from resources
     cross join history
+    left join deadline on true
     inner join calendar
         on
             resources.region = calendar.region
@@ -177,7 +185,7 @@ final as (
         cast(coalesce(compliance.missing_days, 0) as integer) as missing_days,
         cast(compliance.on_time_days as double)
         / nullif(cast(compliance.due_days as double), 0) as compliance_share,
-        {{ var('timesheet_deadline_business_days') }} as deadline_business_days,
+        (select deadline.business_days from deadline) as deadline_business_days,
         utilization.as_of_date
     from utilization
     left join compliance

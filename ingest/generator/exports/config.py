@@ -1,0 +1,65 @@
+"""Config: the sample firm's own configuration, landed as ``config/<entity>/`` snapshots.
+
+The values are the generator's reference data (:mod:`ingest.generator.reference`) and the
+sample firm's service levels; every file is dated with the first day of the history, so the
+configuration is in force for any as-of date (docs/sources.md, "config").
+"""
+
+from __future__ import annotations
+
+from ingest.generator import reference as ref
+from ingest.generator.firm import DAY
+from ingest.generator.state import World
+from ingest.generator.writers import Landing, csv_bytes, day_str
+from ingest.sources.config import EXPENSE_POLICY, LEGAL_ENTITIES, SLA_THRESHOLDS, TAX_RULES
+
+#: The sample firm's thresholds: (name, value, what it means).
+SAMPLE_THRESHOLDS: tuple[tuple[str, int, str], ...] = (
+    ("sla_time_approval_business_days", 2, "Time approved within N business days of submission"),
+    ("sla_expense_posting_business_days", 10, "Expense posted within N business days of approval"),
+    (
+        "sla_invoice_release_business_days",
+        5,
+        "Invoice released within N business days of period end",
+    ),
+    (
+        "timesheet_deadline_business_days",
+        1,
+        "Time submitted by the N-th business day after the week",
+    ),
+    ("leakage_unbilled_days", 90, "Approved billable work unbilled for more days is leakage"),
+    ("daily_hours_limit", 16, "A worker's hours on one day above N are an exception"),
+)
+
+
+def _header(schema) -> tuple[str, ...]:
+    return tuple(column.name for column in schema.columns)
+
+
+def config_rows() -> dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]]:
+    """Every config entity's header and rows for the sample firm."""
+    entities = [
+        (le.code, le.name, le.region, le.country, le.currency, le.psa) for le in ref.LEGAL_ENTITIES
+    ]
+    taxes = [tuple(row.values()) for row in ref.tax_rule_rows()]
+    policy = [tuple(row.values()) for row in ref.expense_policy_rows()]
+    return {
+        "legal_entities": (_header(LEGAL_ENTITIES), entities),
+        "tax_rules": (_header(TAX_RULES), taxes),
+        "expense_policy": (_header(EXPENSE_POLICY), policy),
+        "sla_thresholds": (_header(SLA_THRESHOLDS), list(SAMPLE_THRESHOLDS)),
+    }
+
+
+def write_config(w: World, landing: Landing) -> None:
+    """The sample firm's configuration, one snapshot file per entity."""
+    label = day_str(w.firm.start_day)
+    for entity, (header, rows) in config_rows().items():
+        landing.write(
+            "config",
+            entity,
+            f"{entity}_{label}.csv",
+            [csv_bytes(header, rows)],
+            len(rows),
+            w.firm.start_day * DAY,
+        )

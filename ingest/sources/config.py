@@ -1,0 +1,97 @@
+"""The firm's own configuration, landed like any source: ``config/<entity>/<entity>_<date>.csv``.
+
+A firm's legal entities, tax rules, expense policy and service-level thresholds are its data,
+not the product's code (docs/sources.md, "config"). Each file is a full snapshot dated in its
+name; the newest not after the as-of date is in force, so a new version replaces the last and
+the earlier ones stay in ``raw`` as history. Rows that cannot be read (a rate that is not a
+number, an unknown line kind, a repeated key) go to ``quarantine.rejected_rows`` with their
+reason like any source's; rules across files (a tax rule for an unknown legal entity) are
+checked by the staging models' tests.
+
+FX rates stay an ERP export (``erp/fx_rates``): they are market data published daily by
+finance's system of record, not a setting the firm chooses.
+"""
+
+from __future__ import annotations
+
+from ingest.schema import Column, SourceSchema
+from ingest.sources.base import CsvReader, SourceEntity
+from ingest.sources.cadence import FIRM_CONFIGURATION
+
+LEGAL_ENTITIES = SourceSchema(
+    system="config",
+    entity="legal_entities",
+    key=("legal_entity",),
+    snapshot=True,
+    description="The firm's legal entities (contracting and employing companies).",
+    columns=(
+        Column("legal_entity", "VARCHAR", required=True, description="Entity code (US01)."),
+        Column("legal_entity_name", "VARCHAR", required=True, description="Registered name."),
+        Column("region", "VARCHAR", required=True, description="Holiday region of its people."),
+        Column("country_code", "VARCHAR", required=True, description="ISO-2 country."),
+        Column("currency", "VARCHAR", required=True, description="Functional currency."),
+        Column("psa_system", "VARCHAR", required=True, description="PSA its people log in."),
+    ),
+)
+
+TAX_RULES = SourceSchema(
+    system="config",
+    entity="tax_rules",
+    key=("legal_entity", "client_country", "line_kind"),
+    snapshot=True,
+    description="Tax code and rate per legal entity x client country x line kind.",
+    columns=(
+        Column("legal_entity", "VARCHAR", required=True),
+        Column("client_country", "VARCHAR", required=True),
+        Column("line_kind", "VARCHAR", required=True, accepted=("labour", "expense")),
+        Column("tax_code", "VARCHAR", required=True),
+        Column("tax_rate", "DECIMAL(8, 4)", required=True, minimum=0, maximum=100),
+    ),
+)
+
+EXPENSE_POLICY = SourceSchema(
+    system="config",
+    entity="expense_policy",
+    key=("expense_type_code", "currency"),
+    snapshot=True,
+    description="Receipt threshold and policy limit per expense type and currency.",
+    columns=(
+        Column("expense_type_code", "VARCHAR", required=True),
+        Column("expense_type_name", "VARCHAR"),
+        Column("currency", "VARCHAR", required=True),
+        Column("receipt_required_over", "DECIMAL(18, 2)", minimum=0),
+        Column("policy_limit", "DECIMAL(18, 2)", minimum=0),
+        Column("is_rebillable_type", "BOOLEAN", required=True),
+    ),
+)
+
+#: The thresholds a firm sets (docs/sources.md, config/sla_thresholds), each a whole number.
+THRESHOLD_NAMES = (
+    "sla_time_approval_business_days",
+    "sla_expense_posting_business_days",
+    "sla_invoice_release_business_days",
+    "timesheet_deadline_business_days",
+    "leakage_unbilled_days",
+    "daily_hours_limit",
+)
+
+SLA_THRESHOLDS = SourceSchema(
+    system="config",
+    entity="sla_thresholds",
+    key=("threshold",),
+    snapshot=True,
+    description="Service levels and limits: one row per named threshold.",
+    columns=(
+        Column("threshold", "VARCHAR", required=True, accepted=THRESHOLD_NAMES),
+        Column("value", "INTEGER", required=True, minimum=0, maximum=10_000),
+        Column("description", "VARCHAR"),
+    ),
+)
+
+#: How often the firm loads config (ingest/sources/cadence.py).
+CADENCE = FIRM_CONFIGURATION
+
+ENTITIES = tuple(
+    SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))
+    for schema in (LEGAL_ENTITIES, TAX_RULES, EXPENSE_POLICY, SLA_THRESHOLDS)
+)

@@ -1,0 +1,129 @@
+"""The firm's configuration is landed data (ingest/sources/config.py, docs/sources.md "config").
+
+A hand-written configuration (tests/fixtures/config/, the landing layout
+``config/<entity>/<entity>_<date>.csv``) loads like any source: a row that cannot be read is
+quarantined with its reason; in dbt the newest version of a file is in force, a rule across
+files (a tax rule for an unknown legal entity) and a missing file are warnings, never a
+silent default or a failed build.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
+from ingest.loader import LOADED, load_landing
+from ingest.sources.config import THRESHOLD_NAMES
+from ingest.warehouse import connect
+
+FIXTURE = Path(__file__).parent / "fixtures" / "config"
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    root = tmp_path / "landing"
+    shutil.copytree(FIXTURE, root / "config")
+    return root
+
+
+def test_a_hand_written_config_loads_and_bad_rows_are_quarantined_with_their_reason(
+    landing, tmp_path
+) -> None:
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        report = load_landing(con, landing)
+        assert report.count(LOADED) == 5
+        assert report.rows_read == report.rows_loaded + report.rows_rejected
+        rejected = con.execute(
+            "SELECT source_file, row_number, reason, detail FROM quarantine.rejected_rows "
+            "ORDER BY source_file, row_number"
+        ).fetchall()
+        loaded = {
+            entity: con.execute(f"SELECT count(*) FROM raw.config__{entity}").fetchone()[0]
+            for entity in ("legal_entities", "tax_rules", "expense_policy", "sla_thresholds")
+        }
+    reasons = {(Path(f).name, row, reason) for f, row, reason, _ in rejected}
+    assert reasons == {
+        # a rate that is not a number
+        ("tax_rules_2025-06-01.csv", 4, "invalid_type"),
+        # a line kind other than labour or expense
+        ("tax_rules_2025-06-01.csv", 5, "invalid_value"),
+        # a threshold Deliver-to-Bill does not know
+        ("sla_thresholds_2025-01-01.csv", 7, "invalid_value"),
+    }
+    details = " ".join(detail for *_, detail in rejected)
+    assert "tax_rate" in details and "line_kind" in details and "threshold" in details
+    # both versions of legal_entities are kept in raw (history); the tax rule for the
+    # unknown entity ZZ09 is read, and left to the staging test to report
+    assert loaded == {"legal_entities": 3, "tax_rules": 4, "expense_policy": 3, "sla_thresholds": 6}
+
+
+def test_the_dbt_threshold_check_lists_every_threshold_the_source_accepts() -> None:
+    check = (DBT_PROJECT_DIR / "tests" / "assert_firm_configuration_is_complete.sql").read_text()
+    assert set(re.findall(r"^\s+\('(\w+)'\)", check, re.MULTILINE)) == set(THRESHOLD_NAMES)
+
+
+def _dbt(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project)],
+        env={
+            "PATH": str(Path(dbt_executable()).parent),
+            "HOME": str(project.parent),
+            "D2B_WAREHOUSE": str(project.parent / "warehouse.duckdb"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_newest_version_is_in_force_and_config_problems_are_warnings(landing, tmp_path) -> None:
+    # a firm that has not landed its thresholds yet
+    shutil.rmtree(landing / "config" / "sla_thresholds")
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "dbt_packages", "logs")
+    )
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        load_landing(con, landing)
+    built = _dbt(
+        project,
+        "build",
+        "--select",
+        "path:models/staging/config assert_firm_configuration_is_complete",
+        "--exclude-resource-type",
+        "unit_test",
+        "--indirect-selection",
+        "cautious",
+    )
+    assert built.returncode == 0, built.stdout[-4000:]
+    output = " ".join(built.stdout.split())
+    assert re.search(r"WARN \d+ assert_firm_configuration_is_complete", output), output[-4000:]
+    assert re.search(r"WARN 1 relationships_stg_config__tax_rules_legal_entity", output)
+    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        entities = con.execute(
+            "SELECT legal_entity, source_file FROM staging.stg_config__legal_entities "
+            "ORDER BY legal_entity"
+        ).fetchall()
+        missing = con.execute(
+            "SELECT config_file, problem FROM ("
+            + _compiled(project, "assert_firm_configuration_is_complete")
+            + ") ORDER BY ALL"
+        ).fetchall()
+    # the second version replaced the first
+    assert entities == [
+        ("AC01", "config/legal_entities/legal_entities_2025-06-01.csv"),
+        ("AC02", "config/legal_entities/legal_entities_2025-06-01.csv"),
+    ]
+    assert ("config/sla_thresholds", "no file landed: the firm has no sla_thresholds") in missing
+    assert len(missing) == 1 + len(THRESHOLD_NAMES)
+
+
+def _compiled(project: Path, test_name: str) -> str:
+    (path,) = (project / "target" / "compiled").rglob(f"{test_name}.sql")
+    return path.read_text()
