@@ -7,19 +7,9 @@ import shutil
 import subprocess
 import sys
 from datetime import date, datetime
-from pathlib import Path
 
 from tests.harvest_pages import Entry, write_page
-
-D2B = str(Path(sys.executable).parent / "d2b")
-
-
-def run_d2b(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("D2B_", "DAGSTER_"))}
-    env["D2B_HOME"] = str(home)
-    return subprocess.run(
-        [D2B, *args], env=env, capture_output=True, text=True, timeout=600, check=False
-    )
+from tests.support.d2b_cli import run_d2b
 
 
 def test_help_lists_commands_and_settings(tmp_path):
@@ -157,21 +147,21 @@ def test_a_failing_dbt_test_ends_the_run_with_a_short_summary(tmp_path):
     assert tail[-1].startswith("d2b: error: run ") and "failed after" in tail[-1]
 
 
-def test_a_run_that_held_records_says_what_and_why(tmp_path):
-    """A rejected file and entries over the daily limit: the run succeeds (exit 0) and its
-    last lines name the file and its reason, and the exceptions by owner team."""
-    home = tmp_path / "home"
-    # 10 + 8 hours by one worker on one day: over the 16-hour daily limit, held as exceptions
-    write_page(home / "landing", "p1.json", _approved_entries(10, 8))
-    (home / "landing" / "harvest" / "time_entries" / "broken.json").write_text('{"time_entries": [')
-
-    result = run_d2b("run", "--as-of", "2026-06-30", home=home)
-
+def test_a_run_that_held_records_says_what_and_why(held_run):
+    """A rejected file, an undeclared field and future-dated entries: the run
+    succeeds (exit 0) and its last lines name the warning check, the file and its reason,
+    and the exceptions by owner team."""
+    _, result = held_run
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     held = lines[lines.index("What was held and why:") :]
     assert len(held) <= 10, held
     assert any(
+        line.startswith("  warning check raw/harvest__time_entries:schema_drift: ")
+        and "cost_center" in line
+        for line in held
+    ), held
+    assert any(
         line.startswith("  rejected files (") and line.endswith(": 1: broken.json") for line in held
     ), held
-    assert "  exceptions for delivery: 2 (over_daily_limit 2)" in held
+    assert "  exceptions for delivery: 2 (future_dated 2)" in held
