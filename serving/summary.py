@@ -231,7 +231,8 @@ def held_summary(
     """
     lines = ["What was held and why:"]
     for check in warnings:
-        lines.append(f"  warning check {check.asset}:{check.name}: {check.detail}")
+        kind = "warning check" if check.severity == "WARN" else "check failed (not blocking)"
+        lines.append(f"  {kind} {check.asset}:{check.name}: {check.detail}")
     with connect(warehouse, read_only=True) as con:
         window = "rejected_at >= ?" if since else "true"
         params = [since] if since else []
@@ -253,8 +254,7 @@ def held_summary(
             lines.append(f"  rejected rows ({reason}): {count:,} in {in_files:,} files")
         exceptions = (
             con.execute(
-                "SELECT owner_team, count(*), "
-                "string_agg(reason || ' ' || n, ', ' ORDER BY n DESC, reason) FROM ("
+                "SELECT owner_team, sum(n), list(reason || ' ' || n ORDER BY n DESC, reason) FROM ("
                 "  SELECT owner_team, reason, count(*) AS n FROM marts.billing_exceptions"
                 "  GROUP BY ALL"
                 ") GROUP BY owner_team ORDER BY owner_team"
@@ -263,7 +263,9 @@ def held_summary(
             else []
         )
         for team, count, reasons in exceptions:
-            lines.append(f"  exceptions for {team}: {count:,} ({reasons})")
+            more = f", {len(reasons) - EXAMPLES} more reasons" if len(reasons) > EXAMPLES else ""
+            shown = ", ".join(reasons[:EXAMPLES])
+            lines.append(f"  exceptions for {team}: {int(count):,} ({shown}{more})")
     if len(lines) == 1:
         lines.append("  nothing: no warning, no rejection, no exception")
     return lines
