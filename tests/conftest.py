@@ -102,7 +102,7 @@ def held_run(tmp_path_factory):
 
     Two approved entries of 29 May created on 20 May (two ``future_dated`` exceptions for
     the delivery team), one with a field Harvest's schema does not declare (the
-    ``schema_drift`` warning fires), and a truncated file (rejected whole). Yields the home
+    ``schema_drift`` warning fires), and a truncated file (rejected whole). Returns the home
     and the finished process (its output).
     """
     from tests.support.d2b_cli import run_d2b
