@@ -210,7 +210,7 @@ def failure_summary(
             lines.append(f"  dbt {problem.kind} {problem.name} failed:")
             lines.extend(_first_lines(problem.message))
     if skipped:
-        lines.append(f"  {skipped:,} dbt nodes were skipped; nothing was published")
+        lines.append(f"  skipped downstream: {skipped:,} dbt nodes; nothing was published")
     lines.append("Where to look next:")
     lines.extend(f"  {step}" for step in next_steps)
     return lines
