@@ -13,7 +13,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bench import SUITES
@@ -337,6 +337,7 @@ def _run(args) -> int:
     from dagster_project.dbt import prepare_manifest
 
     started = time.perf_counter()
+    since = datetime.now(UTC).replace(tzinfo=None)  # ingest stamps rejections in naive UTC
     prepare_manifest(force=True)  # pick up any model edits since the last run
     from dagster_project.definitions import ALL_ASSETS_JOB, defs
     from dagster_project.defs.dbt_models import as_of_run_config
@@ -348,22 +349,90 @@ def _run(args) -> int:
             instance=instance, run_config=as_of_run_config(args.as_of), raise_on_error=False
         )
     elapsed = time.perf_counter() - started
+    from serving.summary import held_summary, warehouse_summary
+
     if not result.success:
-        failures = [event for event in result.all_events if event.is_failure]
-        for event in failures:
-            print(f"failed: {event.step_key}: {event.message}", file=sys.stderr)
+        # After the logs, a few lines that say why (docs/design.md §8).
+        for line in _failure_report(result, settings):
+            print(line, file=sys.stderr)
         raise CliError(f"run {result.run_id} failed after {elapsed:.1f} s")
 
     from serving.snapshot import current
-    from serving.summary import warehouse_summary
 
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s")
     for line in warehouse_summary(settings.warehouse):
+        print(line)
+    for line in held_summary(settings.warehouse, _checks_not_passed(result), since):
         print(line)
     snapshot = current(settings.serving)
     if snapshot is not None:
         print(f"Serving snapshot {snapshot.version}: {snapshot.path}")
     return 0
+
+
+def _checks_not_passed(result) -> list:
+    """The run's asset checks that did not pass, with their failing record counts."""
+    from serving.summary import CheckOutcome
+
+    outcomes = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        metadata = {name: value.value for name, value in evaluation.metadata.items()}
+        failed_rows = metadata.get("dagster_dbt/failed_row_count")
+        if failed_rows is not None:
+            detail = f"{failed_rows:,} records"
+        else:  # ingest's checks describe themselves in their metadata
+            detail = ", ".join(f"{name}={value}" for name, value in metadata.items())
+        outcomes.append(
+            CheckOutcome(
+                asset=evaluation.asset_key.to_user_string(),
+                name=evaluation.check_name,
+                severity=evaluation.severity.value,
+                detail=detail,
+            )
+        )
+    return outcomes
+
+
+def _failure_report(result, settings: Settings) -> list[str]:
+    """Which steps failed and why, the dbt models and tests behind it, where to look next."""
+    from dagster_project.dbt import dbt_project
+    from dagster_project.defs.dbt_models import d2b_dbt_models
+    from serving.summary import dbt_problems, failure_summary
+
+    failed_steps = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            message = error.message if error else event.message or ""
+            # one line: the error without its class name, whitespace folded
+            message = " ".join(message.split(": ", 1)[-1].split())
+            failed_steps.append((_step_name(event.step_key), message[:160]))
+    # dagster-dbt gives each invocation its own target directory, named after op and run
+    # (target_path is relative to the project directory)
+    target_root = dbt_project.project_dir / dbt_project.target_path
+    targets = sorted(target_root.glob(f"{d2b_dbt_models.op.name}-{result.run_id[:7]}-*"))
+    problems, skipped, next_steps = [], 0, []
+    if targets:
+        problems, skipped = dbt_problems(targets[-1], settings.warehouse)
+        next_steps.append(f"dbt log: {targets[-1] / 'dbt.log'}")
+    next_steps += [
+        f"the run's events and logs: `d2b dev`, then Runs, run {result.run_id}",
+        "the last published state: the Data health page (`d2b dashboard`)",
+    ]
+    return failure_summary(failed_steps, problems, skipped, next_steps)
+
+
+def _step_name(step_key: str | None) -> str:
+    """A step of the all-assets job, as a user knows it."""
+    from dagster_project.defs.dbt_models import d2b_dbt_models
+    from dagster_project.defs.serving import serving_snapshot
+
+    known = {d2b_dbt_models.op.name: "dbt build", serving_snapshot.op.name: "publish"}
+    if step_key in known:
+        return f"{known[step_key]} ({step_key})"
+    return step_key or "run"  # the ingest steps are named ingest_<system>
 
 
 def _dashboard(args) -> int:

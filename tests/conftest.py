@@ -94,3 +94,29 @@ def scale_02_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
     yield from run_pipeline(
         Path(result.out_dir), Path(result.truth_dir), base / "home", SAMPLE_AS_OF
     )
+
+
+@pytest.fixture(scope="session")
+def held_run(tmp_path_factory):
+    """A D2B_HOME after ``d2b run`` (as of 2026-06-30) on a landing that holds things back.
+
+    Two approved entries of 29 May created on 20 May (two ``future_dated`` exceptions for
+    the delivery team), one with a field Harvest's schema does not declare (the
+    ``schema_drift`` warning fires), and a truncated file (rejected whole). Returns the home
+    and the finished process (its output).
+    """
+    from tests.support.d2b_cli import run_d2b
+
+    home = tmp_path_factory.mktemp("held_home")
+    approved = datetime(2026, 6, 1, 9)
+    created_before_the_work = {"created_at": "2026-05-20T09:00:00Z"}
+    first, second = (
+        {
+            **Entry(i, date(2026, 5, 29), 2, submitted_at=approved, approved_at=approved).as_json(),
+            **created_before_the_work,
+        }
+        for i in (1, 2)
+    )
+    write_page(home / "landing", "p1.json", [{**first, "cost_center": "CC-7"}, second])
+    (home / "landing" / "harvest" / "time_entries" / "broken.json").write_text('{"time_entries": [')
+    return home, run_d2b("run", "--as-of", "2026-06-30", home=home)

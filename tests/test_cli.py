@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime
-from pathlib import Path
 
 from tests.harvest_pages import Entry, write_page
-
-D2B = str(Path(sys.executable).parent / "d2b")
-
-
-def run_d2b(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("D2B_", "DAGSTER_"))}
-    env["D2B_HOME"] = str(home)
-    return subprocess.run(
-        [D2B, *args], env=env, capture_output=True, text=True, timeout=600, check=False
-    )
+from tests.support.d2b_cli import run_d2b
 
 
 def test_help_lists_commands_and_settings(tmp_path):
@@ -75,3 +66,102 @@ def test_run_loads_the_landing_zone_and_prints_the_marts_figures(tmp_path):
     assert "harvest:900" in out
     assert (home / "warehouse.duckdb").exists()
     assert (home / "dagster" / "dagster.yaml").exists()
+
+
+def _approved_entries(*hours: float) -> list[Entry]:
+    approved_at = datetime(2026, 6, 1, 9)
+    return [
+        Entry(
+            id=number,
+            spent_date=date(2026, 5, 29),
+            hours=entry_hours,
+            project_id=900,
+            submitted_at=approved_at,
+            approved_at=approved_at,
+        )
+        for number, entry_hours in enumerate(hours, start=1)
+    ]
+
+
+#: Runs ``d2b`` with the dbt project at argv[1] (a patched copy), the rest as its arguments.
+_WITH_DBT_PROJECT = """
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+import dagster_project.dbt as dbt
+
+dbt.DBT_PROJECT_DIR = Path(sys.argv[1])
+dbt.dbt_project = DbtProject(project_dir=dbt.DBT_PROJECT_DIR, profiles_dir=dbt.DBT_PROJECT_DIR)
+
+from dagster_project.cli import main
+
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_failing_dbt_test_ends_the_run_with_a_short_summary(tmp_path):
+    """A dbt test that fails stops the run; its last lines name the test, the model, the
+    failing records and where to look next (the test lives in a copy of the dbt project)."""
+    from dagster_project.dbt import DBT_PROJECT_DIR
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    # the seeds beside the project (seed-paths: ../ingest/config)
+    (tmp_path / "ingest").symlink_to(DBT_PROJECT_DIR.parent / "ingest")
+    (project / "tests" / "assert_no_entry_over_five_hours.sql").write_text(
+        "select source_system, source_id, hours from {{ ref('fct_time_entries') }} "
+        "where hours > 5\n"
+    )
+    home = tmp_path / "home"
+    write_page(home / "landing", "p1.json", _approved_entries(6, 1.5, 7))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("D2B_", "DAGSTER_"))}
+    env["D2B_HOME"] = str(home)
+    result = subprocess.run(
+        [sys.executable, "-c", _WITH_DBT_PROJECT, str(project), "run", "--as-of", "2026-06-30"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stderr[-3000:]
+    tail = result.stderr.splitlines()[-20:]
+    summary = "\n".join(tail)
+    assert "Why the run failed:" in summary, summary
+    assert "step dbt build (d2b_dbt_models) failed" in summary
+    assert (
+        "dbt test assert_no_entry_over_five_hours on fct_time_entries: 2 failing records" in summary
+    )
+    shown = sorted(line.strip() for line in tail if line.strip().startswith("source_system="))
+    assert shown == [
+        "source_system=harvest, source_id=1, hours=6.0000",
+        "source_system=harvest, source_id=3, hours=7.0000",
+    ]
+    assert "dbt.log" in summary and "d2b dev" in summary and "Data health" in summary
+    assert tail[-1].startswith("d2b: error: run ") and "failed after" in tail[-1]
+
+
+def test_a_run_that_held_records_says_what_and_why(held_run):
+    """A rejected file, an undeclared field and future-dated entries: the run
+    succeeds (exit 0) and its last lines name the warning check, the file and its reason,
+    and the exceptions by owner team."""
+    _, result = held_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    held = lines[lines.index("What was held and why:") :]
+    assert len(held) <= 10, held
+    assert any(
+        line.startswith("  warning check raw/harvest__time_entries:schema_drift: ")
+        and "cost_center" in line
+        for line in held
+    ), held
+    assert any(
+        line.startswith("  rejected files (") and line.endswith(": 1: broken.json") for line in held
+    ), held
+    assert "  exceptions for delivery: 2 (future_dated 2)" in held

@@ -220,3 +220,32 @@ def test_quantiles_from_a_histogram_equal_quantiles_of_the_values(share):
     assert quantile_cont(
         values.sample(frac=1, random_state=1), counts.sample(frac=1, random_state=1), share
     ) == pytest.approx(expected)
+
+
+def test_data_health_names_the_rejected_file_the_check_and_what_was_held(held_run, monkeypatch):
+    home, result = held_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    monkeypatch.setenv("D2B_HOME", str(home))
+    for name in ("D2B_LANDING", "D2B_WAREHOUSE", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    app = run_page("views/data_health.py")
+
+    metrics = {m.label: m.value for m in app.metric}
+    assert (metrics["Warning checks"], metrics["Failing checks"]) == ("1", "0")
+    assert (metrics["Files rejected"], metrics["Records held"]) == ("1", "2")
+    files = _table(app, "health_rejected_files")
+    assert [Path(name).name for name in files["source_file"]] == ["broken.json"]
+    assert files["reason"].tolist() == ["unparseable"]
+    held = _table(app, "health_held_exceptions")
+    assert held[["owner_team", "reason", "records"]].values.tolist() == [
+        ["delivery", "future_dated", 2]
+    ]
+    checks = _table(app, "health_checks")
+    assert checks[["check_outcome", "asset_key", "check_name"]].values.tolist() == [
+        ["warning", "raw/harvest__time_entries", "schema_drift"]
+    ]
+
+
+def _table(app: AppTest, name: str):
+    """The table ``name`` (``dashboards.ui.table``) as a DataFrame."""
+    return app.get_by_key(f"table_{name}").dataframe[0].value

@@ -1,4 +1,4 @@
-"""Data health: is the data fresh, what was rejected, did the checks and runs pass."""
+"""Data health: is the data fresh, what was rejected or held and why, did checks and runs pass."""
 
 from __future__ import annotations
 
@@ -8,13 +8,20 @@ import streamlit as st
 from dashboards.data import query
 from dashboards.ui import page_header, require_snapshot, require_tables, table
 
-page_header("Data health", "Freshness, quarantine, check results and recent runs of the pipeline.")
+page_header(
+    "Data health",
+    "Freshness, rejected files and rows, checks that did not pass, what the exception queue "
+    "holds, and recent runs of the pipeline.",
+)
 
 HEALTH_TABLES = (
     "marts.pipeline_health_assets",
     "marts.pipeline_health_sources",
     "marts.pipeline_health_runs",
+    "marts.pipeline_health_checks",
+    "marts.billing_exceptions",
     "quarantine.rejected_rows",
+    "quarantine.rejected_files",
 )
 
 if require_snapshot() and require_tables(*HEALTH_TABLES):
@@ -22,16 +29,24 @@ if require_snapshot() and require_tables(*HEALTH_TABLES):
     sources = query("health_sources")
     runs = query("health_runs")
     rejections = query("quarantine_reasons")
+    rejected_file_list = query("health_rejected_files")
+    checks = query("health_checks")
+    held = query("health_held_exceptions")
 
     stale = int(assets["freshness_status"].isin(["warn", "fail"]).sum())
-    failing = int(assets["checks_failed"].sum())
     rejected_rows = int(sources["rows_rejected"].sum()) if not sources.empty else 0
     rejected_files = int(sources["files_rejected"].sum()) if not sources.empty else 0
-    columns = st.columns(4)
+    failing = int((checks["check_outcome"] == "failed").sum())
+    warnings = int((checks["check_outcome"] == "warning").sum())
+    columns = st.columns(6)
     columns[0].metric("Assets stale", stale, help="Freshness status warn or fail.")
-    columns[1].metric("Failing checks", failing)
-    columns[2].metric("Rows rejected", f"{rejected_rows:,}")
-    columns[3].metric("Files rejected", rejected_files)
+    columns[1].metric("Failing checks", failing, help="Blocking checks that failed.")
+    columns[2].metric("Warning checks", warnings, help="Warning checks that fired: nothing held.")
+    columns[3].metric("Rows rejected", f"{rejected_rows:,}")
+    columns[4].metric("Files rejected", rejected_files)
+    columns[5].metric(
+        "Records held", f"{int(held['records'].sum()):,}", help="In the exception queue."
+    )
 
     st.subheader("Sources")
     table(sources, "pipeline_health_sources", empty="No files loaded yet.")
@@ -49,6 +64,22 @@ if require_snapshot() and require_tables(*HEALTH_TABLES):
         figure.update_layout(height=max(220, 80 + 40 * rejections["reason"].nunique()))
         st.plotly_chart(figure, width="stretch")
     table(rejections, "quarantine_reasons", empty="Nothing rejected.")
+    st.markdown("**Rejected files**")
+    table(rejected_file_list, "health_rejected_files", empty="No file rejected.")
+
+    st.subheader("Held for review")
+    st.caption(
+        "Records loaded but held from billing as exceptions, by the team that owns them "
+        "(the Operations page lists each record)."
+    )
+    table(held, "health_held_exceptions", empty="The exception queue is empty.")
+
+    st.subheader("Checks that did not pass")
+    st.caption(
+        "Latest evaluation of each check as the pipeline history recorded it: a blocking "
+        "check that failed stopped its run; a warning check that fired held nothing back."
+    )
+    table(checks, "health_checks", empty="Every evaluated check passed.")
 
     st.subheader("Assets")
     table(assets, "pipeline_health_assets", empty="No assets recorded yet.")

@@ -1,0 +1,19 @@
+"""Running the ``d2b`` console script as a user does, in a D2B_HOME of the test's own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+D2B = str(Path(sys.executable).parent / "d2b")
+
+
+def run_d2b(*args: str, home: Path) -> subprocess.CompletedProcess:
+    """``d2b <args>`` with ``D2B_HOME=home`` and no other D2B_* or DAGSTER_* setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("D2B_", "DAGSTER_"))}
+    env["D2B_HOME"] = str(home)
+    return subprocess.run(
+        [D2B, *args], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
