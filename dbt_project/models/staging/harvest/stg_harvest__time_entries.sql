@@ -35,6 +35,7 @@ renamed as (
         approved_at,
         created_at,
         updated_at,
+        cast(null as timestamp) as deleted_at,
 
         -- lineage
         _source_file as source_file,
