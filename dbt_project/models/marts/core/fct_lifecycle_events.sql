@@ -1,8 +1,8 @@
 -- One row per state change of a time entry, expense or invoice (docs/design.md §3): submitted,
 -- rejected, approved (PSA / Concur audit fields, from every exported version), validated
 -- (the current version passes every rule: at its last change, or its SAE batch), invoiced,
--- posted and paid (ERP), deleted (a time entry retired in its PSA). Events after the end of the as-of date have not happened yet and
--- are left out.
+-- posted and paid (ERP), deleted (a time entry retired in its PSA). Events after the end of
+-- the as-of date have not happened yet and are left out.
 -- Billing batches add `batched` events once the write-back lands them in raw.
 -- Incremental: a daily run rebuilds the events of expenses and invoices, and of the time
 -- entries fct_time_entries rebuilt (worked on or after the cutoff; macros/incremental.sql).
@@ -50,7 +50,8 @@ entry_versions as (
     where
         {{ entries_from_cutoff(ref('fct_time_entries'), cutoff) }}
         or (source_system, source_id) in (
-            select (source_system, source_id) from retired_entries
+            select (retired_entries.source_system, retired_entries.source_id)
+            from retired_entries
         )
 
 ),
