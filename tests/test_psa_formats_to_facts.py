@@ -1,14 +1,17 @@
 """PSA files in the formats the vendors ship reach the time-entry facts.
 
 The Toggl fixtures under ``tests/fixtures/toggl/`` (stock detailed-report CSV, API v9 time
-entries and projects) are loaded into an empty warehouse and the time-entry chain is built on
-a copy of the dbt project; each test works out the facts it expects by hand.
+entries and projects) and Harvest v2 pages (tests/harvest_pages.py) are loaded into an empty
+warehouse and the time-entry chain is built on a copy of the dbt project; each test works out
+the facts it expects by hand.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ import pytest
 from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
 from ingest.loader import load_landing
 from ingest.warehouse import connect
+from tests.harvest_pages import Entry, page
 
 TOGGL_FIXTURES = Path(__file__).parent / "fixtures" / "toggl"
 
@@ -127,3 +131,107 @@ def test_stock_toggl_csv_and_api_v9_entries_reach_the_facts(project):
         "select source_id, event_at::varchar from marts.fct_lifecycle_events "
         "where event_type = 'deleted'",
     ) == [("3730300002", "2024-12-17 09:00:00.5")]
+
+
+def land_harvest_page(
+    project: Path,
+    relative: str,
+    entries: list[Entry],
+    window: tuple[date, date] | None = None,
+) -> None:
+    """Write one Harvest time-entries page at ``harvest/time_entries/<relative>``.
+
+    ``window``: the page is of an export by spent date, ``from``/``to``, which Harvest
+    repeats in the page's links (as it repeats every query parameter).
+    """
+    document = page([entry.as_json() for entry in entries])
+    if window:
+        document["links"]["first"] = (
+            f"https://api.harvestapp.com/v2/time_entries?from={window[0].isoformat()}"
+            f"&page=1&per_page=2000&to={window[1].isoformat()}"
+        )
+    target = project.parent / "landing" / "harvest" / "time_entries" / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(document))
+
+
+def test_a_harvest_re_export_of_a_window_without_an_entry_retires_it(project):
+    # The week of 2 June exported by spent date lists 1001 and 1002; an export of changes
+    # (updated_since, no window) lists 1003 of 10 June. The week's re-export, loaded later,
+    # lists only 1001: 1002 was deleted in Harvest. 1003 lies outside the window: kept.
+    week = (date(2025, 6, 2), date(2025, 6, 8))
+    land_harvest_page(
+        project,
+        "time_entries_2025-06-02_2025-06-08_page_0001.json",
+        [Entry(1001, date(2025, 6, 2), 2.0), Entry(1002, date(2025, 6, 3), 3.0)],
+        window=week,
+    )
+    land_harvest_page(
+        project,
+        "time_entries_updated_2025-06-11_page_0001.json",
+        [Entry(1003, date(2025, 6, 10), 1.0)],
+    )
+    with connect(project.parent / "warehouse.duckdb") as con:
+        load_landing(con, project.parent / "landing")
+    land_harvest_page(
+        project,
+        "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json",
+        [Entry(1001, date(2025, 6, 2), 2.0)],
+        window=week,
+    )
+    build_time_entry_facts(project)
+
+    facts = query(
+        project,
+        "select source_id, hours from marts.fct_time_entries "
+        "where source_system = 'harvest' order by source_id",
+    )
+    # delivered: 2 h + 1 h; the deleted 3 h are not
+    assert [(source_id, float(hours)) for source_id, hours in facts] == [
+        ("1001", 2.0),
+        ("1003", 1.0),
+    ]
+    ((reexport_loaded_at,),) = query(
+        project,
+        "select min(_ingested_at) from raw.harvest__time_entries "
+        "where _source_file like '%export_2%'",
+    )
+    assert query(
+        project,
+        "select source_id, event_at from marts.fct_lifecycle_events where event_type = 'deleted'",
+    ) == [("1002", reexport_loaded_at)]
+
+
+def test_two_harvest_accounts_with_overlapping_ids_load_side_by_side(project):
+    # The default account (files directly under harvest/time_entries/) and account `acme`
+    # (harvest/time_entries/acme/) both have entry 1001 by user 71 on project 501, task 9,
+    # same day, hours and notes: two entries, not one, and not duplicates of each other.
+    worked, approved = date(2025, 6, 2), datetime(2025, 6, 3, 9, 0)
+    land_harvest_page(project, "time_entries_2025-06-04_page_0001.json", [Entry(1001, worked, 2.0)])
+    land_harvest_page(
+        project,
+        "acme/time_entries_2025-06-04_page_0001.json",
+        [Entry(1001, worked, 2.0, approved_at=approved), Entry(1002, worked, 1.5)],
+    )
+    build_time_entry_facts(project)
+
+    facts = query(
+        project,
+        "select source_id, person_source_id, project_source_id, task_source_id, hours, "
+        "exception_reasons from marts.fct_time_entries where source_system = 'harvest' "
+        "order by source_id",
+    )
+    # the default account's ids stay as they are (the sample firm's keys do not move); the
+    # account's are qualified by it; no export of projects, users or tasks yet, so no rule
+    # that waits for them applies
+    assert [(*row[:4], float(row[4]), row[5]) for row in facts] == [
+        ("1001", "71", "501", "9", 2.0, None),
+        ("acme:1001", "acme:71", "acme:501", "acme:9", 2.0, None),
+        ("acme:1002", "acme:71", "acme:501", "acme:9", 1.5, None),
+    ]
+    ((distinct_correlations,),) = query(
+        project,
+        "select count(distinct correlation_id) from marts.fct_time_entries "
+        "where source_system = 'harvest'",
+    )
+    assert distinct_correlations == 3

@@ -56,8 +56,11 @@ latest as (
     select
         source_system,
         source_id,
-        -- numeric ids order entries by creation (duplicate_entry keeps the lowest)
-        {{ dbt.safe_cast('source_id', api.Column.translate_type('bigint')) }} as source_id_number,
+        -- numeric ids order entries by creation (duplicate_entry keeps the lowest); the id
+        -- after an account qualifier (`<account>:<id>`, several accounts of one PSA)
+        {{ dbt.safe_cast(
+            dbt.split_part('source_id', "':'", -1), api.Column.translate_type('bigint')
+        ) }} as source_id_number,
         person_source_id,
         person_name,
         project_ref,

@@ -77,7 +77,8 @@ entry_events as (
         updated_at as event_at,
         source_system as event_source
     from entry_versions
-    where approval_status = 'rejected'
+    -- (a deletion version repeats the entry's last state: not a rejection)
+    where approval_status = 'rejected' and deleted_at is null
     group by source_system, source_id, updated_at
     union all
     select
