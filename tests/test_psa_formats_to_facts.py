@@ -45,7 +45,10 @@ def land(project: Path, system: str, entity: str, fixture: Path, name: str | Non
 
 
 def build_time_entry_facts(project: Path) -> None:
-    """Load the landing zone and build the time-entry facts and lifecycle events, as of today."""
+    """Load the landing zone; build the time-entry facts, lifecycle events and hours tie-out.
+
+    As of today (the default as-of date).
+    """
     with connect(project.parent / "warehouse.duckdb") as con:
         load_landing(con, project.parent / "landing")
     built = subprocess.run(
@@ -53,7 +56,9 @@ def build_time_entry_facts(project: Path) -> None:
             dbt_executable(),
             "build",
             "--select",
-            "+fct_time_entries +fct_lifecycle_events",
+            # the hours tie-out (which reads the exceptions) checks nothing is lost
+            "+fct_time_entries +fct_lifecycle_events +billing_exceptions "
+            "assert_time_entry_hours_tie_out",
             "--exclude-resource-type",
             "unit_test",
             # tests that also read models outside the selection are left out
@@ -75,6 +80,7 @@ def build_time_entry_facts(project: Path) -> None:
         check=False,
     )
     assert built.returncode == 0, built.stdout[-4000:]
+    assert "assert_time_entry_hours_tie_out" in built.stdout
 
 
 def query(project: Path, sql: str, params: list | None = None) -> list[tuple]:
