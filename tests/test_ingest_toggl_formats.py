@@ -115,13 +115,13 @@ def test_stock_detailed_report_loads_every_row(landing, warehouse):
          Decimal("75.00"), usd, None),
     ]  # fmt: skip
     assert len(set(keys)) == 6 and all(key < 0 for key in keys)
-    # 8 h logged, 7 of them billable, worth 700.00 USD; nothing reads as an EUR amount.
+    # 8 h logged, 7 of them billable, worth 700.00 USD.
     assert warehouse.execute(
         "SELECT sum(extract(epoch FROM duration)) / 3600, "
         "sum(extract(epoch FROM duration)) FILTER (billable) / 3600, sum(amount), "
-        "count(amount_eur), count(approval_status), count(updated_at) "
+        "count(approval_status), count(updated_at) "
         "FROM raw.toggl__time_entries"
-    ).fetchall() == [(8.0, 7.0, Decimal("700.00"), 0, 0, 0)]
+    ).fetchall() == [(8.0, 7.0, Decimal("700.00"), 0, 0)]
     assert_invariant(warehouse)
 
 
@@ -218,14 +218,13 @@ def test_the_integrations_extra_columns_are_read_when_present(landing, warehouse
     load_landing(warehouse, landing)
 
     assert warehouse.execute(
-        "SELECT time_entry_id, amount, amount_currency, amount_eur, approval_status, "
+        "SELECT time_entry_id, amount, amount_currency, approval_status, "
         "approved_at::VARCHAR, updated_at::VARCHAR FROM raw.toggl__time_entries"
     ).fetchall() == [
         (
             3600000001,
             Decimal("1125.00"),
             "EUR",
-            Decimal("1125.00"),
             "approved",
             "2025-12-03 13:27:00",
             "2025-12-03 13:27:00",

@@ -62,6 +62,7 @@ renamed as (
         case when approval_status = 'approved' then changed_at end as approved_at,
         cast(null as timestamp) as created_at,
         changed_at as updated_at,
+        cast(null as timestamp) as deleted_at,
         'clockify/time_entries/fake.json' as source_file,
         cast(null as varchar) as source_file_sha256,
         cast(1 as bigint) as source_row_number,

@@ -20,9 +20,12 @@
 {#- The rows of the newest export of a snapshot entity, one per key (a key repeated within
     the newest export keeps its latest load), with `_first_ingested_at`: when the pipeline
     first loaded the record in any export (the first-seen date of its exceptions).
-    Use as a relation: `select * from {{ current_snapshot(source('hris', 'workers'), ['employee_id']) }}`. -#}
-{% macro current_snapshot(relation, key_columns) -%}
-    {%- set keys = key_columns | join(", ") -%}
+    Use as a relation: `select * from {{ current_snapshot(source('hris', 'workers'), ['employee_id']) }}`.
+    `partition_by`: an expression over `snapshot_rows` whose values export separately (several
+    accounts of one system): each value gets its own newest export, and is part of the key. -#}
+{% macro current_snapshot(relation, key_columns, partition_by=none) -%}
+    {%- set keys = ((key_columns + [partition_by]) if partition_by else key_columns) | join(", ") -%}
+    {%- set exports = 'partition by ' ~ partition_by if partition_by else '' -%}
     (
         select snapshot_versions.*
         from (
@@ -37,8 +40,8 @@
                                 <= {{ as_of_date() }}
                                 then {{ snapshot_tag('snapshot_rows._source_file') }}
                         end
-                    ) over (),
-                    min({{ snapshot_tag('snapshot_rows._source_file') }}) over ()
+                    ) over ({{ exports }}),
+                    min({{ snapshot_tag('snapshot_rows._source_file') }}) over ({{ exports }})
                 ) as _as_of_snapshot_tag,
                 min(snapshot_rows._ingested_at) over (partition by {{ keys }}) as _first_ingested_at,
                 row_number() over (

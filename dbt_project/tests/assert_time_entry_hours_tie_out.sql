@@ -1,6 +1,6 @@
 -- Fails if hours are lost or double-counted between staging and the marts: per PSA, the
 -- hours of the latest version of every entry in staging (int_time_entry_versions; the latest
--- version recomputed here independently)
+-- version recomputed here independently), unless that version is a deletion
 -- must equal the hours in fct_time_entries, and equal the valid hours plus the hours of
 -- the excepted entries in billing_exceptions.
 
@@ -23,6 +23,7 @@ staged as (
         source_system,
         source_id,
         hours,
+        deleted_at,
         row_number() over (
             partition by source_system, source_id
             order by {{ as_of_version_order('updated_at') }}, hours desc
@@ -38,7 +39,8 @@ staged_totals as (
         count(*) as entries,
         sum(hours) as hours
     from staged
-    where version_rank = 1
+    -- an entry deleted in its PSA is retired: not in the marts
+    where version_rank = 1 and deleted_at is null
     group by source_system
 
 ),

@@ -7,7 +7,13 @@ Time entries follow Harvest's time entry object, plus the approval audit fields
 
 from __future__ import annotations
 
-from ingest.schema import Column, SourceSchema
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingest.schema import Column, SourceSchema, quote_literal
 from ingest.sources.base import JsonDocumentReader, SourceEntity
 from ingest.sources.cadence import PSA_HOURLY
 
@@ -68,8 +74,54 @@ TIME_ENTRIES = SourceSchema(
         Column("approval_status", "VARCHAR", required=True, accepted=APPROVAL_STATUSES),
         Column("submitted_at", "TIMESTAMP"),
         Column("approved_at", "TIMESTAMP"),
+        Column(
+            "export_from",
+            "DATE",
+            description="Page-level: the `from` of a spent-date window export (read from the "
+            "page's `links.first`); null for an `updated_since` export.",
+        ),
+        Column("export_to", "DATE", description="Page-level: the window's `to` (inclusive)."),
     ),
 )
+
+#: Raw columns filled from the page, not from the record: the query parameter of the
+#: request each one repeats.
+WINDOW_PARAMETERS = {"export_from": "from", "export_to": "to"}
+
+
+@dataclass(frozen=True)
+class TimeEntryPageReader(JsonDocumentReader):
+    """Reads time-entry pages, with the date window of the export that wrote them.
+
+    Harvest echoes a list request's query parameters in the page's pagination links (a
+    client pages by following ``links.next``), so ``links.first`` of an export by spent date
+    (``from``/``to``) carries its window on every page: what tells a re-export of the window
+    that no longer lists an entry (deleted in Harvest) from an export that never covered it.
+    """
+
+    list_key: str | None = "time_entries"
+
+    def relation_sql(
+        self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, paths: Sequence[Path]
+    ) -> str:
+        """The records of the pages, their window columns read from each page's links."""
+        records = super().relation_sql(con, schema, paths)
+        files = "[" + ", ".join(quote_literal(str(path)) for path in paths) + "]"
+        parameters = ", ".join(
+            f"nullif(regexp_extract(first_link, '[?&]{parameter}=([^&#]*)', 1), '') AS {name}"
+            for name, parameter in WINDOW_PARAMETERS.items()
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _page_windows AS SELECT _path, {parameters} FROM ("
+            "SELECT filename AS _path, json_extract_string(content, '$.links.first') "
+            f"AS first_link FROM read_text({files}))"
+        )
+        replaced = ", ".join(f"_page_windows.{name} AS {name}" for name in WINDOW_PARAMETERS)
+        return (
+            f"SELECT records.* REPLACE ({replaced}) FROM ({records}) AS records "
+            "LEFT JOIN _page_windows ON records._path = _page_windows._path"
+        )
+
 
 PROJECTS = SourceSchema(
     system="harvest",
@@ -214,10 +266,11 @@ TASK_ASSIGNMENTS = SourceSchema(
 #: How often the firm loads harvest (ingest/sources/cadence.py).
 CADENCE = PSA_HOURLY
 
-ENTITIES = tuple(
+ENTITIES = (
+    SourceEntity(schema=TIME_ENTRIES, reader=TimeEntryPageReader(), file_suffixes=(".json",)),
+) + tuple(
     SourceEntity(schema=schema, reader=JsonDocumentReader(schema.entity), file_suffixes=(".json",))
     for schema in (
-        TIME_ENTRIES,
         PROJECTS,
         CLIENTS,
         USERS,

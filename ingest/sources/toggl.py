@@ -133,12 +133,6 @@ TIME_ENTRIES = SourceSchema(
             description="Currency of the Amount header (USD in `Amount (USD)`).",
         ),
         Column(
-            "amount_eur",
-            "DECIMAL(18, 2)",
-            description="amount when amount_currency is EUR, else null: kept while staging "
-            "reads it as the EUR amount.",
-        ),
-        Column(
             "time_entry_id",
             "BIGINT",
             source="Time entry ID",
@@ -258,7 +252,6 @@ class TimeEntryReader:
             "duration": _time_24h("duration"),
             "amount": "amount" if amount_header else "NULL::VARCHAR",
             "amount_currency": currency_sql,
-            "amount_eur": "amount" if currency == "EUR" else "NULL::VARCHAR",
         }
         normalised = _select_fields(schema, values, "_extra, _payload", f"({relation})")
         key = (

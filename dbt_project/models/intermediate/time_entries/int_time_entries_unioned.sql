@@ -1,7 +1,8 @@
 -- One row per time entry across PSA sources (int_time_entry_versions), at its latest version
 -- as of the as-of date. Exports are incremental by updated_at, so an entry appears once per
 -- state change; the most recent updated_at (then the most recent load) is the entry's
--- current state.
+-- current state. An entry whose current version is deleted in its PSA (deleted_at) is
+-- retired: it leaves delivered hours (fct_lifecycle_events keeps its `deleted` event).
 -- Incremental: a daily run rebuilds the entries worked on or after the cutoff
 -- (macros/incremental.sql); an entry is ranked over all its versions, so those with any
 -- version from the cutoff on are ranked, and those whose latest version is kept.
@@ -55,8 +56,11 @@ latest as (
     select
         source_system,
         source_id,
-        -- numeric ids order entries by creation (duplicate_entry keeps the lowest)
-        {{ dbt.safe_cast('source_id', api.Column.translate_type('bigint')) }} as source_id_number,
+        -- numeric ids order entries by creation (duplicate_entry keeps the lowest); the id
+        -- after an account qualifier (`<account>:<id>`, several accounts of one PSA)
+        {{ dbt.safe_cast(
+            dbt.split_part('source_id', "':'", -1), api.Column.translate_type('bigint')
+        ) }} as source_id_number,
         person_source_id,
         person_name,
         project_ref,
@@ -82,7 +86,10 @@ latest as (
         source_row_number,
         ingested_at
     from ranked
-    where version_rank = 1 and {{ on_or_after_cutoff('work_date', cutoff) }}
+    where
+        version_rank = 1
+        and deleted_at is null
+        and {{ on_or_after_cutoff('work_date', cutoff) }}
 
 )
 

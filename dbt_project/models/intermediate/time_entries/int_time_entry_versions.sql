@@ -28,6 +28,7 @@ unioned as (
         'approved_at',
         'created_at',
         'updated_at',
+        'deleted_at',
         'source_file',
         'source_row_number',
         'ingested_at',
@@ -59,6 +60,7 @@ versions as (
         approved_at,
         created_at,
         updated_at,
+        deleted_at,
         source_file,
         source_row_number,
         ingested_at

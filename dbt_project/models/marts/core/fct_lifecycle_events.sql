@@ -1,8 +1,8 @@
 -- One row per state change of a time entry, expense or invoice (docs/design.md §3): submitted,
 -- rejected, approved (PSA / Concur audit fields, from every exported version), validated
 -- (the current version passes every rule: at its last change, or its SAE batch), invoiced,
--- posted and paid (ERP). Events after the end of the as-of date have not happened yet and
--- are left out.
+-- posted and paid (ERP), deleted (a time entry retired in its PSA). Events after the end of
+-- the as-of date have not happened yet and are left out.
 -- Billing batches add `batched` events once the write-back lands them in raw.
 -- Incremental: a daily run rebuilds the events of expenses and invoices, and of the time
 -- entries fct_time_entries rebuilt (worked on or after the cutoff; macros/incremental.sql).
@@ -32,10 +32,27 @@ all_entry_versions as (
 
 ),
 
+-- entries deleted in their PSA: retired, so not in fct_time_entries; a daily run rebuilds
+-- their events with those of the entries it rebuilds
+retired_entries as (
+
+    select distinct
+        source_system,
+        source_id
+    from all_entry_versions
+    where deleted_at is not null
+
+),
+
 entry_versions as (
 
     select * from all_entry_versions
-    where {{ entries_from_cutoff(ref('fct_time_entries'), cutoff) }}
+    where
+        {{ entries_from_cutoff(ref('fct_time_entries'), cutoff) }}
+        or (source_system, source_id) in (
+            select (retired_entries.source_system, retired_entries.source_id)
+            from retired_entries
+        )
 
 ),
 
@@ -60,7 +77,8 @@ entry_events as (
         updated_at as event_at,
         source_system as event_source
     from entry_versions
-    where approval_status = 'rejected'
+    -- (a deletion version repeats the entry's last state: not a rejection)
+    where approval_status = 'rejected' and deleted_at is null
     group by source_system, source_id, updated_at
     union all
     select
@@ -72,6 +90,17 @@ entry_events as (
     from entry_versions
     where approved_at is not null
     group by source_system, source_id, approved_at
+    union all
+    -- the deletion in the PSA retires the entry
+    select
+        source_system,
+        source_id,
+        'deleted' as event_type,
+        min(deleted_at) as event_at,
+        source_system as event_source
+    from entry_versions
+    where deleted_at is not null
+    group by source_system, source_id
 
 ),
 

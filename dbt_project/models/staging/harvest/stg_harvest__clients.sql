@@ -2,14 +2,18 @@ with
 
 source as (
 
-    select * from {{ current_snapshot(source('harvest', 'clients'), ['id']) }}
+    select * from {{ current_snapshot(
+        source('harvest', 'clients'),
+        ['id'],
+        partition_by=harvest_account('snapshot_rows._source_file')
+    ) }}
 
 ),
 
 renamed as (
 
     select
-        cast(id as varchar) as client_source_id,
+        {{ harvest_id('id') }} as client_source_id,
         name as client_name,
         is_active,
         currency,

@@ -2,16 +2,20 @@ with
 
 source as (
 
-    select * from {{ current_snapshot(source('harvest', 'task_assignments'), ['id']) }}
+    select * from {{ current_snapshot(
+        source('harvest', 'task_assignments'),
+        ['id'],
+        partition_by=harvest_account('snapshot_rows._source_file')
+    ) }}
 
 ),
 
 renamed as (
 
     select
-        cast(id as varchar) as task_assignment_source_id,
-        cast(project_id as varchar) as project_source_id,
-        cast(task_id as varchar) as task_source_id,
+        {{ harvest_id('id') }} as task_assignment_source_id,
+        {{ harvest_id('project_id') }} as project_source_id,
+        {{ harvest_id('task_id') }} as task_source_id,
         project_code,
         task_name,
         is_active,

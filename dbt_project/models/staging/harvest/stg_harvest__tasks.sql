@@ -2,14 +2,18 @@ with
 
 source as (
 
-    select * from {{ current_snapshot(source('harvest', 'tasks'), ['id']) }}
+    select * from {{ current_snapshot(
+        source('harvest', 'tasks'),
+        ['id'],
+        partition_by=harvest_account('snapshot_rows._source_file')
+    ) }}
 
 ),
 
 renamed as (
 
     select
-        cast(id as varchar) as task_source_id,
+        {{ harvest_id('id') }} as task_source_id,
         name as task_name,
         billable_by_default as is_billable_by_default,
         is_default,

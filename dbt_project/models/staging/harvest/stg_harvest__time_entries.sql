@@ -11,12 +11,12 @@ renamed as (
     -- the canonical time-entry columns every PSA's staging has (its contract)
     select
         -- ids: entries refer to projects and tasks by Harvest id
-        cast(id as varchar) as time_entry_source_id,
-        cast(user_id as varchar) as person_source_id,
+        {{ harvest_id('id') }} as time_entry_source_id,
+        {{ harvest_id('user_id') }} as person_source_id,
         user_name as person_name,
-        cast(project_id as varchar) as project_ref,
+        {{ harvest_id('project_id') }} as project_ref,
         project_code,
-        cast(task_id as varchar) as task_ref,
+        {{ harvest_id('task_id') }} as task_ref,
         task_name,
         client_name,
 
@@ -35,6 +35,8 @@ renamed as (
         approved_at,
         created_at,
         updated_at,
+        -- exports carry entries that exist; a deletion is the version deletion_versions adds
+        cast(null as timestamp) as deleted_at,
 
         -- lineage
         _source_file as source_file,
@@ -45,10 +47,108 @@ renamed as (
 
     from source
 
-)
+),
 
 -- the versions a rebuild for a past as-of date may use: those updated by then, and later
 -- versions of entries created by then (int_time_entries_unioned prefers the former; the
 -- marts date approval and billing by their own timestamps)
-select * from renamed
-where {{ known_at_as_of('updated_at') }} or {{ known_at_as_of('created_at') }}
+exported as (
+
+    select * from renamed
+    where {{ known_at_as_of('updated_at') }} or {{ known_at_as_of('created_at') }}
+
+),
+
+-- exports by spent date (`from`/`to`, docs/sources.md): one run of pages per account,
+-- window and file name (without its `_page_<n>`), known from its first load
+window_exports as (
+
+    select
+        {{ harvest_account('_source_file') }} as harvest_account,
+        export_from,
+        export_to,
+        min(_source_file) as source_file,
+        min(_ingested_at) as exported_at
+    from source
+    where export_from is not null and export_to is not null
+    group by
+        {{ harvest_account('_source_file') }},
+        export_from,
+        export_to,
+        regexp_replace(_source_file, '_page_[0-9]+[.]json$', '')
+
+),
+
+-- each entry as last seen in any export
+last_seen as (
+
+    select
+        *,
+        {{ harvest_account('source_file') }} as harvest_account
+    from exported
+    qualify row_number() over (
+        partition by time_entry_source_id
+        order by ingested_at desc, source_file desc, source_row_number desc
+    ) = 1
+
+),
+
+-- an entry retired in Harvest: a later export of a window covering its work date no longer
+-- lists it (it would have been seen again); the first such export deletes it
+deleted as (
+
+    select
+        last_seen.*,
+        window_exports.source_file as export_file,
+        window_exports.exported_at
+    from last_seen
+    inner join window_exports
+        on
+            last_seen.harvest_account is not distinct from window_exports.harvest_account
+            and last_seen.work_date between window_exports.export_from and window_exports.export_to
+            and last_seen.ingested_at < window_exports.exported_at
+    where {{ known_at_as_of('window_exports.exported_at') }}
+    qualify row_number() over (
+        partition by last_seen.time_entry_source_id
+        order by window_exports.exported_at, window_exports.source_file
+    ) = 1
+
+),
+
+-- the deletion as the entry's last version, known when the window's re-export landed
+deletion_versions as (
+
+    select
+        time_entry_source_id,
+        person_source_id,
+        person_name,
+        project_ref,
+        project_code,
+        task_ref,
+        task_name,
+        client_name,
+        work_date,
+        hours,
+        notes,
+        is_billable,
+        psa_bill_rate,
+        psa_amount,
+        psa_currency,
+        approval_status,
+        submitted_at,
+        approved_at,
+        created_at,
+        exported_at as updated_at,
+        exported_at as deleted_at,
+        export_file as source_file,
+        cast(null as varchar) as source_file_sha256,
+        cast(null as bigint) as source_row_number,
+        exported_at as ingested_at,
+        cast(null as varchar) as load_id
+    from deleted
+
+)
+
+select * from exported
+union all
+select * from deletion_versions

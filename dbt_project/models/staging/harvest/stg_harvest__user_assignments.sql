@@ -2,16 +2,20 @@ with
 
 source as (
 
-    select * from {{ current_snapshot(source('harvest', 'user_assignments'), ['id']) }}
+    select * from {{ current_snapshot(
+        source('harvest', 'user_assignments'),
+        ['id'],
+        partition_by=harvest_account('snapshot_rows._source_file')
+    ) }}
 
 ),
 
 renamed as (
 
     select
-        cast(id as varchar) as user_assignment_source_id,
-        cast(project_id as varchar) as project_source_id,
-        cast(user_id as varchar) as person_source_id,
+        {{ harvest_id('id') }} as user_assignment_source_id,
+        {{ harvest_id('project_id') }} as project_source_id,
+        {{ harvest_id('user_id') }} as person_source_id,
         project_code,
         user_name as person_name,
         is_active,

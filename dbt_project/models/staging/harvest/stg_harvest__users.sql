@@ -2,14 +2,18 @@ with
 
 source as (
 
-    select * from {{ current_snapshot(source('harvest', 'users'), ['id']) }}
+    select * from {{ current_snapshot(
+        source('harvest', 'users'),
+        ['id'],
+        partition_by=harvest_account('snapshot_rows._source_file')
+    ) }}
 
 ),
 
 renamed as (
 
     select
-        cast(id as varchar) as person_source_id,
+        {{ harvest_id('id') }} as person_source_id,
         first_name,
         last_name,
         email,

@@ -1,6 +1,7 @@
 -- The people time entries name, in the canonical shape every PSA's staging has (its
--- contract): Toggl exports no users, its entries name people by e-mail, so the e-mail is
--- the person's id there.
+-- contract): Toggl exports no users; CSV entries name people by e-mail (the person's id and
+-- the explicit key to HR), API entries by Toggl user id (no e-mail: matched to HR through
+-- the MDM identity mapping, else an unmatched worker).
 
 with
 
@@ -14,7 +15,7 @@ people as (
 
     select distinct
         person_source_id,
-        person_source_id as email_normalized
+        case when person_source_id like '%@%' then person_source_id end as email_normalized
     from entries
 
 )
