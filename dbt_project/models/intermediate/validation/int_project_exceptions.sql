@@ -16,6 +16,33 @@ delivered as (
 
 ),
 
+legal_entities as (
+
+    select legal_entity from {{ ref('legal_entities') }}
+
+),
+
+-- An internal project (no contract) takes its legal entity from its code (INT-<entity>-...):
+-- a code without a configured entity part, such as INT-BENCH, leaves it without one.
+unknown_legal_entity as (
+
+    select
+        projects.source_system,
+        projects.project_source_id as source_id,
+        'unknown_legal_entity' as reason,
+        'internal project ' || projects.canonical_project_code || ' names no configured '
+        || 'legal entity' as detail
+    from projects
+    left join legal_entities
+        on {{ internal_project_legal_entity('projects.canonical_project_code') }}
+        = legal_entities.legal_entity
+    where
+        projects.contract_source_id is null
+        and projects.canonical_project_code like 'INT-%'
+        and legal_entities.legal_entity is null
+
+),
+
 unmatched_project as (
 
     select
@@ -31,6 +58,14 @@ unmatched_project as (
         and projects.is_billable
         and projects.contract_source_id is null
 
+),
+
+unioned as (
+
+    select * from unmatched_project
+    union all
+    select * from unknown_legal_entity
+
 )
 
 select
@@ -39,4 +74,4 @@ select
     source_id,
     reason,
     detail
-from unmatched_project
+from unioned
