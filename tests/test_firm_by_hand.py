@@ -7,7 +7,8 @@ The firm: two consultants of US01, four Harvest projects and a week of time (two
   `pending_review` is not one Harvest knows;
 - P-1002 (Ipanema, BR): 6 h; US01 has no tax rule for Brazil;
 - P-1003: a contract whose Legal_Entity__c `MX01` is not configured; 4 h;
-- INT-BENCH: an internal project code without an entity part; 8 h of bench.
+- INT-BENCH: an internal project code without an entity part; 8 h of bench, and a -2 h
+  correction keyed as negative time.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def firm_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
 def test_the_build_publishes_a_serving_snapshot(firm_run):
     pointer = json.loads((firm_run.warehouse.parent / "serving" / "CURRENT").read_text())
     assert (firm_run.warehouse.parent / "serving" / "snapshots" / pointer["file"]).exists()
-    assert pointer["tables"]["marts.fct_time_entries"] == 6
+    assert pointer["tables"]["marts.fct_time_entries"] == 7
     assert pointer["tables"]["quarantine.rejected_rows"] == 0
 
 
@@ -56,6 +57,7 @@ def test_every_broken_rule_is_an_exception_with_its_owner(firm_run):
         ("time_entries", "2400000003", "missing_tax_rule", "finance"),
         ("time_entries", "2400000005", "missing_tax_rule", "finance"),
         ("time_entries", "2400000006", "unknown_approval_status", "delivery"),
+        ("time_entries", "2400000007", "negative_hours", "delivery"),
     ]
 
 
@@ -83,6 +85,17 @@ def test_excepted_records_are_never_billing_candidates(firm_run):
 
 
 def test_data_conditions_are_warning_checks_not_failures(firm_run):
+    """The run succeeded; the firm's data conditions show as failed (warning) checks."""
     failed = sorted(name for name, passed in firm_run.check_results.items() if not passed)
-    assert failed, "the unknown entities should raise warning checks"
-    assert all("legal_entit" in name or "approval_status" in name for name in failed), failed
+    approval = "approval_status__unsubmitted__submitted__approved__rejected"
+    assert failed == [
+        "marts/dim_contracts:relationships_dim_contracts_legal_entity__legal_entity__ref_"
+        "dim_legal_entities_",
+        "marts/dim_projects:relationships_dim_projects_legal_entity__legal_entity__ref_"
+        "dim_legal_entities_",
+        f"marts/fct_time_entries:accepted_values_fct_time_entries_{approval}",
+        "marts/fct_time_entries:fct_time_entries_hours_not_negative",
+        f"staging/stg_harvest__time_entries:accepted_values_stg_harvest__time_entries_{approval}",
+        "staging/stg_salesforce__contracts:relationships_stg_salesforce__contracts_legal_entity__"
+        "legal_entity__ref_legal_entities_",
+    ]
