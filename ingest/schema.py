@@ -1,7 +1,9 @@
 """Declared schemas of landed source entities, and the SQL that validates rows against them.
 
 A :class:`SourceSchema` says which fields an entity has, their warehouse types, which are
-required, the ranges and values a field may take, and the record key. A reader
+required, and the record key. Rules about values (ranges, accepted codes, signs) are not load
+rules: a row that reads fine loads, and the dbt validation models raise it as an exception
+with an owner (docs/design.md §2 and §5). A reader
 (:mod:`ingest.sources.base`) turns files into a relation with one text column per declared
 field; :func:`validated_select` types every field and gives each row either no reject reason
 (it goes to ``raw``) or the first rule it breaks (it goes to ``quarantine.rejected_rows``).
@@ -12,13 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 #: Row-level reject reasons (``quarantine.rejected_rows.reason``).
 MISSING_REQUIRED_FIELD = "missing_required_field"
 INVALID_TYPE = "invalid_type"
-OUT_OF_RANGE = "out_of_range"
-INVALID_VALUE = "invalid_value"
 NOT_AN_OBJECT = "not_an_object"
 UNEXPECTED_RECORD_TYPE = "unexpected_record_type"
 DUPLICATE_ROW = "duplicate_row"
@@ -30,8 +29,6 @@ ROW_REASONS = (
     UNEXPECTED_RECORD_TYPE,
     MISSING_REQUIRED_FIELD,
     INVALID_TYPE,
-    OUT_OF_RANGE,
-    INVALID_VALUE,
     DUPLICATE_ROW,
     DUPLICATE_KEY,
 )
@@ -44,16 +41,12 @@ class Column:
     ``source`` is where the value comes from in the record: a dotted JSON path such as
     ``user.id`` for JSON sources, or the header name for CSV sources (default: ``name``).
     ``type`` is the DuckDB type of the raw column; ``JSON`` keeps a nested value as JSON.
-    ``accepted`` lists the only values a text field may take (``invalid_value`` otherwise).
     """
 
     name: str
     type: str
     source: str | None = None
     required: bool = False
-    minimum: Decimal | int | None = None
-    maximum: Decimal | int | None = None
-    accepted: tuple[str, ...] = ()
     description: str = ""
 
     @property
@@ -162,28 +155,6 @@ def validated_select(schema: SourceSchema, relation: str) -> str:
                     f"{quote_literal(f'{label} is not a valid {column.type.lower()}: ')} "
                     f"|| left({text}, 100)",
                 )
-            )
-        if column.minimum is not None:
-            checks.append(
-                (
-                    f"{value} < {column.minimum}",
-                    OUT_OF_RANGE,
-                    f"{quote_literal(f'{label} is below {column.minimum}: ')} || {text}",
-                )
-            )
-        if column.maximum is not None:
-            checks.append(
-                (
-                    f"{value} > {column.maximum}",
-                    OUT_OF_RANGE,
-                    f"{quote_literal(f'{label} is above {column.maximum}: ')} || {text}",
-                )
-            )
-        if column.accepted:
-            allowed = ", ".join(quote_literal(v) for v in column.accepted)
-            message = quote_literal(f"{label} is not one of {', '.join(column.accepted)}: ")
-            checks.append(
-                (f"{text} NOT IN ({allowed})", INVALID_VALUE, f"{message} || left({text}, 100)")
             )
     duplicates = ""
     if schema.key:

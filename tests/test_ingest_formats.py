@@ -355,6 +355,34 @@ def test_bad_rows_of_csv_and_sae_files_get_specific_reasons(landing, warehouse):
     assert_invariant(warehouse)
 
 
+def test_credit_lines_and_unknown_codes_load_as_read(landing, warehouse):
+    """Value rules are not load rules (docs/design.md §2): a credit memo's negative lines load
+    signed and a code outside the documented set loads, for the dbt models to judge."""
+    drop(
+        landing,
+        "erp/invoice_lines/l.csv",
+        "line_id,invoice_internal_id,quantity,rate,amount,tax_rate,custcol_line_kind\n"
+        "1,900,-4.00,150.00,-600.00,20.0000,labour\n"
+        "2,900,1.00,,-35.50,,travel\n",
+    )
+    drop(landing, "hris/workers/w.csv", f"{WORKERS_HEADER}\n{WORKER.replace('40.00', '90.00')}\n")
+
+    report = load_landing(warehouse, landing)
+
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (3, 3, 0)
+    lines = warehouse.execute(
+        "SELECT line_id, quantity, amount, custcol_line_kind FROM raw.erp__invoice_lines "
+        "ORDER BY line_id"
+    ).fetchall()
+    assert [(i, float(q), float(a), k) for i, q, a, k in lines] == [
+        (1, -4.0, -600.0, "labour"),
+        (2, 1.0, -35.5, "travel"),
+    ]
+    capacity = warehouse.execute("SELECT weekly_capacity_hours FROM raw.hris__workers").fetchall()
+    assert [float(c) for (c,) in capacity] == [90.0]
+    assert_invariant(warehouse)
+
+
 def test_an_extra_column_is_kept_and_every_row_loads(landing, warehouse):
     drop(
         landing,

@@ -17,12 +17,6 @@ from ingest.schema import Column, SourceSchema, quote_literal
 from ingest.sources.base import JsonDocumentReader, SourceEntity
 from ingest.sources.cadence import PSA_HOURLY
 
-#: The most hours one time entry may carry; more is a keying error, not a long day.
-MAX_ENTRY_HOURS = 24
-
-#: Timesheet approval states (docs/design.md §2 addition to Harvest's entry object).
-APPROVAL_STATUSES = ("unsubmitted", "submitted", "approved", "rejected")
-
 TIME_ENTRIES = SourceSchema(
     system="harvest",
     entity="time_entries",
@@ -35,8 +29,6 @@ TIME_ENTRIES = SourceSchema(
             "hours",
             "DECIMAL(12, 4)",
             required=True,
-            minimum=0,
-            maximum=MAX_ENTRY_HOURS,
             description="Hours logged.",
         ),
         Column("rounded_hours", "DECIMAL(12, 4)"),
@@ -47,8 +39,8 @@ TIME_ENTRIES = SourceSchema(
         Column("is_running", "BOOLEAN"),
         Column("billable", "BOOLEAN", required=True),
         Column("budgeted", "BOOLEAN"),
-        Column("billable_rate", "DECIMAL(18, 4)", minimum=0),
-        Column("cost_rate", "DECIMAL(18, 4)", minimum=0),
+        Column("billable_rate", "DECIMAL(18, 4)"),
+        Column("cost_rate", "DECIMAL(18, 4)"),
         Column("created_at", "TIMESTAMP", required=True),
         Column("updated_at", "TIMESTAMP", required=True),
         Column("user_id", "BIGINT", source="user.id", required=True),
@@ -71,7 +63,7 @@ TIME_ENTRIES = SourceSchema(
         Column("ended_time", "VARCHAR"),
         Column("hours_without_timer", "DECIMAL(12, 4)"),
         Column("locked_reason", "VARCHAR"),
-        Column("approval_status", "VARCHAR", required=True, accepted=APPROVAL_STATUSES),
+        Column("approval_status", "VARCHAR", required=True),
         Column("submitted_at", "TIMESTAMP"),
         Column("approved_at", "TIMESTAMP"),
         Column(
@@ -141,8 +133,8 @@ PROJECTS = SourceSchema(
         Column("budget_by", "VARCHAR"),
         Column("starts_on", "DATE"),
         Column("ends_on", "DATE"),
-        Column("hourly_rate", "DECIMAL(18, 4)", minimum=0, description="Project default rate."),
-        Column("fee", "DECIMAL(18, 2)", minimum=0),
+        Column("hourly_rate", "DECIMAL(18, 4)", description="Project default rate."),
+        Column("fee", "DECIMAL(18, 2)"),
         Column("notes", "VARCHAR"),
         Column("cost_budget", "DECIMAL(18, 2)"),
         Column("client_id", "BIGINT", source="client.id", required=True),
@@ -193,9 +185,9 @@ USERS = SourceSchema(
         Column("has_access_to_all_future_projects", "BOOLEAN"),
         Column("is_contractor", "BOOLEAN"),
         Column("is_active", "BOOLEAN", required=True),
-        Column("weekly_capacity", "BIGINT", minimum=0, description="Seconds per week."),
+        Column("weekly_capacity", "BIGINT", description="Seconds per week."),
         Column("default_hourly_rate", "DECIMAL(18, 4)"),
-        Column("cost_rate", "DECIMAL(18, 4)", minimum=0),
+        Column("cost_rate", "DECIMAL(18, 4)"),
         Column("roles", "JSON"),
         Column("access_roles", "JSON"),
         Column("avatar_url", "VARCHAR"),
@@ -225,7 +217,7 @@ TASKS = SourceSchema(
 _ASSIGNMENT_COLUMNS = (
     Column("id", "BIGINT", required=True),
     Column("is_active", "BOOLEAN"),
-    Column("hourly_rate", "DECIMAL(18, 4)", minimum=0),
+    Column("hourly_rate", "DECIMAL(18, 4)"),
     Column("budget", "DECIMAL(18, 2)"),
     Column("created_at", "TIMESTAMP"),
     Column("updated_at", "TIMESTAMP", required=True),

@@ -14,9 +14,7 @@ IDENTITY_MAPPINGS = SourceSchema(
     description="Source record -> canonical record, where no explicit key links them.",
     columns=(
         Column("source_system", "VARCHAR", required=True),
-        Column(
-            "entity", "VARCHAR", required=True, accepted=("user", "project", "customer", "client")
-        ),
+        Column("entity", "VARCHAR", required=True),
         Column("source_id", "VARCHAR", required=True),
         Column("target_system", "VARCHAR", required=True),
         Column("target_id", "VARCHAR", required=True),

@@ -9,8 +9,6 @@ from ingest.schema import Column, SourceSchema
 from ingest.sources.base import CsvReader, SourceEntity
 from ingest.sources.cadence import MASTER_DATA_NIGHTLY
 
-BILLING_METHODS = ("time_and_materials", "fixed_fee", "retainer", "milestone")
-
 _AUDIT = (
     Column("created_date", "TIMESTAMP", source="CreatedDate"),
     Column("last_modified_date", "TIMESTAMP", source="LastModifiedDate", required=True),
@@ -53,24 +51,21 @@ CONTRACTS = SourceSchema(
         Column("status", "VARCHAR", source="Status"),
         Column("start_date", "DATE", source="StartDate", required=True),
         Column("end_date", "DATE", source="EndDate"),
-        Column("contract_term", "INTEGER", source="ContractTerm", minimum=0),
+        Column("contract_term", "INTEGER", source="ContractTerm"),
         Column("currency_iso_code", "VARCHAR", source="CurrencyIsoCode", required=True),
         Column(
             "billing_method",
             "VARCHAR",
             source="Billing_Method__c",
             required=True,
-            accepted=BILLING_METHODS,
         ),
         # Empty is a business exception (missing_legal_entity), not a load error.
         Column("legal_entity", "VARCHAR", source="Legal_Entity__c"),
         Column("psa_system", "VARCHAR", source="PSA_System__c"),
         Column("psa_project_code", "VARCHAR", source="PSA_Project_Code__c"),
         Column("payment_terms", "VARCHAR", source="Payment_Terms__c"),
-        Column("fixed_fee_amount", "DECIMAL(18, 2)", source="Fixed_Fee_Amount__c", minimum=0),
-        Column(
-            "retainer_monthly_fee", "DECIMAL(18, 2)", source="Retainer_Monthly_Fee__c", minimum=0
-        ),
+        Column("fixed_fee_amount", "DECIMAL(18, 2)", source="Fixed_Fee_Amount__c"),
+        Column("retainer_monthly_fee", "DECIMAL(18, 2)", source="Retainer_Monthly_Fee__c"),
         Column("activated_date", "TIMESTAMP", source="ActivatedDate"),
         Column("owner_id", "VARCHAR", source="OwnerId"),
         *_AUDIT,
@@ -88,7 +83,7 @@ RATE_CARDS = SourceSchema(
         Column("name", "VARCHAR", source="Name"),
         Column("contract_id", "VARCHAR", source="Contract__c", required=True),
         Column("role", "VARCHAR", source="Role__c", required=True),
-        Column("bill_rate", "DECIMAL(18, 4)", source="Bill_Rate__c", required=True, minimum=0),
+        Column("bill_rate", "DECIMAL(18, 4)", source="Bill_Rate__c", required=True),
         Column("currency_iso_code", "VARCHAR", source="CurrencyIsoCode", required=True),
         Column("effective_from", "DATE", source="Effective_From__c", required=True),
         Column("effective_to", "DATE", source="Effective_To__c"),

@@ -32,7 +32,6 @@ from ingest.sources.base import (
     SourceEntity,
 )
 from ingest.sources.cadence import PSA_HOURLY
-from ingest.sources.harvest import APPROVAL_STATUSES
 
 #: The detailed report's stock columns, in Toggl's order: the raw column each one fills.
 #: ``Amount (<currency>)`` may follow (:data:`AMOUNT_HEADER`).
@@ -124,7 +123,6 @@ TIME_ENTRIES = SourceSchema(
             "amount",
             "DECIMAL(18, 2)",
             source="Amount",
-            minimum=0,
             description="The report's amount, in amount_currency.",
         ),
         Column(
@@ -140,7 +138,7 @@ TIME_ENTRIES = SourceSchema(
             description="Toggl's id (API, or an integration's CSV column); else derived "
             "(negative, see docs/sources.md).",
         ),
-        Column("approval_status", "VARCHAR", source="Approval status", accepted=APPROVAL_STATUSES),
+        Column("approval_status", "VARCHAR", source="Approval status"),
         Column("submitted_at", "TIMESTAMP", source="Submitted at"),
         Column("approved_at", "TIMESTAMP", source="Approved at"),
         Column("updated_at", "TIMESTAMP", source="Updated at", description="API: `at`."),
@@ -364,11 +362,11 @@ PROJECTS = SourceSchema(
         Column("template", "BOOLEAN"),
         Column("auto_estimates", "BOOLEAN"),
         Column("estimated_hours", "DECIMAL(12, 2)"),
-        Column("rate", "DECIMAL(18, 4)", minimum=0, description="Project default rate."),
+        Column("rate", "DECIMAL(18, 4)", description="Project default rate."),
         Column("rate_last_updated", "TIMESTAMP"),
         Column("currency", "VARCHAR"),
         Column("recurring", "BOOLEAN"),
-        Column("fixed_fee", "DECIMAL(18, 2)", minimum=0),
+        Column("fixed_fee", "DECIMAL(18, 2)"),
         Column("actual_hours", "DECIMAL(12, 2)"),
         Column("start_date", "DATE"),
         Column("end_date", "DATE"),

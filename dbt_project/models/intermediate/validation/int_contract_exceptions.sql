@@ -47,11 +47,33 @@ missing_legal_entity as (
 
 ),
 
+legal_entities as (
+
+    select legal_entity from {{ ref('stg_config__legal_entities') }}
+
+),
+
+unknown_legal_entity as (
+
+    select
+        contracts.contract_source_id as source_id,
+        'unknown_legal_entity' as reason,
+        'Legal_Entity__c ' || contracts.legal_entity || ' is not a configured legal entity'
+            as detail
+    from contracts
+    left join legal_entities
+        on contracts.legal_entity = legal_entities.legal_entity
+    where contracts.legal_entity is not null and legal_entities.legal_entity is null
+
+),
+
 unioned as (
 
     select * from currency_mismatch
     union all
     select * from missing_legal_entity
+    union all
+    select * from unknown_legal_entity
 
 )
 

@@ -34,6 +34,34 @@ over_policy_limit as (
 
 ),
 
+unknown_expense_type as (
+
+    select
+        expense_source_id as source_id,
+        'unknown_expense_type' as reason,
+        'expense type ' || expense_type_code || ' has no policy line in '
+        || reimbursement_currency as detail
+    from expenses
+    where policy_limit is null
+
+),
+
+missing_tax_rule as (
+
+    select
+        expense_source_id as source_id,
+        'missing_tax_rule' as reason,
+        'no tax rule for legal entity ' || contract_legal_entity || ' and client country '
+        || client_country as detail
+    from expenses
+    where
+        is_billable
+        and contract_legal_entity is not null
+        and client_country is not null
+        and tax_code is null
+
+),
+
 unmatched_client as (
 
     select
@@ -65,6 +93,10 @@ unioned as (
     select * from unmatched_client
     union all
     select * from unmatched_worker
+    union all
+    select * from unknown_expense_type
+    union all
+    select * from missing_tax_rule
 
 )
 

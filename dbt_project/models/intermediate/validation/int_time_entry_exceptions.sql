@@ -4,6 +4,8 @@
 -- over_daily_limit require the project to be known; task_not_on_project and
 -- resource_not_assigned apply to PSAs that export assignments (has_user_assignments), and
 -- rate_mismatch and future_dated to entries that carry a PSA rate or a creation time.
+-- negative_hours, unknown_approval_status and missing_tax_rule are value rules the load
+-- does not enforce (docs/design.md §2): the entry loads and waits here for its owner.
 
 -- Incremental: a daily run rebuilds the exceptions of entries worked on or after the
 -- cutoff (macros/incremental.sql); both set-wide rules group entries of one day.
@@ -199,6 +201,48 @@ expired_contract as (
 
 ),
 
+negative_hours as (
+
+    select
+        source_system,
+        source_id,
+        'negative_hours' as reason,
+        cast(hours as varchar) || ' h on ' || cast(work_date as varchar) as detail
+    from entries
+    where hours < 0
+
+),
+
+unknown_approval_status as (
+
+    select
+        source_system,
+        source_id,
+        'unknown_approval_status' as reason,
+        'approval status ' || approval_status || ' is not one of unsubmitted, submitted, '
+        || 'approved, rejected' as detail
+    from entries
+    where approval_status not in ('unsubmitted', 'submitted', 'approved', 'rejected')
+
+),
+
+missing_tax_rule as (
+
+    select
+        source_system,
+        source_id,
+        'missing_tax_rule' as reason,
+        'no tax rule for legal entity ' || contract_legal_entity || ' and client country '
+        || client_country as detail
+    from known
+    where
+        is_billable
+        and contract_legal_entity is not null
+        and client_country is not null
+        and tax_code is null
+
+),
+
 unmatched_worker as (
 
     select
@@ -234,6 +278,12 @@ unioned as (
     select * from expired_contract
     union all
     select * from unmatched_worker
+    union all
+    select * from negative_hours
+    union all
+    select * from unknown_approval_status
+    union all
+    select * from missing_tax_rule
 
 )
 

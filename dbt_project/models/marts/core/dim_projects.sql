@@ -35,10 +35,7 @@ final as (
         {{ surrogate_key("'salesforce'", 'contracts.account_source_id') }} as client_id,
         coalesce(
             contracts.legal_entity,
-            case
-                when projects.canonical_project_code like 'INT-%'
-                    then {{ dbt.split_part('projects.canonical_project_code', "'-'", 2) }}
-            end
+            {{ internal_project_legal_entity('projects.canonical_project_code') }}
         ) as legal_entity,
         coalesce(projects.canonical_project_code like 'INT-%', false) as is_internal,
         projects.is_active,
