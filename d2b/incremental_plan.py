@@ -75,8 +75,8 @@ def read_watermarks(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any])
         present = [table for table in tables if table in existing]
         if not present:
             return None
-        union = " union all ".join(f"select max(_ingested_at) as at from {t}" for t in present)
-        return _text(con.execute(f"select max(at) from ({union})").fetchone()[0])
+        union = " union all ".join(f"select max(_ingested_at) as latest from {t}" for t in present)
+        return _text(con.execute(f"select max(latest) from ({union})").fetchone()[0])
 
     def state_of(table: str) -> str:
         query = f"select {OUTBOX_STATE.get(table, 'count(*)')} from {table}"
