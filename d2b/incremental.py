@@ -120,7 +120,7 @@ def upstream(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
     queue = [unique_id]
     while queue:
         node = nodes.get(queue.pop())
-        for parent in node["depends_on"]["nodes"] if node else ():
+        for parent in node.get("depends_on", {}).get("nodes", ()) if node else ():
             if parent not in seen and (parent in nodes or parent in sources):
                 seen.add(parent)
                 queue.append(parent)
@@ -134,7 +134,7 @@ def used_macros(manifest: Mapping[str, Any], unique_ids: Iterable[str]) -> list[
         macro
         for unique_id in unique_ids
         if unique_id in nodes
-        for macro in nodes[unique_id]["depends_on"].get("macros", ())
+        for macro in nodes[unique_id].get("depends_on", {}).get("macros", ())
     ]
     seen: set[str] = set()
     while queue:

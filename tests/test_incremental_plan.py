@@ -57,7 +57,17 @@ def _manifest() -> dict[str, Any]:
             "source.p.ops.erp_outbox": _source("erp_outbox", "ops", {"d2b_data": "outbox"}),
         },
         "nodes": {
-            "model.p.stg_projects": _node("stg_projects", ["source.p.raw.projects"], []),
+            # a seed's depends_on has no nodes
+            "seed.p.rate_cards": {
+                "name": "rate_cards",
+                "resource_type": "seed",
+                "config": {"materialized": "seed"},
+                "checksum": {"name": "sha256", "checksum": "rates"},
+                "depends_on": {"macros": []},
+            },
+            "model.p.stg_projects": _node(
+                "stg_projects", ["source.p.raw.projects", "seed.p.rate_cards"], []
+            ),
             "model.p.stg_entries": _node(
                 "stg_entries", ["source.p.raw.time_entries"], ["macro.p.money"]
             ),
@@ -109,6 +119,7 @@ def test_the_upstream_and_the_macros_used_are_followed_through():
         "model.p.fct_entries",
         "model.p.stg_entries",
         "model.p.stg_projects",
+        "seed.p.rate_cards",
         "source.p.raw.projects",
         "source.p.raw.time_entries",
     ]
@@ -168,7 +179,7 @@ def test_changed_upstream_code_builds_in_full_what_is_downstream_of_it():
     manifest = _manifest()
     watermarks = _watermarks(manifest, NEW_ACTIVITY_LANDED)
     changed = copy.deepcopy(manifest)
-    changed["nodes"]["model.p.stg_projects"]["checksum"]["checksum"] = "new code"
+    changed["nodes"]["seed.p.rate_cards"]["checksum"]["checksum"] = "new rates"
     assert _builds(plan_incremental_builds(changed, VARS, watermarks)) == {
         "fct_entries": "full",
         "fct_billing": "full",
