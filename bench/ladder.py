@@ -105,13 +105,14 @@ def _phase_command(phase: str, workdir: Path, scale: float, seed: int, as_of: da
         from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
 
         vars_ = json.dumps({"as_of_date": as_of.isoformat()})
+        # a build goes through the incremental plan (d2b/incremental_plan.py), as in Dagster
         selection = (
-            ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+            [python, "-m", "d2b.incremental_plan", "build"]
+            + ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
             if phase == "dbt_build"
-            else ["test"]
+            else [dbt_executable(), "test"]
         )
         return [
-            dbt_executable(),
             *selection,
             "--vars",
             vars_,

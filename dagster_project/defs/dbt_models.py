@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
+from d2b.incremental_plan import incremental_plan_environment
 from dagster_project.dbt import dbt_project, dbt_resource, prepare_manifest
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from dagster_project.translator import D2BDbtTranslator, written_elsewhere_specs
@@ -22,12 +23,15 @@ class DbtBuildConfig(dg.Config):
     """Build the marts as of this date (YYYY-MM-DD); empty means today (docs/design.md §4)."""
 
 
+def dbt_build_vars(config: DbtBuildConfig) -> dict[str, str]:
+    """The ``--vars`` of the dbt build for ``config``."""
+    return {"as_of_date": config.as_of_date} if config.as_of_date else {}
+
+
 def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     """The ``dbt build`` arguments for ``config``."""
-    args = ["build"]
-    if config.as_of_date:
-        args += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
-    return args
+    build_vars = dbt_build_vars(config)
+    return ["build", *(["--vars", json.dumps(build_vars)] if build_vars else [])]
 
 
 @contextmanager
@@ -65,9 +69,13 @@ def d2b_dbt_models(
     """Build the selected dbt models and run their tests against the warehouse file."""
     settings = d2b.settings()
     context.log.info("dbt warehouse: %s", settings.warehouse)
-    # dbt reads the warehouse path from the environment (profiles.yml); hand it the
-    # resource's resolved settings for the moment the subprocess starts.
-    with exported_environment(settings.environment()):
+    # What each incremental model rebuilds, decided from the manifest and the warehouse's
+    # watermarks right before the build (d2b/incremental.py).
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    plan = incremental_plan_environment(settings.warehouse, manifest, dbt_build_vars(config))
+    # dbt reads the warehouse path from the environment (profiles.yml) and the plan
+    # (macros/incremental.sql); hand them over for the moment the subprocess starts.
+    with exported_environment({**settings.environment(), **plan}):
         invocation = dbt.cli(dbt_build_args(config), context=context)
     yield from invocation.stream()
 

@@ -6,15 +6,14 @@
     canonical models, so set-wide rules (duplicate_entry, over_daily_limit: one person-day)
     see all their rows, and an entry moved between dates leaves no stale row behind.
 
-    A model builds in full (rows deleted, every row inserted) whenever its result could
-    change in ways the cutoff does not see: a new export of any master data (projects,
-    people, contracts, rate cards, FX, mappings), a changed seed or model upstream of it,
-    other vars (as-of date, reporting currency), or, for the models downstream of
-    its staging (the facts, the record-scoped marts), a change in the billing outbox (a batch
-    frozen or changing status). Macros are not fingerprinted: after changing one, build with
-    --full-refresh. The state of each build
-    (fingerprint of those inputs, landed data it has seen) is `ops.dbt_incremental_state`,
-    one row per build, written in the model's transaction.
+    Whether a model builds in full or incrementally, and from which landed-data watermark,
+    is decided before the build in Python (d2b/incremental.py, from dbt's manifest and the
+    warehouse's watermarks: vars, the code and the macros of the model and its upstream,
+    master data, the billing outbox) and handed to dbt as the plan (incremental_plan()).
+    These macros keep only the row predicates: from the watermark, the cutoff and the rows
+    to delete and insert again. Without a plan (a `dbt build` by hand) every incremental
+    model builds in full. Each build is logged in `ops.dbt_incremental_state` (fingerprint
+    and watermark from the plan), one row per build, written in the model's transaction.
 
     Use in a model:
         config(materialized='incremental', incremental_strategy='append',
@@ -22,15 +21,6 @@
                post_hook="{{ record_incremental_state() }}")
     and filter the model's rows with the same scope predicate when `incremental_cutoff()` is
     not none, so what is deleted is exactly what is inserted again. -#}
-
-{#- The vars a record-level model's rows depend on (a change rebuilds in full). A null
-    as_of_date (today) fingerprints as None though today moves: these rows depend on the
-    as-of date only through whether a stamped event had happened by then, and no landed
-    file holds an event after the day it landed, so a later today changes only rows of
-    entries the cutoff already sees. -#}
-{% macro incremental_vars() -%}
-    {{ return(['as_of_date', 'reporting_currency', 'fx_base_currency']) }}
-{%- endmacro %}
 
 {#- on-run-start: the build log the incremental models read and append to, pruned. -#}
 {% macro create_incremental_state() -%}
@@ -56,115 +46,24 @@
     )
 {%- endmacro %}
 
-{#- The raw tables (existing ones) of the project's sources, split by kind. -#}
-{% macro _raw_relations(kind) -%}
-    {%- set relations = [] -%}
-    {%- for source_node in graph.sources.values() | sort(attribute='unique_id') -%}
-        {%- if source_node.schema == 'raw' -%}
-            {#- sources of activity say so (meta d2b_data: activity); the rest is master data -#}
-            {%- set is_activity = source_node.meta.get('d2b_data') == 'activity' -%}
-            {%- if kind == 'all' or (kind == 'activity') == is_activity -%}
-                {%- set relation = adapter.get_relation(
-                    database=source_node.database,
-                    schema=source_node.schema,
-                    identifier=source_node.identifier
-                ) -%}
-                {%- if relation is not none -%}{%- do relations.append(relation) -%}{%- endif -%}
-            {%- endif -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(relations) }}
+{#- This model's entry of the incremental plan (d2b/incremental_plan.py), or none when the
+    build was started without a plan (a `dbt build` by hand): {build: full|incremental,
+    fingerprint, since, ingested_through}. Read only while executing, so the plan, which
+    changes every run, never enters dbt's parse. -#}
+{% macro incremental_plan() -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set plans = fromjson(env_var('DBT_INCREMENTAL_PLAN', '{}')) -%}
+    {{ return(plans.get(this.identifier)) }}
 {%- endmacro %}
 
-{#- The latest `_ingested_at` over raw tables of a kind ('master', 'activity' or 'all'). -#}
-{% macro _raw_ingested_through(kind) -%}
-    {%- set relations = _raw_relations(kind) -%}
-    {%- if not relations -%}{{ return(none) }}{%- endif -%}
-    {%- set query -%}
-        select max(ingested_through) from (
-        {%- for relation in relations %}
-            select max(_ingested_at) as ingested_through from {{ relation }}
-            {{- " union all" if not loop.last }}
-        {%- endfor %}
-        )
-    {%- endset -%}
-    {{ return(run_query(query).columns[0].values()[0]) }}
-{%- endmacro %}
-
-{#- The models, seeds and snapshots upstream of this model, by unique id. -#}
-{% macro _upstream_nodes() -%}
-    {%- set queue = [model.unique_id] -%}
-    {#- breadth-first over depends_on; the queue grows while it is walked -#}
-    {%- for position in range(graph.nodes | length) -%}
-        {%- if position < queue | length -%}
-            {%- set node = graph.nodes.get(queue[position]) -%}
-            {%- for parent in (node.depends_on.nodes if node else []) -%}
-                {%- if parent in graph.nodes and parent not in queue -%}
-                    {%- do queue.append(parent) -%}
-                {%- endif -%}
-            {%- endfor -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(queue | sort) }}
-{%- endmacro %}
-
-{#- What a full rebuild depends on besides activity: vars, the code of the model and of
-    everything upstream (models, seeds, snapshots), master data, and for the models
-    downstream of the billing outbox's staging, the outbox. -#}
-{% macro incremental_fingerprint() -%}
-    {%- set parts = [] -%}
-    {%- for name in incremental_vars() -%}
-        {%- do parts.append(name ~ '=' ~ var(name, none)) -%}
-    {%- endfor -%}
-    {%- set upstream = _upstream_nodes() -%}
-    {%- for unique_id in upstream -%}
-        {%- do parts.append(unique_id ~ '=' ~ graph.nodes[unique_id].checksum.checksum) -%}
-    {%- endfor -%}
-    {%- do parts.append('master=' ~ _raw_ingested_through('master')) -%}
-    {#- the outbox only for the models that read it (a billing run changes no other) -#}
-    {%- set reads_outbox = [] -%}
-    {%- for unique_id in upstream if unique_id.split('.')[-1].startswith('stg_ops__erp_outbox') -%}
-        {%- do reads_outbox.append(unique_id) -%}
-    {%- endfor -%}
-    {#- the records frozen into batches, and each batch's status (every change of a batch
-        stamps its updated_at: a batch that goes to dead_letter changes no correlation) -#}
-    {%- for table, state in [
-        ('erp_outbox_correlations', 'count(*), max(batch_key), min(batch_key)'),
-        ('erp_outbox', 'count(*), max(updated_at)'),
-    ] if reads_outbox -%}
-        {%- set outbox = adapter.get_relation(
-            database=target.database, schema='ops', identifier=table
-        ) -%}
-        {%- if outbox is not none -%}
-            {%- set outbox_state = run_query('select ' ~ state ~ ' from ' ~ outbox).rows[0] -%}
-            {%- do parts.append(table ~ '=' ~ (outbox_state | join('/'))) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(local_md5(parts | join('|'))) }}
-{%- endmacro %}
-
-{#- The last build of this model, as a row (fingerprint, ingested_through), or none. -#}
-{% macro _last_incremental_state() -%}
-    {%- set query -%}
-        select fingerprint, ingested_through
-        from ops.dbt_incremental_state
-        where model_name = '{{ this.identifier }}'
-        order by built_at desc
-        limit 1
-    {%- endset -%}
-    {%- set rows = run_query(query).rows -%}
-    {{ return(rows[0] if rows else none) }}
-{%- endmacro %}
-
-{#- The landed-data watermark this model may build on incrementally, or none (build in
-    full: first build, --full-refresh, or a changed fingerprint). `fingerprint`: this
-    model's, when the caller has it already. -#}
-{% macro incremental_watermark(fingerprint=none) -%}
+{#- The landed-data watermark this model builds on incrementally (a timestamp as text), or
+    none to build in full: the plan says full or is absent, the table does not exist yet, or
+    --full-refresh. -#}
+{% macro incremental_watermark() -%}
     {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
-    {%- set state = _last_incremental_state() -%}
-    {%- if state is none or state[1] is none -%}{{ return(none) }}{%- endif -%}
-    {%- if state[0] != (fingerprint or incremental_fingerprint()) -%}{{ return(none) }}{%- endif -%}
-    {{ return(state[1]) }}
+    {%- set plan = incremental_plan() -%}
+    {%- if plan is none or plan.build != 'incremental' -%}{{ return(none) }}{%- endif -%}
+    {{ return(plan.since) }}
 {%- endmacro %}
 
 {#- The ids of ERP invoices with an export (of the invoice or a line, legacy or read back
@@ -278,16 +177,17 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- post-hook: log this build (same transaction as its rows). -#}
+{#- post-hook: log this build (same transaction as its rows): the fingerprint and watermark
+    the plan gave it; a build without a plan records none, so the next planned build is full. -#}
 {% macro record_incremental_state() -%}
     {%- if execute -%}
-        {%- set through = _raw_ingested_through('all') -%}
-        {%- set fingerprint = incremental_fingerprint() -%}
+        {%- set plan = incremental_plan() or {} -%}
+        {%- set through = plan.get('ingested_through') -%}
         insert into ops.dbt_incremental_state
         values (
             '{{ this.identifier }}',
-            '{{ fingerprint }}',
-            '{{ "full" if incremental_watermark(fingerprint) is none else "incremental" }}',
+            '{{ plan.get('fingerprint') or 'unplanned' }}',
+            '{{ "full" if incremental_watermark() is none else "incremental" }}',
             {{ "cast('" ~ through ~ "' as timestamp)" if through is not none else "null" }},
             {{ dbt.current_timestamp() }}
         )
