@@ -2,9 +2,10 @@
 
 A hand-written configuration (tests/fixtures/config/, the landing layout
 ``config/<entity>/<entity>_<date>.csv``) loads like any source: a row that cannot be read is
-quarantined with its reason; in dbt the newest version of a file is in force, a rule across
-files (a tax rule for an unknown legal entity) and a missing file are warnings, never a
-silent default or a failed build.
+quarantined with its reason; a value outside what the product knows (a line kind, a threshold
+name) loads and is a warning of its staging model; in dbt the newest version of a file is in
+force, a rule across files (a tax rule for an unknown legal entity) and a missing file are
+warnings, never a silent default or a failed build.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
 from ingest.loader import LOADED, load_landing
@@ -22,6 +24,7 @@ from ingest.sources.config import THRESHOLD_NAMES
 from ingest.warehouse import connect
 
 FIXTURE = Path(__file__).parent / "fixtures" / "config"
+CONFIG_MODELS = DBT_PROJECT_DIR / "models" / "staging" / "config" / "_config__models.yml"
 
 
 @pytest.fixture
@@ -47,24 +50,26 @@ def test_a_hand_written_config_loads_and_bad_rows_are_quarantined_with_their_rea
             for entity in ("legal_entities", "tax_rules", "expense_policy", "sla_thresholds")
         }
     reasons = {(Path(f).name, row, reason) for f, row, reason, _ in rejected}
-    assert reasons == {
-        # a rate that is not a number
-        ("tax_rules_2025-06-01.csv", 4, "invalid_type"),
-        # a line kind other than labour or expense
-        ("tax_rules_2025-06-01.csv", 5, "invalid_value"),
-        # a threshold Deliver-to-Bill does not know
-        ("sla_thresholds_2025-01-01.csv", 7, "invalid_value"),
-    }
+    # only a value that cannot be read is a load error: a rate that is not a number. A line
+    # kind other than labour or expense and a threshold Deliver-to-Bill does not know load as
+    # read and are warnings of their staging (test below), never quarantined.
+    assert reasons == {("tax_rules_2025-06-01.csv", 4, "invalid_type")}
     details = " ".join(detail for *_, detail in rejected)
-    assert "tax_rate" in details and "line_kind" in details and "threshold" in details
+    assert "tax_rate" in details
     # both versions of legal_entities are kept in raw (history); the tax rule for the
     # unknown entity ZZ09 is read, and left to the staging test to report
-    assert loaded == {"legal_entities": 3, "tax_rules": 4, "expense_policy": 3, "sla_thresholds": 6}
+    assert loaded == {"legal_entities": 3, "tax_rules": 5, "expense_policy": 3, "sla_thresholds": 7}
 
 
 def test_the_dbt_threshold_check_lists_every_threshold_the_source_accepts() -> None:
     check = (DBT_PROJECT_DIR / "tests" / "assert_firm_configuration_is_complete.sql").read_text()
     assert set(re.findall(r"^\s+\('(\w+)'\)", check, re.MULTILINE)) == set(THRESHOLD_NAMES)
+    staging = yaml.safe_load(CONFIG_MODELS.read_text())
+    (thresholds,) = [m for m in staging["models"] if m["name"] == "stg_config__sla_thresholds"]
+    (name_column,) = [c for c in thresholds["columns"] if c["name"] == "threshold"]
+    tests = name_column["data_tests"]
+    (accepted,) = [t["accepted_values"] for t in tests if "accepted_values" in t]
+    assert set(accepted["arguments"]["values"]) == set(THRESHOLD_NAMES)
 
 
 def _dbt(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -105,6 +110,7 @@ def test_the_newest_version_is_in_force_and_config_problems_are_warnings(landing
     output = " ".join(built.stdout.split())
     assert re.search(r"WARN \d+ assert_firm_configuration_is_complete", output), output[-4000:]
     assert re.search(r"WARN 1 relationships_stg_config__tax_rules_legal_entity", output)
+    assert re.search(r"WARN 1 accepted_values_stg_config__tax_rules_line_kind", output), output
     with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
         entities = con.execute(
             "SELECT legal_entity, source_file FROM staging.stg_config__legal_entities "

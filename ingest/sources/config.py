@@ -43,9 +43,9 @@ TAX_RULES = SourceSchema(
     columns=(
         Column("legal_entity", "VARCHAR", required=True),
         Column("client_country", "VARCHAR", required=True),
-        Column("line_kind", "VARCHAR", required=True, accepted=("labour", "expense")),
+        Column("line_kind", "VARCHAR", required=True),
         Column("tax_code", "VARCHAR", required=True),
-        Column("tax_rate", "DECIMAL(8, 4)", required=True, minimum=0, maximum=100),
+        Column("tax_rate", "DECIMAL(8, 4)", required=True),
     ),
 )
 
@@ -59,8 +59,8 @@ EXPENSE_POLICY = SourceSchema(
         Column("expense_type_code", "VARCHAR", required=True),
         Column("expense_type_name", "VARCHAR"),
         Column("currency", "VARCHAR", required=True),
-        Column("receipt_required_over", "DECIMAL(18, 2)", minimum=0),
-        Column("policy_limit", "DECIMAL(18, 2)", minimum=0),
+        Column("receipt_required_over", "DECIMAL(18, 2)"),
+        Column("policy_limit", "DECIMAL(18, 2)"),
         Column("is_rebillable_type", "BOOLEAN", required=True),
     ),
 )
@@ -82,8 +82,8 @@ SLA_THRESHOLDS = SourceSchema(
     snapshot=True,
     description="Service levels and limits: one row per named threshold.",
     columns=(
-        Column("threshold", "VARCHAR", required=True, accepted=THRESHOLD_NAMES),
-        Column("value", "INTEGER", required=True, minimum=0, maximum=10_000),
+        Column("threshold", "VARCHAR", required=True),
+        Column("value", "INTEGER", required=True),
         Column("description", "VARCHAR"),
     ),
 )
