@@ -208,3 +208,24 @@ def test_a_psa_whose_staging_drifts_fails_at_its_own_model(project_with_a_third_
     assert built.returncode != 0
     assert f"stg_{PSA}__time_entries" in built.stdout
     assert "person_name" in built.stdout and "contract" in built.stdout.lower()
+
+
+def test_no_dbt_file_outside_its_staging_names_a_psa() -> None:
+    """The PSAs are named once: the list in dbt_project.yml, and each PSA's own staging."""
+    psas = [
+        entry["name"]
+        for entry in yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"][
+            "psa_sources"
+        ]
+    ]
+    assert len(psas) >= 2
+    naming = {
+        path.relative_to(DBT_PROJECT_DIR).as_posix()
+        for path in DBT_PROJECT_DIR.rglob("*")
+        if path.is_file()
+        and path.suffix in {".sql", ".yml", ".yaml", ".csv", ".md"}
+        and not {"target", "dbt_packages", "logs"} & set(path.relative_to(DBT_PROJECT_DIR).parts)
+        and any(psa in path.read_text().lower() for psa in psas)
+    }
+    own_staging = {p for p in naming for psa in psas if p.startswith(f"models/staging/{psa}/")}
+    assert naming - own_staging == {"dbt_project.yml"}

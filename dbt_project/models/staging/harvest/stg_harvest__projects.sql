@@ -5,7 +5,7 @@ source as (
     select * from {{ current_snapshot(
         source('harvest', 'projects'),
         ['id'],
-        partition_by=harvest_account('snapshot_rows._source_file')
+        partition_by=landing_account('snapshot_rows._source_file')
     ) }}
 
 ),
@@ -15,9 +15,9 @@ renamed as (
     -- the canonical project columns every PSA's staging has (its contract)
     select
         -- ids: time entries refer to a Harvest project by its id
-        {{ harvest_id('id') }} as project_source_id,
-        {{ harvest_id('id') }} as project_ref,
-        {{ harvest_id('client_id') }} as client_source_id,
+        {{ account_qualified_id('id') }} as project_source_id,
+        {{ account_qualified_id('id') }} as project_ref,
+        {{ account_qualified_id('client_id') }} as client_source_id,
 
         -- attributes
         name as project_name,

@@ -5,7 +5,7 @@ source as (
     select * from {{ current_snapshot(
         source('harvest', 'tasks'),
         ['id'],
-        partition_by=harvest_account('snapshot_rows._source_file')
+        partition_by=landing_account('snapshot_rows._source_file')
     ) }}
 
 ),
@@ -13,7 +13,7 @@ source as (
 renamed as (
 
     select
-        {{ harvest_id('id') }} as task_source_id,
+        {{ account_qualified_id('id') }} as task_source_id,
         name as task_name,
         billable_by_default as is_billable_by_default,
         is_default,

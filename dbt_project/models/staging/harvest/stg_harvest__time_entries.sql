@@ -11,12 +11,12 @@ renamed as (
     -- the canonical time-entry columns every PSA's staging has (its contract)
     select
         -- ids: entries refer to projects and tasks by Harvest id
-        {{ harvest_id('id') }} as time_entry_source_id,
-        {{ harvest_id('user_id') }} as person_source_id,
+        {{ account_qualified_id('id') }} as time_entry_source_id,
+        {{ account_qualified_id('user_id') }} as person_source_id,
         user_name as person_name,
-        {{ harvest_id('project_id') }} as project_ref,
+        {{ account_qualified_id('project_id') }} as project_ref,
         project_code,
-        {{ harvest_id('task_id') }} as task_ref,
+        {{ account_qualified_id('task_id') }} as task_ref,
         task_name,
         client_name,
 
@@ -64,7 +64,7 @@ exported as (
 window_exports as (
 
     select
-        {{ harvest_account('_source_file') }} as harvest_account,
+        {{ landing_account('_source_file') }} as harvest_account,
         export_from,
         export_to,
         min(_source_file) as source_file,
@@ -72,7 +72,7 @@ window_exports as (
     from source
     where export_from is not null and export_to is not null
     group by
-        {{ harvest_account('_source_file') }},
+        {{ landing_account('_source_file') }},
         export_from,
         export_to,
         regexp_replace(_source_file, '_page_[0-9]+[.]json$', '')
@@ -84,7 +84,7 @@ last_seen as (
 
     select
         *,
-        {{ harvest_account('source_file') }} as harvest_account
+        {{ landing_account('source_file') }} as harvest_account
     from exported
     qualify row_number() over (
         partition by time_entry_source_id

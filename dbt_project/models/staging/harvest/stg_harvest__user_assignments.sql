@@ -5,7 +5,7 @@ source as (
     select * from {{ current_snapshot(
         source('harvest', 'user_assignments'),
         ['id'],
-        partition_by=harvest_account('snapshot_rows._source_file')
+        partition_by=landing_account('snapshot_rows._source_file')
     ) }}
 
 ),
@@ -13,9 +13,9 @@ source as (
 renamed as (
 
     select
-        {{ harvest_id('id') }} as user_assignment_source_id,
-        {{ harvest_id('project_id') }} as project_source_id,
-        {{ harvest_id('user_id') }} as person_source_id,
+        {{ account_qualified_id('id') }} as user_assignment_source_id,
+        {{ account_qualified_id('project_id') }} as project_source_id,
+        {{ account_qualified_id('user_id') }} as person_source_id,
         project_code,
         user_name as person_name,
         is_active,

@@ -5,7 +5,7 @@ source as (
     select * from {{ current_snapshot(
         source('harvest', 'users'),
         ['id'],
-        partition_by=harvest_account('snapshot_rows._source_file')
+        partition_by=landing_account('snapshot_rows._source_file')
     ) }}
 
 ),
@@ -13,7 +13,7 @@ source as (
 renamed as (
 
     select
-        {{ harvest_id('id') }} as person_source_id,
+        {{ account_qualified_id('id') }} as person_source_id,
         first_name,
         last_name,
         email,
