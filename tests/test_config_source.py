@@ -61,9 +61,9 @@ def test_a_hand_written_config_loads_and_bad_rows_are_quarantined_with_their_rea
     assert loaded == {"legal_entities": 3, "tax_rules": 5, "expense_policy": 3, "sla_thresholds": 7}
 
 
-def test_the_dbt_threshold_check_lists_every_threshold_the_source_accepts() -> None:
-    check = (DBT_PROJECT_DIR / "tests" / "assert_firm_configuration_is_complete.sql").read_text()
-    assert set(re.findall(r"^\s+\('(\w+)'\)", check, re.MULTILINE)) == set(THRESHOLD_NAMES)
+def test_every_threshold_the_source_accepts_has_a_default_and_is_accepted_in_staging() -> None:
+    defaults = (DBT_PROJECT_DIR / "macros" / "firm_config.sql").read_text()
+    assert set(re.findall(r"'(\w+)': \d+,", defaults)) == set(THRESHOLD_NAMES)
     staging = yaml.safe_load(CONFIG_MODELS.read_text())
     (thresholds,) = [m for m in staging["models"] if m["name"] == "stg_config__sla_thresholds"]
     (name_column,) = [c for c in thresholds["columns"] if c["name"] == "threshold"]

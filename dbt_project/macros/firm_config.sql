@@ -1,12 +1,29 @@
 {#- The firm's own configuration (models/staging/config, docs/sources.md "config"). -#}
 
-{#- A threshold of the firm's config/sla_thresholds as a scalar subquery: null when the firm
-    has not set it, which the warning test assert_firm_configuration_is_complete reports (no
-    silent default). -#}
+{#- The thresholds a firm sets in config/sla_thresholds, with the product's defaults
+    (docs/design.md §4: SLAs of 2, 10 and 5 business days; timesheets due one business day
+    after the week; leakage after 90 days; a 16-hour day). A threshold the firm has not set
+    takes its default, and the warning test assert_firm_configuration_is_complete says so in
+    the run summary, so a firm without the file still gets its lags, leakage and limits. -#}
+{% macro threshold_defaults() -%}
+    {{ return({
+        'sla_time_approval_business_days': 2,
+        'sla_expense_posting_business_days': 10,
+        'sla_invoice_release_business_days': 5,
+        'timesheet_deadline_business_days': 1,
+        'leakage_unbilled_days': 90,
+        'daily_hours_limit': 16,
+    }) }}
+{%- endmacro %}
+
+{#- A threshold as a scalar expression: the firm's value, else the product default. -#}
 {% macro firm_threshold(name) -%}
-    (
-        select sla_thresholds.value
-        from {{ ref('stg_config__sla_thresholds') }} as sla_thresholds
-        where sla_thresholds.threshold = '{{ name }}'
+    coalesce(
+        (
+            select sla_thresholds.value
+            from {{ ref('stg_config__sla_thresholds') }} as sla_thresholds
+            where sla_thresholds.threshold = '{{ name }}'
+        ),
+        {{ threshold_defaults()[name] }}
     )
 {%- endmacro %}

@@ -1,7 +1,8 @@
 -- The firm's configuration (config/<entity>, docs/sources.md) is landed and complete: one row
--- per missing part, with what is missing. A firm without a file gets no silent default: the
--- models read what is there (no legal entities: every entity code is unknown; no threshold:
--- its rule raises nothing), and this warning says so in the run summary.
+-- per missing part, with what is missing. Nothing is filled in silently: the models read what
+-- is there (no legal entities: every entity code is unknown, an exception), a threshold not
+-- set takes the product default (macro threshold_defaults), and this warning says so in the
+-- run summary.
 
 {{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_config__legal_entities'}}}) }}
 
@@ -33,16 +34,10 @@ entity_rows as (
 
 required_thresholds as (
 
-    select required.threshold
-    from (
-        values
-        ('sla_time_approval_business_days'),
-        ('sla_expense_posting_business_days'),
-        ('sla_invoice_release_business_days'),
-        ('timesheet_deadline_business_days'),
-        ('leakage_unbilled_days'),
-        ('daily_hours_limit')
-    ) as required (threshold)
+    {% for name in threshold_defaults() -%}
+        select '{{ name }}' as threshold, {{ threshold_defaults()[name] }} as default_value
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
@@ -56,7 +51,8 @@ missing as (
     union all
     select
         'config/sla_thresholds' as config_file,
-        'threshold ' || required_thresholds.threshold || ' is not set' as problem
+        'threshold ' || required_thresholds.threshold || ' is not set: the default '
+        || cast(required_thresholds.default_value as varchar) || ' applies' as problem
     from required_thresholds
     left join {{ ref('stg_config__sla_thresholds') }} as landed
         on required_thresholds.threshold = landed.threshold
