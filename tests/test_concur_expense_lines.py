@@ -5,7 +5,8 @@ P-10001 and P-10002, the credit 1003, the personal company-card charge 1004), a 
 extract written from the same lines (batch 43: entry 1005, a copy of entry 1002 without a
 receipt, and 1006, a personal line flagged billable on P-10001), the client account the SAE
 allocates to with two USD time-and-materials contracts for P-10001 and P-10002, and the ERP's
-postings of entries 1001, 1002 and 1004 (the ERP posts an entry as a whole). No HR workers
+postings of entries 1001, 1002 and 1004 (the ERP posts an entry as a whole), and the sample
+firm's configuration (legal entities, tax rules, expense policy, thresholds). No HR workers
 or PSA data: the rules that wait for them stay silent. Everything is in USD, the base
 currency, so every rate is 1.
 """
@@ -22,6 +23,7 @@ import pytest
 from ingest.loader import load_landing
 from ingest.warehouse import connect
 from tests.pipeline_runs import dbt_build, query
+from tests.support.sample_config import write_sample_config
 
 FIXTURE = (
     Path(__file__).parent
@@ -184,6 +186,8 @@ def warehouse(tmp_path_factory) -> Path:
             _posting(3, "12.00", 1004, "1410"),
         ],
     )
+    # the sample firm's configuration: its US01 tax rules and expense policy (receipts over 25)
+    write_sample_config(landing)
     warehouse = base / "warehouse.duckdb"
     with connect(warehouse) as con:
         report = load_landing(con, landing)

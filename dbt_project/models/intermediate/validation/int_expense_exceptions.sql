@@ -39,10 +39,12 @@ unknown_expense_type as (
     select
         expense_source_id as source_id,
         'unknown_expense_type' as reason,
-        'expense type ' || expense_type_code || ' has no policy line in '
+        'expense type ' || coalesce(expense_type_code, '(none)') || ' has no policy line in '
         || reimbursement_currency as detail
     from expenses
-    where policy_limit is null
+    -- no policy line matched (is_rebillable_type is required on every line; a policy_limit
+    -- may be null: no limit). A personal line is the employee's own money: no policy applies.
+    where is_rebillable_type is null and not is_personal
 
 ),
 
