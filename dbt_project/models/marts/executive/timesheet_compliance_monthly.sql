@@ -49,13 +49,17 @@ deadline as (
     -- week (Sunday) to the end of the deadline day: N business days, plus a weekend for
     -- every five of them after the first
     select
-        value as business_days,
+        threshold.business_days,
         case
-            when value > 0 then value + 2 * cast(floor((value - 1) / 5.0) as integer)
+            when threshold.business_days > 0
+                then
+                    threshold.business_days
+                    + 2 * cast(floor((threshold.business_days - 1) / 5.0) as integer)
             else 0
         end as days_after_week
-    from {{ ref('stg_config__sla_thresholds') }}
-    where threshold = 'timesheet_deadline_business_days'
+    from (
+        select {{ firm_threshold('timesheet_deadline_business_days') }} as business_days
+    ) as threshold
 
 ),
 
