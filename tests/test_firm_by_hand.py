@@ -2,7 +2,8 @@
 whose data breaks rules about values: the whole pipeline still builds and publishes, and every
 such record is an exception with its owner team (docs/design.md §2 and §5).
 
-The firm: two consultants of US01, four Harvest projects and a week of time (two pages).
+The firm: two consultants of US01, four Harvest projects and a week of time (two pages), and its
+own configuration (config/: US01 with US tax rules only, a meals and airfare policy, its SLAs).
 - P-1001 (Acme, US): 7.5 h, a 26-hour entry keyed on 2 June, and 7 h whose approval status
   `pending_review` is not one Harvest knows;
 - P-1002 (Ipanema, BR): 6 h; US01 has no tax rule for Brazil;
@@ -97,5 +98,5 @@ def test_data_conditions_are_warning_checks_not_failures(firm_run):
         "marts/fct_time_entries:fct_time_entries_hours_not_negative",
         f"staging/stg_harvest__time_entries:accepted_values_stg_harvest__time_entries_{approval}",
         "staging/stg_salesforce__contracts:relationships_stg_salesforce__contracts_legal_entity__"
-        "legal_entity__ref_legal_entities_",
+        "legal_entity__ref_stg_config__legal_entities_",
     ]

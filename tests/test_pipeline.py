@@ -9,6 +9,7 @@ import pytest
 
 from ingest.warehouse import connect
 from tests.harvest_pages import Entry, write_page
+from tests.support.sample_config import write_sample_config
 
 AS_OF = date(2026, 6, 30)
 
@@ -66,6 +67,7 @@ def landing(d2b_home):
             {**approved(8, 502, 1, date(2026, 6, 1)).as_json(), "hours": "x"},  # quarantined
         ],
     )
+    write_sample_config(landing)  # a complete configuration: every check passes
     return landing
 
 
