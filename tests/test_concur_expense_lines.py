@@ -25,6 +25,9 @@ from ingest.warehouse import connect
 from tests.pipeline_runs import dbt_build, query
 from tests.support.sample_config import write_sample_config
 
+#: Whole-pipeline builds on hand-written landings: the slow step of CI runs them.
+pytestmark = pytest.mark.slow
+
 FIXTURE = (
     Path(__file__).parent
     / "fixtures"

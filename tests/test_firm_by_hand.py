@@ -25,6 +25,9 @@ import pytest
 
 from tests.pipeline_runs import PipelineRun, query, run_pipeline
 
+#: Whole-pipeline builds on hand-written landings: the slow step of CI runs them.
+pytestmark = pytest.mark.slow
+
 FIRM = Path(__file__).parent / "fixtures" / "firm_by_hand"
 AS_OF = date(2026, 6, 30)
 

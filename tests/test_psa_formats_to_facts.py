@@ -21,6 +21,9 @@ from ingest.loader import load_landing
 from ingest.warehouse import connect
 from tests.harvest_pages import Entry, page
 
+#: Whole-pipeline builds on hand-written landings: the slow step of CI runs them.
+pytestmark = pytest.mark.slow
+
 TOGGL_FIXTURES = Path(__file__).parent / "fixtures" / "toggl"
 
 
