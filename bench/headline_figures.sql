@@ -277,7 +277,8 @@ LEFT JOIN accounts AS a USING (account_id);
 -- ---------------------------------------------------------------------------------------------
 
 -- Both PSAs in one shape. The keys that identify "the same work" for duplicate detection are
--- each PSA's own: Harvest user/project/task ids; Toggl Email, Project and Task names.
+-- each PSA's own: Harvest user/project/task ids; Toggl Email, Project and Task names (API
+-- rows: user id, and the project and task names of `meta=true`).
 --
 -- Harvest pages: a page that is not valid JSON (an interrupted delivery, re-delivered complete
 -- later) is rejected whole; decided by its content, not by its name. Each page is parsed once,
@@ -313,6 +314,16 @@ toggl_versions AS (
             + CAST(split_part("Duration", ':', 2) AS INTEGER) * 60
             + CAST(split_part("Duration", ':', 3) AS INTEGER) AS duration_seconds
     FROM csv_files('toggl/time_entries/*.csv')
+),
+-- Toggl API v9 time entries (`meta=true`): a top-level array per file; times are UTC, the
+-- work date is the start's date in the workspace's zone (Europe/Amsterdam); no approval data
+toggl_api_versions AS (
+    SELECT unnest(from_json(content, '[{
+        "id": "BIGINT", "user_id": "BIGINT", "project_name": "VARCHAR", "task_name": "VARCHAR",
+        "client_name": "VARCHAR", "start": "VARCHAR", "duration": "BIGINT",
+        "description": "VARCHAR", "billable": "BOOLEAN", "at": "TIMESTAMP"
+    }]')) AS t
+    FROM read_text(landing_glob('toggl/time_entries/*.json'))
 )
 SELECT
     'harvest' AS source,
@@ -355,7 +366,29 @@ SELECT
     CAST(nullif("Approved at", '') AS TIMESTAMP),
     nullif("Client", ''),
     NULL
-FROM toggl_versions;
+FROM toggl_versions
+UNION ALL
+SELECT
+    'toggl',
+    t.id,
+    CAST(t.user_id AS VARCHAR),
+    t.project_name,
+    CASE WHEN regexp_matches(split_part(t.project_name, ' ', 1), '^(P|INT)-')
+        THEN split_part(t.project_name, ' ', 1) END,
+    t.task_name,
+    CAST(timezone('Europe/Amsterdam', CAST(t.start AS TIMESTAMPTZ)) AS DATE),
+    CAST(t.duration / 3600 AS DECIMAL(9,2)),
+    t.description,
+    t.billable,
+    NULL,
+    NULL,
+    t.at,
+    NULL,                    -- the API carries no approval audit: not submitted
+    NULL,
+    NULL,
+    t.client_name,
+    NULL
+FROM toggl_api_versions;
 
 CREATE OR REPLACE TABLE skipped_files AS
 SELECT
@@ -389,7 +422,7 @@ WITH with_worker AS (
     SELECT
         e.*,
         -- Harvest: the user's e-mail (harvest/users) = HR e-mail, else the identity mapping;
-        -- Toggl: the entry's Email = HR e-mail.
+        -- Toggl: the entry's Email = HR e-mail, else (API rows: a user id) the identity mapping.
         coalesce(by_email.employee_id, by_mapping.target_id) AS employee_id
     FROM time_entries AS e
     LEFT JOIN harvest_users AS hu
@@ -397,8 +430,7 @@ WITH with_worker AS (
     LEFT JOIN hr_workers AS by_email
         ON by_email.email = CASE e.source WHEN 'harvest' THEN hu.email ELSE lower(e.user_key) END
     LEFT JOIN identity_mappings AS by_mapping
-        ON e.source = 'harvest'
-        AND by_mapping.source_system = 'harvest'
+        ON by_mapping.source_system = e.source
         AND by_mapping.entity = 'user'
         AND by_mapping.source_id = e.user_key
 ),

@@ -9,14 +9,18 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from ingest.sources.concur import sae_detail_values
 
 DAILY_LIMIT = Decimal(16)
+#: The Toggl workspace's zone (dbt var toggl_time_zone's default), for the API's UTC times.
+WORKSPACE_ZONE = ZoneInfo("Europe/Amsterdam")
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
@@ -163,6 +167,33 @@ def load(landing: Path, skip: set[str]) -> Landing:
                     "updated_at": r["Updated at"],
                     "status": r["Approval status"],
                     "approved_at": r["Approved at"] or None,
+                }
+            )
+    for f in sorted((landing / "toggl" / "time_entries").glob("*.json")):
+        for t in json.loads(f.read_text(encoding="utf-8")):
+            # API v9 (meta=true): the person by user id (mapped to HR), times in UTC, read in
+            # the workspace's zone; no approval data (not submitted)
+            start = datetime.fromisoformat(t["start"]).astimezone(WORKSPACE_ZONE)
+            project = t["project_name"] or ""
+            token = project.split(" ", 1)[0]
+            rows.append(
+                {
+                    "source": "toggl",
+                    "id": str(t["id"]),
+                    "employee_id": mapped.get(("toggl", "user", str(t["user_id"]))),
+                    "user_key": str(t["user_id"]),
+                    "project_key": project,
+                    "project_code_on_entry": token if token.startswith(("P-", "INT-")) else None,
+                    "task_key": t["task_name"],
+                    "spent_date": start.date().isoformat(),
+                    "hours": Decimal(t["duration"]) / 3600,
+                    "notes": t["description"],
+                    "billable": t["billable"],
+                    "psa_rate": None,
+                    "created_at": None,
+                    "updated_at": t["at"],
+                    "status": None,
+                    "approved_at": None,
                 }
             )
     entries = pd.DataFrame(rows)

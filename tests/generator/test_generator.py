@@ -4,9 +4,10 @@ import csv
 import hashlib
 import json
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -215,6 +216,73 @@ def test_reexported_entries_move_forward_in_time(
     statuses = Counter(v[-1][2] for v in seen.values())
     assert statuses["approved"] > 0.9 * len(seen) and statuses["submitted"] > 0
     assert any(s == "rejected" for v in seen.values() for _, _, s in v)
+
+
+#: The detailed report's stock header as Toggl Track exports it (Reports -> Detailed -> Export
+#: CSV), then the workspace-currency amount and the integration's approval-audit extras.
+TOGGL_STOCK_HEADER = [
+    "User",
+    "Email",
+    "Client",
+    "Project",
+    "Task",
+    "Description",
+    "Billable",
+    "Start date",
+    "Start time",
+    "End date",
+    "End time",
+    "Duration",
+    "Tags",
+    "Amount (EUR)",
+]
+TOGGL_EXTRAS = ["Time entry ID", "Approval status", "Submitted at", "Approved at", "Updated at"]
+
+
+def test_toggl_entries_arrive_in_both_layouts_toggl_ships(sample: GenerationResult) -> None:
+    folder = sample.out_dir / "toggl" / "time_entries"
+    csv_versions: dict[str, list[tuple[str, str]]] = {}
+    for f in sorted(folder.glob("*.csv")):
+        with open(f, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            assert reader.fieldnames == TOGGL_STOCK_HEADER + TOGGL_EXTRAS, f.name
+            for r in reader:
+                csv_versions.setdefault(r["Time entry ID"], []).append(
+                    (r["Updated at"], r["Approval status"])
+                )
+    api_rows = [t for f in sorted(folder.glob("*.json")) for t in json.loads(f.read_text())]
+    assert csv_versions and api_rows
+    # the CSV carries the approval audit: only versions whose timesheet was submitted
+    assert all(s != "unsubmitted" for v in csv_versions.values() for _, s in v)
+
+    mappings = read_csv(next((sample.out_dir / "mdm" / "identity_mappings").glob("*.csv")))
+    toggl_users = {
+        m["source_id"]: m["target_id"] for m in mappings if m["source_system"] == "toggl"
+    }
+    workers = read_csv(next((sample.out_dir / "hris" / "workers").glob("*.csv")))
+    entity = {w["employee_id"]: w["legal_entity"] for w in workers}
+    zone = ZoneInfo("Europe/Amsterdam")
+    first_starts: dict[bool, time] = {}
+    for t in api_rows:
+        # the API's shape with meta=true, no approval data, stopped entries in UTC
+        assert {"approval_status", "Approval status", "submitted_at"}.isdisjoint(t)
+        assert t["server_deleted_at"] is None and t["project_name"] and t["task_name"]
+        start, stop = datetime.fromisoformat(t["start"]), datetime.fromisoformat(t["stop"])
+        assert start.utcoffset() == timedelta(0)
+        assert (stop - start).total_seconds() == t["duration"] > 0
+        # people by Toggl user id only, each mapped to an NL01 worker
+        assert entity[toggl_users[str(t["user_id"])]] == "NL01"
+        # days start at 09:00 local time: read in the workspace's zone, summer and winter
+        local = start.astimezone(zone)
+        summer = bool(local.dst())
+        first_starts[summer] = min(first_starts.get(summer, time.max), local.time())
+    assert first_starts == {True: time(9), False: time(9)}
+
+    # one id space: an entry's unsubmitted version is an API row, its later ones CSV rows
+    api_at = {str(t["id"]): t["at"] for t in api_rows}
+    both = [i for i in api_at if i in csv_versions]
+    assert both and all(api_at[i] < min(u for u, _ in csv_versions[i]) for i in both)
+    assert len(both) < len(api_at), "entries unsubmitted at the as-of date are API rows only"
 
 
 # --- planted defects ---

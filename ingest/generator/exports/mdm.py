@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ingest.generator import reference as ref
 from ingest.generator.exports.common import SNAPSHOT_HOUR
+from ingest.generator.exports.toggl import toggl_user_id
 from ingest.generator.firm import DAY
 from ingest.generator.state import World, contract_id
 from ingest.generator.writers import (
@@ -34,6 +36,20 @@ def identity_mapping_rows(w: World) -> list[tuple[str, ...]]:
                 "harvest",
                 "user",
                 str(int(wk.at[i, "harvest_user_id"])),
+                "hris",
+                wk.at[i, "employee_id"],
+                "hr-ops@d2b.example",
+                iso(max(base, int(wk.at[i, "hire_day"]) * DAY) + 40000),
+            )
+        )
+    # Toggl's API rows name a person by user id only (no e-mail): every Toggl user is mapped.
+    toggl_le = [k for k, le in enumerate(ref.LEGAL_ENTITIES) if le.psa == "toggl"]
+    for i in wk.index[wk["le"].isin(toggl_le)]:
+        rows.append(
+            (
+                "toggl",
+                "user",
+                str(toggl_user_id(int(i))),
                 "hris",
                 wk.at[i, "employee_id"],
                 "hr-ops@d2b.example",

@@ -1,6 +1,9 @@
-"""Toggl Track: the detailed-report CSV of time entries and the project names."""
+"""Toggl Track: time entries (detailed-report CSV and API v9 JSON) and the projects list."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
@@ -9,7 +12,7 @@ import pandas as pd
 from ingest.generator import activity as act
 from ingest.generator import reference as ref
 from ingest.generator.exports.common import SNAPSHOT_HOUR, psa_code
-from ingest.generator.firm import DAY, NO_DAY
+from ingest.generator.firm import DAY, NO_DAY, from_day
 from ingest.generator.state import World
 from ingest.generator.writers import (
     Landing,
@@ -58,12 +61,37 @@ WORKSPACE_CURRENCY = "EUR"
 #: (entry id and approval audit). Both column lists are the parser's, so they cannot drift apart.
 TOGGL_HEADER = (*STOCK_COLUMNS, f"Amount ({WORKSPACE_CURRENCY})", *EXTRA_COLUMNS)
 TOGGL_WORKSPACE_ID = 4_711_000
+#: The workspace's zone: the CSV's wall-clock times are in it, the API's UTC times are read in
+#: it (dbt var ``toggl_time_zone``'s default).
+WORKSPACE_TIME_ZONE = ZoneInfo("Europe/Amsterdam")
+TOGGL_USER_ID_BASE = 6_200_000
+TOGGL_TASK_ID_BASE = 88_000_000
+GHOST_TOGGL_PROJECT_ID_BASE = 199_000_000
+
+
+def toggl_user_id(worker: int) -> int:
+    """The Toggl user id of worker ``worker`` (API rows name people by it, not by e-mail)."""
+    return TOGGL_USER_ID_BASE + worker * 7
+
+
+def is_toggl_api_version(status: np.ndarray) -> np.ndarray:
+    """Which exported versions the integration delivers as API v9 JSON, not in the CSV.
+
+    The integration pulls new entries from the API (``GET /me/time_entries?meta=true``),
+    which carries no approval data; the weekly detailed report with the approval-audit extras
+    delivers every version once its timesheet is submitted. So an unsubmitted version is an
+    API row (approval status null downstream, which every figure reads as not submitted)
+    and every later version a CSV row.
+    """
+    return status == 0
 
 
 def write_toggl(w: World, landing: Landing) -> None:
     """Write the acquired subsidiary's Toggl Track exports.
 
-    Weekly detailed-report CSVs of changed entries, and its projects list (API v9 JSON).
+    Per weekly window, the changed entries: unsubmitted versions as an API v9 time-entry
+    list, the others in a detailed-report CSV (:func:`is_toggl_api_version`); and the
+    projects list (API v9 JSON).
     """
     firm, e = w.firm, w.e
     p, wk, a = firm.projects, firm.workers, firm.accounts
@@ -94,6 +122,7 @@ def write_toggl(w: World, landing: Landing) -> None:
         toggl_project_name(w, j) if p.at[j, "psa"] == "toggl" else "" for j in range(len(p))
     ]
     proj_acc = p["account"].tolist()
+    proj_toggl_id = [None if pd.isna(x) else int(x) for x in p["toggl_project_id"]]
     task_name = [t for t, _ in ref.TASKS]
     order_all = np.lexsort((e.entry_id[rows], wins))
     rows, wins = rows[order_all], wins[order_all]
@@ -102,23 +131,53 @@ def write_toggl(w: World, landing: Landing) -> None:
         for x in (np.array(sub, object), np.array(appr, object), np.array(upd, object))
     ]
     status = st.status[order_all].tolist()
+    api = is_toggl_api_version(np.asarray(status)).tolist()
+    utc_offset = _utc_offsets(int(e.day[rows].min()), int(e.day[rows].max())) if len(rows) else {}
     for win in np.unique(wins):
         sel = np.nonzero(wins == win)[0].tolist()
-        out = []
+        out, api_out = [], []
         for k in sel:
             i = int(rows[k])
             person, j = int(e.person[i]), int(e.project[i])
             if e.ghost_project[i] >= 0:
                 g = ghosts[e.ghost_project[i]]
                 project, acc = f"{g['code']} {g['name']}", g["account"]
+                project_id = GHOST_TOGGL_PROJECT_ID_BASE + int(e.ghost_project[i])
             else:
                 project, acc = proj_name[j], proj_acc[j]
+                project_id = proj_toggl_id[j]
             s = int(start_local[i])
             q = int(e.hours_q[i])
             dur = q * 900
             d0 = int(e.day[i])
             end = s + dur
             billable = bool(e.billable[i])
+            if api[k]:
+                start_utc = d0 * DAY + s - utc_offset[d0]
+                api_out.append(
+                    {
+                        "id": int(e.entry_id[i]),
+                        "workspace_id": TOGGL_WORKSPACE_ID,
+                        "project_id": project_id,
+                        "task_id": TOGGL_TASK_ID_BASE + j * 100 + int(e.task[i]),
+                        "billable": billable,
+                        "start": iso(start_utc),
+                        "stop": iso(start_utc + dur),
+                        "duration": dur,
+                        "description": act.NOTES[int(e.note[i])],
+                        "tags": [],
+                        "tag_ids": [],
+                        "duronly": False,
+                        "at": upd[k],
+                        "server_deleted_at": None,
+                        "user_id": toggl_user_id(person),
+                        "user_name": user_name[person],
+                        "client_name": acc_name[acc] if acc >= 0 else None,
+                        "project_name": project,
+                        "task_name": task_name[int(e.task[i])],
+                    }
+                )
+                continue
             out.append(
                 (
                     user_name[person],
@@ -144,15 +203,29 @@ def write_toggl(w: World, landing: Landing) -> None:
             )
         lo = day_str(int(w.bounds[win] // DAY))
         hi = day_str(int((w.bounds[win + 1] - 1) // DAY))
-        landing.write(
-            "toggl",
-            "time_entries",
-            f"Toggl_time_entries_{lo}_to_{hi}.csv",
-            [csv_bytes(TOGGL_HEADER, out)],
-            len(out),
-            int(w.bounds[win + 1]) + SNAPSHOT_HOUR,
-            int((e.reason[rows[sel]] != 0).sum()),
-        )
+        delivered = int(w.bounds[win + 1]) + SNAPSHOT_HOUR
+        defects = e.reason[rows[sel]] != 0
+        is_api = np.array([api[k] for k in sel], bool)
+        if out:
+            landing.write(
+                "toggl",
+                "time_entries",
+                f"Toggl_time_entries_{lo}_to_{hi}.csv",
+                [csv_bytes(TOGGL_HEADER, out)],
+                len(out),
+                delivered,
+                int((defects & ~is_api).sum()),
+            )
+        if api_out:
+            landing.write(
+                "toggl",
+                "time_entries",
+                f"time_entries_api_v9_{lo}_to_{hi}.json",
+                [orjson.dumps(api_out)],
+                len(api_out),
+                delivered,
+                int((defects & is_api).sum()),
+            )
 
     projects = []
     for j in p.index[p["psa"] == "toggl"]:
@@ -198,6 +271,22 @@ def write_toggl(w: World, landing: Landing) -> None:
         len(projects),
         w.end_ts + SNAPSHOT_HOUR,
     )
+
+
+def _utc_offsets(first_day: int, last_day: int) -> dict[int, int]:
+    """Seconds the workspace's zone is ahead of UTC on each day, at 09:00 local time.
+
+    Entries start at 09:00 or later, after any daylight-saving switch of their day.
+    """
+    return {
+        day: int(
+            datetime.combine(from_day(day), datetime.min.time().replace(hour=9))
+            .replace(tzinfo=WORKSPACE_TIME_ZONE)
+            .utcoffset()
+            .total_seconds()
+        )
+        for day in range(first_day, last_day + 1)
+    }
 
 
 def _hms(seconds: int) -> str:
