@@ -9,6 +9,7 @@ the facts it expects by hand.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from datetime import date, datetime
@@ -209,6 +210,84 @@ def test_a_harvest_re_export_of_a_window_without_an_entry_retires_it(project):
         project,
         "select source_id, event_at from marts.fct_lifecycle_events where event_type = 'deleted'",
     ) == [("1002", reexport_loaded_at)]
+
+
+def test_a_re_export_landed_with_its_export_in_one_load_retires_by_delivery_order(project):
+    # A firm's first backfill: the week's export and its re-export arrive together and are
+    # loaded at once, so both files share a load time; the re-export was delivered later (its
+    # mtime), and 1002, missing from it, is retired, known at that load.
+    week = (date(2025, 6, 2), date(2025, 6, 8))
+    land_harvest_page(
+        project,
+        "time_entries_2025-06-02_2025-06-08_page_0001.json",
+        [Entry(1001, date(2025, 6, 2), 2.0), Entry(1002, date(2025, 6, 3), 3.0)],
+        window=week,
+    )
+    land_harvest_page(
+        project,
+        "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json",
+        [Entry(1001, date(2025, 6, 2), 2.0)],
+        window=week,
+    )
+    files = project.parent / "landing" / "harvest" / "time_entries"
+    delivered = datetime(2025, 6, 9, 6, 0).timestamp()
+    os.utime(files / "time_entries_2025-06-02_2025-06-08_page_0001.json", (delivered,) * 2)
+    os.utime(
+        files / "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json",
+        (delivered + 86_400,) * 2,
+    )
+    build_time_entry_facts(project)
+
+    facts = query(
+        project,
+        "select source_id, hours from marts.fct_time_entries "
+        "where source_system = 'harvest' order by source_id",
+    )
+    assert [(source_id, float(hours)) for source_id, hours in facts] == [("1001", 2.0)]
+    ((loaded_at,),) = query(project, "select min(_ingested_at) from raw.harvest__time_entries")
+    assert query(
+        project,
+        "select source_id, event_at from marts.fct_lifecycle_events where event_type = 'deleted'",
+    ) == [("1002", loaded_at)]
+
+
+def test_an_export_delivered_after_its_re_export_retires_nothing(project):
+    # The same two files, the re-export delivered first: the later file lists 1002 again, so
+    # the earlier re-export cannot mean it was deleted; both entries stay delivered.
+    week = (date(2025, 6, 2), date(2025, 6, 8))
+    land_harvest_page(
+        project,
+        "time_entries_2025-06-02_2025-06-08_page_0001.json",
+        [Entry(1001, date(2025, 6, 2), 2.0), Entry(1002, date(2025, 6, 3), 3.0)],
+        window=week,
+    )
+    land_harvest_page(
+        project,
+        "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json",
+        [Entry(1001, date(2025, 6, 2), 2.0)],
+        window=week,
+    )
+    files = project.parent / "landing" / "harvest" / "time_entries"
+    delivered = datetime(2025, 6, 9, 6, 0).timestamp()
+    os.utime(files / "time_entries_2025-06-02_2025-06-08_page_0001.json", (delivered,) * 2)
+    os.utime(
+        files / "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json",
+        (delivered - 86_400,) * 2,
+    )
+    build_time_entry_facts(project)
+
+    facts = query(
+        project,
+        "select source_id, hours from marts.fct_time_entries "
+        "where source_system = 'harvest' order by source_id",
+    )
+    assert [(source_id, float(hours)) for source_id, hours in facts] == [
+        ("1001", 2.0),
+        ("1002", 3.0),
+    ]
+    assert query(
+        project, "select count(*) from marts.fct_lifecycle_events where event_type = 'deleted'"
+    ) == [(0,)]
 
 
 def test_two_harvest_accounts_with_overlapping_ids_load_side_by_side(project):

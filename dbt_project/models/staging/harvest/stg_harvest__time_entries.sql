@@ -59,36 +59,57 @@ exported as (
 
 ),
 
+-- when each file was delivered: its load, then, within one load, its mtime in the landing
+-- zone (a landing zone loaded at once, e.g. a firm's first backfill, can hold a window's
+-- export and its re-export; ingest notes no mtime for a file written as it was read, and such
+-- a file is never taken as the later of two in one load)
+file_delivery as (
+
+    select
+        load_id,
+        file_mtime_ns
+    from {{ source('ops', 'landed_files') }}
+
+),
+
 -- exports by spent date (`from`/`to`, docs/sources.md): one run of pages per account,
 -- window and file name (without its `_page_<n>`), known from its first load
 window_exports as (
 
     select
-        {{ landing_account('_source_file') }} as harvest_account,
-        export_from,
-        export_to,
-        min(_source_file) as source_file,
-        min(_ingested_at) as exported_at
+        {{ landing_account('source._source_file') }} as harvest_account,
+        source.export_from,
+        source.export_to,
+        min(source._source_file) as source_file,
+        min(source._ingested_at) as exported_at,
+        min(file_delivery.file_mtime_ns) as exported_mtime_ns
     from source
-    where export_from is not null and export_to is not null
+    left join file_delivery on source._load_id = file_delivery.load_id
+    where source.export_from is not null and source.export_to is not null
     group by
-        {{ landing_account('_source_file') }},
-        export_from,
-        export_to,
-        regexp_replace(_source_file, '_page_[0-9]+[.]json$', '')
+        {{ landing_account('source._source_file') }},
+        source.export_from,
+        source.export_to,
+        regexp_replace(source._source_file, '_page_[0-9]+[.]json$', '')
 
 ),
 
--- each entry as last seen in any export
+-- each entry as last seen in any export, in delivery order
 last_seen as (
 
     select
-        *,
-        {{ landing_account('source_file') }} as harvest_account
+        exported.*,
+        file_delivery.file_mtime_ns,
+        {{ landing_account('exported.source_file') }} as harvest_account
     from exported
+    left join file_delivery on exported.load_id = file_delivery.load_id
     qualify row_number() over (
-        partition by time_entry_source_id
-        order by ingested_at desc, source_file desc, source_row_number desc
+        partition by exported.time_entry_source_id
+        order by
+            exported.ingested_at desc,
+            file_delivery.file_mtime_ns desc nulls last,
+            exported.source_file desc,
+            exported.source_row_number desc
     ) = 1
 
 ),
@@ -106,7 +127,13 @@ deleted as (
         on
             last_seen.harvest_account is not distinct from window_exports.harvest_account
             and last_seen.work_date between window_exports.export_from and window_exports.export_to
-            and last_seen.ingested_at < window_exports.exported_at
+            and (
+                last_seen.ingested_at < window_exports.exported_at
+                or (
+                    last_seen.ingested_at = window_exports.exported_at
+                    and last_seen.file_mtime_ns < window_exports.exported_mtime_ns
+                )
+            )
     where {{ known_at_as_of('window_exports.exported_at') }}
     qualify row_number() over (
         partition by last_seen.time_entry_source_id
