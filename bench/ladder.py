@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ingest.landing import files_under, has_files
+from ingest.sources import ACTIVITY_ENTITIES
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCALES = (0.1, 0.5, 1.0, 3.0)
@@ -51,8 +52,6 @@ PHASES = (
     "write_back",
     "reference",
 )
-#: Exports of activity (not master data, not the ERP): the ones a new day brings.
-ACTIVITY_ENTITIES = ("harvest/time_entries", "toggl/time_entries", "concur/expenses")
 #: The phases that take the landing zone to fresh, tested marts (compared with the reference).
 PIPELINE_PHASES = ("ingest", "dbt_build", "checks")
 BEGIN, END = "<!-- d2b-bench:begin -->", "<!-- d2b-bench:end -->"

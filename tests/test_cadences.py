@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from dagster_project.cadences import CADENCES, cadence_of, cadences
-from ingest.sources import SOURCE_CADENCES, SOURCE_MODULES
+from ingest.sources import ACTIVITY_ENTITIES, SOURCE_CADENCES, SOURCE_MODULES
 from ingest.sources.cadence import EXPENSES_DAILY, PSA_HOURLY, Cadence
 
 DBT_STAGING = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "staging"
@@ -69,3 +69,23 @@ def test_two_rhythms_may_not_share_a_name():
     assert len(cadences({"a": PSA_HOURLY, "b": EXPENSES_DAILY})) == 2
     with pytest.raises(ValueError, match="share a name"):
         cadences({"a": PSA_HOURLY, "b": clash})
+
+
+def _activity_source_tables() -> set[str]:
+    """``system/entity`` of every raw dbt source table marked ``d2b_data: activity``."""
+    marked = set()
+    for path in sorted(DBT_STAGING.glob("*/_*__sources.yml")):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            for table in source.get("tables") or []:
+                meta = (table.get("config") or {}).get("meta") or table.get("meta") or {}
+                if source.get("schema") == "raw" and meta.get("d2b_data") == "activity":
+                    marked.add(f"{source['name']}/{table['name']}")
+    return marked
+
+
+def test_daily_activity_is_declared_by_the_source_modules_and_is_activity_in_dbt():
+    """The folders a new day of the firm's work brings (what ``bench.ladder`` holds back) come
+    from the source modules; each is an activity source in dbt (its landing moves the
+    incremental watermark). dbt's activity also covers the ERP, which is not daily work."""
+    assert ACTIVITY_ENTITIES == ("harvest/time_entries", "toggl/time_entries", "concur/expenses")
+    assert set(ACTIVITY_ENTITIES) <= _activity_source_tables()

@@ -229,3 +229,25 @@ def test_no_dbt_file_outside_its_staging_names_a_psa() -> None:
     }
     own_staging = {p for p in naming for psa in psas if p.startswith(f"models/staging/{psa}/")}
     assert naming - own_staging == {"dbt_project.yml"}
+
+
+def test_a_union_over_no_psa_is_the_typed_empty_relation(project_with_a_third_psa):
+    """No PSA has the property asked: the union is empty, with its columns and their types,
+    so a model reading it needs no branch (int_time_entries_enriched's assignments)."""
+    compiled = _dbt(
+        project_with_a_third_psa,
+        "compile",
+        "--quiet",
+        "--inline",
+        "{{ union_psa_staging('user_assignments', {'project_source_id': 'varchar', "
+        "'hours': 'decimal(12, 4)'}, property='no_psa_has_this', distinct=true) }}",
+    )
+    assert compiled.returncode == 0, compiled.stdout[-4000:]
+    with connect(project_with_a_third_psa.parent / "warehouse.duckdb") as con:
+        relation = con.sql(compiled.stdout)
+        assert list(zip(relation.columns, map(str, relation.types), strict=True)) == [
+            ("source_system", "VARCHAR"),
+            ("project_source_id", "VARCHAR"),
+            ("hours", "DECIMAL(12,4)"),
+        ]
+        assert relation.fetchall() == []

@@ -86,7 +86,12 @@
     `with_billing`: also the entries on ERP invoices landed since, and those
     `invoiced_entries` (default: the model itself, with fct_time_entries' invoice_id) showed
     on them (a line removed from an invoice). `watermark`: this model's, when the caller has
-    it already. -#}
+    it already.
+    Queried here, while the build runs, not in the plan before it (DECISIONLOG "One place per
+    concept: what remained"): it reads tables the same build has just rewritten, before the
+    model that asks runs (fct_time_entries for fct_lifecycle_events; int_time_entries_rated,
+    also through int_invoice_line_records, for the billing part). The plan gives the
+    watermark; this macro only turns it into the rows to rebuild. -#}
 {% macro incremental_cutoff(with_billing=false, invoiced_entries=none, watermark=none) -%}
     {%- set watermark = watermark or incremental_watermark() -%}
     {%- if watermark is none -%}{{ return(none) }}{%- endif -%}

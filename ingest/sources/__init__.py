@@ -2,9 +2,11 @@
 
 :data:`SOURCE_MODULES` is the registry of those modules. Each has ``ENTITIES`` (the
 :class:`~ingest.sources.base.SourceEntity` of every landing-zone folder ``<system>/<entity>/``
-it reads and validates) and ``CADENCE`` (how often the firm loads it,
-:mod:`ingest.sources.cadence`). :data:`SOURCE_ENTITIES` maps ``(system, entity)`` to its
-entity, :data:`SOURCE_CADENCES` a system to its cadence.
+it reads and validates), ``CADENCE`` (how often the firm loads it,
+:mod:`ingest.sources.cadence`) and ``DAILY_ACTIVITY`` (the schemas of its entities of daily
+activity, empty for master data and the ERP). :data:`SOURCE_ENTITIES` maps
+``(system, entity)`` to its entity, :data:`SOURCE_CADENCES` a system to its cadence,
+:data:`ACTIVITY_ENTITIES` lists the ``system/entity`` folders of daily activity.
 """
 
 from __future__ import annotations
@@ -42,4 +44,18 @@ SOURCE_CADENCES: dict[str, Cadence] = {
     _system_of(module): module.CADENCE for module in SOURCE_MODULES
 }
 
-__all__ = ["SOURCE_CADENCES", "SOURCE_ENTITIES", "SOURCE_MODULES", "FileRejected", "SourceEntity"]
+#: The landing-zone folders (``system/entity``) of the firm's daily activity.
+ACTIVITY_ENTITIES: tuple[str, ...] = tuple(
+    f"{schema.system}/{schema.entity}"
+    for module in SOURCE_MODULES
+    for schema in module.DAILY_ACTIVITY
+)
+
+__all__ = [
+    "ACTIVITY_ENTITIES",
+    "SOURCE_CADENCES",
+    "SOURCE_ENTITIES",
+    "SOURCE_MODULES",
+    "FileRejected",
+    "SourceEntity",
+]

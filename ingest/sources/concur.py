@@ -213,4 +213,8 @@ EXPENSES = SourceSchema(
 #: How often the firm loads concur (ingest/sources/cadence.py).
 CADENCE = EXPENSES_DAILY
 
+#: The entities of the firm's daily activity (not master data, not the ERP): what a new
+#: day's exports bring (bench.ladder holds them back and lands them as the next day).
+DAILY_ACTIVITY = (EXPENSES,)
+
 ENTITIES = (SourceEntity(schema=EXPENSES, reader=SaeReader(), file_suffixes=(".txt",)),)

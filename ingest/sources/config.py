@@ -91,6 +91,10 @@ SLA_THRESHOLDS = SourceSchema(
 #: How often the firm loads config (ingest/sources/cadence.py).
 CADENCE = FIRM_CONFIGURATION
 
+#: The entities of the firm's daily activity (not master data, not the ERP): what a new
+#: day's exports bring (bench.ladder holds them back and lands them as the next day).
+DAILY_ACTIVITY = ()
+
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))
     for schema in (LEGAL_ENTITIES, TAX_RULES, EXPENSE_POLICY, SLA_THRESHOLDS)

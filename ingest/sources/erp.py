@@ -107,6 +107,10 @@ FX_RATES = SourceSchema(
 #: How often the firm loads erp (ingest/sources/cadence.py).
 CADENCE = EXPENSES_DAILY
 
+#: The entities of the firm's daily activity (not master data, not the ERP): what a new
+#: day's exports bring (bench.ladder holds them back and lands them as the next day).
+DAILY_ACTIVITY = ()
+
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))
     for schema in (INVOICES, INVOICE_LINES, EXPENSE_POSTINGS, FX_RATES)

@@ -258,6 +258,10 @@ TASK_ASSIGNMENTS = SourceSchema(
 #: How often the firm loads harvest (ingest/sources/cadence.py).
 CADENCE = PSA_HOURLY
 
+#: The entities of the firm's daily activity (not master data, not the ERP): what a new
+#: day's exports bring (bench.ladder holds them back and lands them as the next day).
+DAILY_ACTIVITY = (TIME_ENTRIES,)
+
 ENTITIES = (
     SourceEntity(schema=TIME_ENTRIES, reader=TimeEntryPageReader(), file_suffixes=(".json",)),
 ) + tuple(

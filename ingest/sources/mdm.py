@@ -26,4 +26,8 @@ IDENTITY_MAPPINGS = SourceSchema(
 #: How often the firm loads mdm (ingest/sources/cadence.py).
 CADENCE = MASTER_DATA_NIGHTLY
 
+#: The entities of the firm's daily activity (not master data, not the ERP): what a new
+#: day's exports bring (bench.ladder holds them back and lands them as the next day).
+DAILY_ACTIVITY = ()
+
 ENTITIES = (SourceEntity(schema=IDENTITY_MAPPINGS, reader=CsvReader(), file_suffixes=(".csv",)),)

@@ -94,6 +94,10 @@ RATE_CARDS = SourceSchema(
 #: How often the firm loads salesforce (ingest/sources/cadence.py).
 CADENCE = MASTER_DATA_NIGHTLY
 
+#: The entities of the firm's daily activity (not master data, not the ERP): what a new
+#: day's exports bring (bench.ladder holds them back and lands them as the next day).
+DAILY_ACTIVITY = ()
+
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))
     for schema in (ACCOUNTS, CONTRACTS, RATE_CARDS)

@@ -376,6 +376,10 @@ PROJECTS = SourceSchema(
 #: How often the firm loads toggl (ingest/sources/cadence.py).
 CADENCE = PSA_HOURLY
 
+#: The entities of the firm's daily activity (not master data, not the ERP): what a new
+#: day's exports bring (bench.ladder holds them back and lands them as the next day).
+DAILY_ACTIVITY = (TIME_ENTRIES,)
+
 ENTITIES = (
     SourceEntity(schema=TIME_ENTRIES, reader=TimeEntryReader(), file_suffixes=(".csv", ".json")),
     SourceEntity(schema=PROJECTS, reader=JsonDocumentReader(), file_suffixes=(".json",)),

@@ -55,43 +55,26 @@ accounts as (
 ),
 
 -- which users and tasks are assigned to a project, in the PSAs that export assignments
--- (has_assignments in var psa_sources)
-{%- set assignment_sources = psa_sources('has_assignments') %}
+-- (has_assignments in var psa_sources; no rows when none does)
 user_assignments as (
 
-    {%- if assignment_sources %}
     {{ union_psa_staging(
         'user_assignments',
-        ['project_source_id', 'person_source_id'],
+        {'project_source_id': 'varchar', 'person_source_id': 'varchar'},
         property='has_assignments',
         distinct=true
     ) }}
-    {%- else %}
-    select
-        cast(null as varchar) as source_system,
-        cast(null as varchar) as project_source_id,
-        cast(null as varchar) as person_source_id
-    where false
-    {%- endif %}
 
 ),
 
 task_assignments as (
 
-    {%- if assignment_sources %}
     {{ union_psa_staging(
         'task_assignments',
-        ['project_source_id', 'task_source_id'],
+        {'project_source_id': 'varchar', 'task_source_id': 'varchar'},
         property='has_assignments',
         distinct=true
     ) }}
-    {%- else %}
-    select
-        cast(null as varchar) as source_system,
-        cast(null as varchar) as project_source_id,
-        cast(null as varchar) as task_source_id
-    where false
-    {%- endif %}
 
 ),
 
