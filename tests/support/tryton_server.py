@@ -225,10 +225,7 @@ class TrytonServer:
         self.port = free_port()
         config = self.workdir / "trytond.conf"
         config.write_text(
-            "[database]\n"
-            f"uri = {self.cluster.uri}\n"
-            "[web]\n"
-            f"listen = 127.0.0.1:{self.port}\n"
+            f"[database]\nuri = {self.cluster.uri}\n[web]\nlisten = 127.0.0.1:{self.port}\n"
         )
         log = self.workdir / "trytond.log"
         with log.open("ab") as out:
