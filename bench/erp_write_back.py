@@ -117,7 +117,9 @@ def _tryton(
     report.add(
         key,
         time.perf_counter() - started,
-        "open a fresh ERP database (bootstrap if uncached)",
+        "log in to the server"
+        if xmlrpc_url
+        else "open a fresh ERP database (bootstrap if uncached)",
         "s",
     )
     return adapter
