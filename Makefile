@@ -12,7 +12,7 @@ LINT_HOME := $(CURDIR)/.d2b/lint
 # apt-get needs root; use sudo when not root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install browser-deps run test test-slow lint format dev generate clean
+.PHONY: help install browser-deps postgres-deps run test test-slow lint format dev generate clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,13 @@ browser-deps:  ## Debian's Chromium for the browser suite (Playwright drives it;
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test-slow: install browser-deps  ## the slow suites (large scale, browser); exit 5 (none collected) is fine
+# initdb, pg_ctl and postgres live in /usr/lib/postgresql/15/bin, off PATH on Debian.
+postgres-deps:  ## Debian's PostgreSQL 15 server binaries for the Tryton server suite (tests/support/tryton_server.py)
+	@[ -x /usr/lib/postgresql/15/bin/initdb ] && [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15 >/dev/null; }
+
+test-slow: install browser-deps postgres-deps  ## the slow suites (large scale, browser, Tryton server); exit 5 (none collected) is fine
 	$(UV) run pytest -m slow; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
 lint: install  ## ruff and sqlfluff (dbt templater)

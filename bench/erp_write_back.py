@@ -3,9 +3,12 @@ r"""Write-back benchmark (not a test): Tryton bulk-create speed and a month of b
 ::
 
     uv run d2b bench erp [--scale 1.0] [--adapters tryton,filedrop] [--json]
+        [--xmlrpc-url http://host:8000/<db>/rpc/]
 
 Two measurements, each on a fresh embedded Tryton database (a copy of the cached template,
-bootstrapped first if missing) and a fresh DuckDB warehouse in a temporary directory:
+bootstrapped first if missing) and a fresh DuckDB warehouse in a temporary directory.
+``--xmlrpc-url`` measures a trytond server's database instead (bootstrapped, login from
+``D2B_ERP_USER`` / ``D2B_ERP_PASSWORD``; every measurement writes new invoices into it):
 
 1. **Bulk create**: invoice lines written to embedded Tryton per second, one
    ``create_if_absent`` of 50 invoices with 40 lines each (2,000 lines), customers and
@@ -94,35 +97,47 @@ class Report:
         self.say(f"  {label:<52} {shown:>9} {unit}".rstrip())
 
 
-def _tryton(workdir: Path, template_dir: Path | None, report: Report, key: str) -> ErpAdapter:
+def _tryton(
+    workdir: Path, template_dir: Path | None, report: Report, key: str, xmlrpc_url: str | None
+) -> ErpAdapter:
     from erp.adapters.tryton import TrytonAdapter
 
-    settings = TrytonSettings(
-        database_dir=workdir / "erp",
-        database_name=f"bench_{uuid.uuid4().hex[:10]}",
-        template_dir=template_dir or TrytonSettings.from_env().templates,
-    )
+    if xmlrpc_url:
+        env = TrytonSettings.from_env()
+        settings = TrytonSettings(xmlrpc_url=xmlrpc_url, user=env.user, password=env.password)
+    else:
+        settings = TrytonSettings(
+            database_dir=workdir / "erp",
+            database_name=f"bench_{uuid.uuid4().hex[:10]}",
+            template_dir=template_dir or TrytonSettings.from_env().templates,
+        )
     adapter = TrytonAdapter(settings)
     started = time.perf_counter()
     adapter.connect()
     report.add(
         key,
         time.perf_counter() - started,
-        "open a fresh ERP database (bootstrap if uncached)",
+        "log in to the server"
+        if xmlrpc_url
+        else "open a fresh ERP database (bootstrap if uncached)",
         "s",
     )
     return adapter
 
 
 def bench_bulk_create(
-    workdir: Path, template_dir: Path | None, report: Report, repeats: int = 3
+    workdir: Path,
+    template_dir: Path | None,
+    report: Report,
+    repeats: int = 3,
+    xmlrpc_url: str | None = None,
 ) -> None:
     """Invoice lines per second of one bulk create, customers and products already there.
 
     Each shape is measured ``repeats`` times on new invoices; the median is the figure.
     """
-    report.say("Bulk create into embedded Tryton")
-    adapter = _tryton(workdir, template_dir, report, "bulk_open_s")
+    report.say(f"Bulk create into {'a trytond server' if xmlrpc_url else 'embedded Tryton'}")
+    adapter = _tryton(workdir, template_dir, report, "bulk_open_s", xmlrpc_url)
     try:
         for label, invoices, lines in (("large", 50, 40), ("small", 400, 5)):
             # Create the customers and products first: the figure is the invoices alone.
@@ -152,7 +167,12 @@ def bench_bulk_create(
 
 
 def bench_month(
-    workdir: Path, adapter_name: str, template_dir: Path | None, scale: float, report: Report
+    workdir: Path,
+    adapter_name: str,
+    template_dir: Path | None,
+    scale: float,
+    report: Report,
+    xmlrpc_url: str | None = None,
 ) -> None:
     """A month of billing end to end, then the same run again (which must change nothing)."""
     batches = month_batches(scale)
@@ -163,7 +183,7 @@ def bench_month(
         f"{lines:,} lines, {entries:,} time entries and expenses"
     )
     if adapter_name == "tryton":
-        adapter = _tryton(workdir, template_dir, report, "month_tryton_open_s")
+        adapter = _tryton(workdir, template_dir, report, "month_tryton_open_s", xmlrpc_url)
     else:
         from erp.adapters.filedrop import FileDropAdapter
 
@@ -208,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--skip-bulk", action="store_true", help="skip the bulk-create figure")
     parser.add_argument("--template-dir", type=Path, help="cache of bootstrapped Tryton templates")
+    parser.add_argument(
+        "--xmlrpc-url", help="measure this trytond server's database instead of embedded Tryton"
+    )
     parser.add_argument("--workdir", type=Path, help="keep databases here (default: temporary)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     args = parser.parse_args(argv)
@@ -222,9 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = Report(stream=sys.stderr if args.json else sys.stdout)
     try:
         if not args.skip_bulk:
-            bench_bulk_create(workdir, template_dir, report)
+            bench_bulk_create(workdir, template_dir, report, xmlrpc_url=args.xmlrpc_url)
         for name in adapters:
-            bench_month(workdir, name, template_dir, args.scale, report)
+            bench_month(workdir, name, template_dir, args.scale, report, args.xmlrpc_url)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

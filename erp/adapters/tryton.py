@@ -117,14 +117,24 @@ class TrytonAdapter(ErpAdapter):
     def _ensure_postgres_database(self) -> None:
         from trytond import backend
 
-        database = backend.Database(self.settings.database_name)
+        name = self.settings.database_name
+        # Ask the server first: trytond's connection pool on a database that does not exist
+        # retries in the background for its whole timeout (30 s of log errors) before failing.
+        server = backend.Database()  # trytond's default database, without a pool
+        connection = server.get_connection(autocommit=True)
         try:
-            database.connect()
-            initialised = database.test()
-        except Exception:  # noqa: BLE001 - "does not exist" comes as a driver error
-            initialised = False
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                exists = cursor.fetchone() is not None
         finally:
-            database.close()
+            server.put_connection(connection)
+        initialised = False
+        if exists:
+            database = backend.Database(name)
+            try:
+                initialised = database.test()
+            finally:
+                database.close()
         if not initialised:
             # No template copy on PostgreSQL: bootstrap in place once (about 16 s).
             boot.bootstrap_database(self.settings, self.settings.database_name)

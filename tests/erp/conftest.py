@@ -6,7 +6,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import duckdb
@@ -18,6 +18,7 @@ from erp.adapters.tryton import TrytonAdapter
 from erp.model import BillingBatch
 from erp.settings import TrytonSettings
 from tests.support.faults import FAULT_POINTS
+from tests.support.tryton_server import TrytonServer, running_tryton_server
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,9 +52,25 @@ def template_dir() -> Path:
     return path
 
 
-@pytest.fixture
-def erp_settings(tmp_path, template_dir) -> TrytonSettings:
-    """A fresh embedded Tryton database for one test (a copy of the cached template)."""
+@pytest.fixture(scope="session")
+def tryton_server(template_dir) -> Iterator[TrytonServer]:
+    """A PostgreSQL cluster and a trytond server for the session (started on first use)."""
+    with running_tryton_server(cache_dir=template_dir) as server:
+        yield server
+
+
+#: ERP modes the Tryton tests run in: embedded SQLite, and (slow) a trytond server over
+#: XML-RPC on PostgreSQL. A test pins one with ``@pytest.mark.parametrize("erp_settings",
+#: ["sqlite"], indirect=True)``.
+ERP_MODES = ["sqlite", pytest.param("xmlrpc", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(params=ERP_MODES)
+def erp_settings(request, tmp_path, template_dir) -> TrytonSettings:
+    """A fresh Tryton database for one test: a copy of the bootstrapped template, embedded
+    (SQLite) or served by trytond over XML-RPC (PostgreSQL)."""
+    if request.param == "xmlrpc":
+        return request.getfixturevalue("tryton_server").new_database()
     # Names are unique per process: trytond's SQLite directory is process-wide.
     return TrytonSettings(
         database_dir=tmp_path / "erp",
@@ -82,9 +99,18 @@ def warehouse(tmp_path):
     con.close()
 
 
-def child_env(home: Path) -> dict[str, str]:
+def child_env(home: Path, erp: TrytonSettings | FileDropAdapter | None = None) -> dict[str, str]:
+    """This environment without trytond or project settings, for a child run in ``home``.
+
+    A trytond server is given through the environment (the password stays off the command
+    line).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRYTOND_", "D2B_"))}
     env["D2B_HOME"] = str(home)
+    if isinstance(erp, TrytonSettings) and erp.mode == "xmlrpc":
+        env["D2B_ERP_XMLRPC_URL"] = erp.xmlrpc_url
+        env["D2B_ERP_USER"] = erp.user
+        env["D2B_ERP_PASSWORD"] = erp.password or ""
     return env
 
 
@@ -92,6 +118,8 @@ def erp_cli_args(erp: TrytonSettings | FileDropAdapter) -> list[str]:
     """Command-line options pointing ``erp.run_billing`` at the test's ERP."""
     if isinstance(erp, FileDropAdapter):
         return ["--adapter", "filedrop", "--filedrop-dir", str(erp.root)]
+    if erp.mode == "xmlrpc":
+        return ["--adapter", "tryton"]  # the server is in the environment (child_env)
     return [
         "--adapter",
         "tryton",
@@ -130,7 +158,7 @@ def run_billing_cli(
     return subprocess.run(
         billing_cli_command(tmp_path, erp, batches_file, *extra),
         cwd=REPO,
-        env=child_env(tmp_path / "home"),
+        env=child_env(tmp_path / "home", erp),
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,4 +1,5 @@
-"""Crash tests: the billing run SIGKILLed at every step, then re-run, against real Tryton.
+"""Crash tests: the billing run SIGKILLed at every step, then re-run, against real Tryton
+(embedded SQLite; with ``-m slow`` also a trytond server over XML-RPC on PostgreSQL).
 
 Each case kills a real child process (``python -m tests.support.run_billing --fault-after
 STEP``), then runs the billing again without fault and checks: every candidate line on exactly

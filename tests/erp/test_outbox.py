@@ -1,4 +1,5 @@
-"""The outbox state machine against a real embedded Tryton, in process."""
+"""The outbox state machine against a real Tryton: embedded in process, and (``-m slow``) a
+trytond server over XML-RPC on PostgreSQL (tests/erp/conftest.py)."""
 
 from __future__ import annotations
 

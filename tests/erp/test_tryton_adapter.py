@@ -1,14 +1,21 @@
-"""The Tryton adapter against a real embedded Tryton (SQLite copy of the bootstrapped template)."""
+"""The Tryton adapter against a real Tryton: embedded (SQLite copy of the bootstrapped template)
+and, with ``-m slow``, a trytond server over XML-RPC on PostgreSQL (tests/erp/conftest.py)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
+
 from bench.sample import sample_batches
 from erp.adapters.tryton import TrytonAdapter
 
+#: The embedded mode only: its template file, its fast create path.
+embedded_only = pytest.mark.parametrize("erp_settings", ["sqlite"], indirect=True)
 
+
+@embedded_only
 def test_bootstrap_is_cached_and_idempotent(erp_settings, template_dir):
     adapter = TrytonAdapter(erp_settings)
     adapter.connect()
@@ -104,6 +111,7 @@ def test_post_numbers_the_invoice(tryton):
     assert invoices[batches[1].batch_key].state == "draft"
 
 
+@embedded_only
 def test_embedded_create_matches_a_nested_rpc_create(tryton):
     """The embedded fast path gives the same invoices as one nested create (the XML-RPC path)."""
     (batch,) = sample_batches(1, lines_per_batch=6)
