@@ -22,9 +22,18 @@ class LandedFile:
     #: Modification time (ns): with the size, what tells a file already registered apart
     #: from a new version without reading its bytes again (None: not to be trusted).
     mtime_ns: int | None = None
+    #: Where the file leads when it is a symbolic link out of the landing zone (or sits in a
+    #: folder that is one): such a file is refused, never read.
+    escapes_to: str | None = None
 
     def sha256(self) -> str:
-        """Hex SHA-256 of the file's bytes, read in chunks."""
+        """Hex SHA-256 of the file's bytes, read in chunks.
+
+        A symbolic link out of the landing zone is not followed: its hash is that of its
+        target path (git's rule for a link), so its registration never reads the bytes.
+        """
+        if self.escapes_to is not None:
+            return hashlib.sha256(self.escapes_to.encode()).hexdigest()
         return file_sha256(self.path)
 
 
@@ -51,22 +60,32 @@ def discover(landing: Path, system: str | None = None) -> list[LandedFile]:
     """List the files of the landing zone (or of one ``system``) in a stable order.
 
     Hidden files and files being written (``*.tmp``, ``*.part``) are skipped, so a
-    producer can write ``x.part`` and rename it when complete.
+    producer can write ``x.part`` and rename it when complete. A symbolic link whose target
+    lies outside ``landing`` is listed with ``escapes_to`` set, its own size and mtime, and is
+    never followed (folders that are links are not descended into, except a system folder,
+    whose files are then all outside when it leads out).
     """
     if not landing.exists():
         return []
+    zone = landing.resolve()
     roots = [landing / system] if system else sorted(p for p in landing.iterdir() if p.is_dir())
     found: list[LandedFile] = []
     for root in roots:
         if not root.is_dir():
             continue
+        root_escapes = not root.resolve().is_relative_to(zone)
         for path in sorted(root.rglob("*")):
             relative = path.relative_to(landing)
             if not path.is_file() or _is_skipped(relative):
                 continue
             if len(relative.parts) < 3:
                 continue  # a file must sit in <system>/<entity>/
-            stat = path.stat()
+            escapes_to = None
+            if root_escapes or path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(zone):
+                    escapes_to = str(target)
+            stat = path.lstat() if escapes_to is not None else path.stat()
             found.append(
                 LandedFile(
                     path=path,
@@ -75,6 +94,7 @@ def discover(landing: Path, system: str | None = None) -> list[LandedFile]:
                     entity=relative.parts[1],
                     size_bytes=stat.st_size,
                     mtime_ns=stat.st_mtime_ns,
+                    escapes_to=escapes_to,
                 )
             )
     return found

@@ -34,6 +34,7 @@ from ingest.landing import LandedFile, discover
 from ingest.schema import quote_identifier
 from ingest.sinks import BatchCounts, DuckDBSink, LoadContext
 from ingest.sources import SOURCE_ENTITIES, FileRejected, SourceEntity
+from ingest.sources.base import OUTSIDE_LANDING_ZONE
 from ingest.warehouse import ensure_bookkeeping, ensure_raw_table
 
 LOADED = "loaded"
@@ -198,11 +199,13 @@ def _load_entity(
             ingested_at,
         )
         if con.execute(
-            "SELECT 1 FROM ops.landed_files WHERE file_sha256 = ? AND source_file = ?",
-            [sha256, landed.relative_path],
+            "SELECT 1 FROM ops.landed_files WHERE source_file = ? "
+            "QUALIFY row_number() OVER (ORDER BY loaded_at DESC) = 1 AND file_sha256 = ?",
+            [landed.relative_path, sha256],
         ).fetchall():
-            # Same bytes (its mtime changed, or it was registered before mtimes were): note
-            # the mtime so the next run need not hash it.
+            # The bytes of its latest version (its mtime changed, or it was registered before
+            # mtimes were): note the mtime so the next run need not hash it. Bytes of an
+            # earlier version (a file reverted) are a new version again, below.
             con.execute(
                 "UPDATE ops.landed_files SET file_mtime_ns = ? "
                 "WHERE source_file = ? AND file_sha256 = ? AND loaded_at = ("
@@ -211,10 +214,18 @@ def _load_entity(
             )
             yield FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
             continue
+        if landed.escapes_to is not None:
+            yield _refuse_escaping_link(con, landed, load)
+            continue
         seen = con.execute(
-            "SELECT load_id, source_file FROM ops.landed_files WHERE file_sha256 = ? "
-            "AND status IN ('loaded', 'rejected') ORDER BY loaded_at LIMIT 1",
-            [sha256],
+            # Another file whose latest version has these bytes: a copy of a superseded
+            # version is no duplicate, it is the newest version of its content.
+            "SELECT load_id, source_file FROM ops.landed_files WHERE source_file IN ("
+            "SELECT source_file FROM ops.landed_files WHERE file_sha256 = ?) "
+            "QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY loaded_at DESC) = 1 "
+            "AND file_sha256 = ? AND status IN ('loaded', 'rejected') AND source_file <> ? "
+            "ORDER BY loaded_at LIMIT 1",
+            [sha256, sha256, landed.relative_path],
         ).fetchall()
         original = seen[0] if seen else seen_in_run.get(sha256)
         if original is not None:
@@ -358,6 +369,25 @@ def _reject_file(
         ],
     )
     _register(con, landed, load, outcome)
+    return outcome
+
+
+def _refuse_escaping_link(
+    con: duckdb.DuckDBPyConnection, landed: LandedFile, load: LoadContext
+) -> FileOutcome:
+    """Reject a symbolic link out of the landing zone without reading what it leads to."""
+    rejection = FileRejected(
+        OUTSIDE_LANDING_ZONE,
+        f"{landed.path.name} is a symbolic link to {landed.escapes_to}, outside the landing "
+        "zone: not read",
+    )
+    con.begin()
+    try:
+        outcome = _reject_file(con, landed, load, rejection)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
     return outcome
 
 

@@ -29,6 +29,7 @@ INVALID_ENCODING = "invalid_encoding"
 WRONG_DELIMITER = "wrong_delimiter"
 MISSING_REQUIRED_COLUMN = "missing_required_column"
 CONTROL_TOTAL_MISMATCH = "control_total_mismatch"
+OUTSIDE_LANDING_ZONE = "outside_landing_zone"
 
 #: Every file-level reason, for docs and accepted-values tests.
 FILE_REASONS = (
@@ -40,6 +41,7 @@ FILE_REASONS = (
     MISSING_REQUIRED_COLUMN,
     NO_DATA_ROWS,
     CONTROL_TOTAL_MISMATCH,
+    OUTSIDE_LANDING_ZONE,
 )
 
 #: Rows handed to the sink per Arrow record batch.
@@ -71,12 +73,35 @@ class RecordReader(Protocol):
         ...
 
 
+#: Characters DuckDB's file readers take as a glob, each as a bracket class matching itself.
+_GLOB_ESCAPES = str.maketrans({"[": "[[]", "]": "[]]", "*": "[*]", "?": "[?]"})
+
+
+def file_sql(path: Path) -> str:
+    """SQL literal naming exactly ``path`` for DuckDB's readers (``read_text``, ``read_csv``).
+
+    They take a name as a glob: ``a[1].csv`` would read ``a1.csv`` and ``a*.csv`` every
+    ``a...csv``. Each glob character is escaped as a one-character class, so a landed name
+    reads exactly that file once; the rows' ``filename`` is still the plain path.
+    """
+    return quote_literal(str(path).translate(_GLOB_ESCAPES))
+
+
 def _path_list(paths: Sequence[Path]) -> str:
-    return "[" + ", ".join(quote_literal(str(path)) for path in paths) + "]"
+    return "[" + ", ".join(file_sql(path) for path in paths) + "]"
 
 
 def _known_keys(schema: SourceSchema) -> str:
     return "[" + ", ".join(quote_literal(name) for name in schema.top_level_fields) + "]"
+
+
+#: Pagination fields of an API list page (column of ``_documents``: field in the page).
+PAGE_FIELDS = {
+    "page": "page",
+    "total_pages": "total_pages",
+    "total_entries": "total_entries",
+    "first_link": "links.first",
+}
 
 
 @dataclass(frozen=True)
@@ -99,15 +124,26 @@ class JsonDocumentReader:
         known = _known_keys(schema)
         # One pass over each document: its records, and the keys any record adds to the
         # schema (usually none, so records only need a per-row ``_extra`` when it has some).
+        # A list page's pagination fields (Harvest v2), kept per document in the same read.
+        page_fields = (
+            ""
+            if self.list_key is None
+            else ", ".join(
+                f"json_extract_string(content, {json_path(name)}) AS {quote_identifier(column)}"
+                for column, name in PAGE_FIELDS.items()
+            )
+            + ", "
+        )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _documents AS "
-            "SELECT _path, items, "
+            f"SELECT _path, items, {page_fields}"
             f"CASE WHEN len(items) = 0 THEN coalesce(json_type(content, '{array}'), 'missing') "
             "END AS empty_type, "
             f"list_filter(list_distinct(flatten(json_keys(content, '{array}[*]'))), "
             f"lambda k: NOT list_contains({known}, k)) AS extra_keys "
-            f"FROM (SELECT filename AS _path, content, json_extract(content, '{array}[*]') "
-            f"AS items FROM read_text({_path_list(paths)}))"
+            f"FROM (SELECT _path, content, json_extract(content, '{array}[*]') AS items FROM ("
+            f"SELECT filename AS _path, {without_bom('content')} AS content "
+            f"FROM read_text({_path_list(paths)})))"
         )
         for path, empty_type in con.execute(
             "SELECT _path, empty_type FROM _documents WHERE empty_type IS NOT NULL"
@@ -198,8 +234,25 @@ def _check_utf8(path: Path) -> None:
 
 
 def _first_line(path: Path) -> str:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
         return handle.readline().rstrip("\r\n")
+
+
+def csv_header(path: Path, delimiter: str = ",") -> list[str]:
+    """The header row of a delimited file (BOM stripped; bad bytes left to the UTF-8 check).
+
+    A header Python's CSV module cannot split (a field over its 128 KiB limit) rejects the
+    file, never the load.
+    """
+    try:
+        return next(csv.reader([_first_line(path)], delimiter=delimiter), [])
+    except csv.Error as error:
+        raise FileRejected(UNPARSEABLE, f"the header row cannot be read: {error}") from error
+
+
+def without_bom(text: str) -> str:
+    """SQL: ``text`` without a leading byte order mark (DuckDB's JSON reader refuses one)."""
+    return f"CASE WHEN starts_with({text}, chr(65279)) THEN substr({text}, 2) ELSE {text} END"
 
 
 @dataclass(frozen=True)
@@ -222,8 +275,7 @@ class CsvReader:
 
     def _file_sql(self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, path: Path) -> str:
         _check_utf8(path)
-        header_line = _first_line(path)
-        header = next(csv.reader([header_line], delimiter=self.delimiter), [])
+        header = csv_header(path, self.delimiter)
         if len(header) == 1:
             others = [d for d in _OTHER_DELIMITERS if d != self.delimiter and d in header[0]]
             if others:
@@ -240,7 +292,7 @@ class CsvReader:
             )
         columns = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
         source = (
-            f"read_csv({quote_literal(str(path))}, header=true, columns={columns}, "
+            f"read_csv({file_sql(path)}, header=true, columns={columns}, "
             f"delim={quote_literal(self.delimiter)}, quote='\"', escape='\"', "
             "auto_detect=false)"
         )

@@ -32,6 +32,7 @@ from ingest.sources.base import (
     _check_utf8,
     _first_line,
     _stage_files,
+    file_sql,
 )
 from ingest.sources.cadence import EXPENSES_DAILY
 
@@ -150,7 +151,7 @@ class SaeReader:
             f"SELECT n - 1 AS _row_number, string_split(rtrim(line, chr(13)), '|') AS f "
             "FROM (SELECT unnest(lines) AS line, generate_subscripts(lines, 1) AS n FROM "
             "(SELECT string_split(rtrim(content, chr(10) || chr(13)), chr(10)) AS lines "
-            f"FROM read_text({quote_literal(str(path))}))) WHERE n > 1"
+            f"FROM read_text({file_sql(path)}))) WHERE n > 1"
         )
         amount = sae_position("journal_amount")
         count, total = con.execute(

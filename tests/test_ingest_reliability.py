@@ -1,0 +1,219 @@
+"""Ingest reliability: the landing zone cannot be tricked, and no value silently changes.
+
+Each case is a small hand-written file in the vendor's documented format (docs/sources.md)
+that broke the load before: a link out of the landing zone, a name DuckDB took as a glob, a
+header field over Python's CSV limit, a file reverted to earlier bytes, a copy of a superseded
+version, a Harvest page with a byte order mark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from ingest.loader import DUPLICATE, LOADED, REJECTED, UNCHANGED, load_landing
+from ingest.warehouse import connect
+from tests.harvest_pages import Entry, page
+from tests.test_ingest_formats import (
+    TOGGL_HEADER,
+    WORKER,
+    WORKERS_HEADER,
+    drop,
+    sae_detail,
+    sae_file,
+    toggl_row,
+)
+
+APPROVED = datetime(2026, 3, 4, 9, 30)
+
+
+def entry(id_: int, hours: float = 7.5) -> Entry:
+    return Entry(id=id_, spent_date=date(2026, 3, 2), hours=hours, approved_at=APPROVED)
+
+
+def harvest_page(*entries: Entry) -> str:
+    return json.dumps(page([e.as_json() for e in entries]))
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    return tmp_path / "landing"
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        yield con
+
+
+def harvest_rows(con) -> list[tuple]:
+    return con.execute(
+        "SELECT id, hours::DOUBLE, _source_file FROM raw.harvest__time_entries ORDER BY id"
+    ).fetchall()
+
+
+def statuses(report) -> list[tuple[str, str]]:
+    return [(o.relative_path, o.status) for o in report.files]
+
+
+def assert_rows_balance(con) -> None:
+    """rows read = loaded + rejected for every file loaded (docs/design.md §2)."""
+    assert (
+        con.execute(
+            "SELECT count(*) FROM ops.landed_files f WHERE status = 'loaded' AND rows_read <> "
+            "rows_loaded + rows_rejected OR rows_rejected <> (SELECT count(*) FROM "
+            "quarantine.rejected_rows q WHERE q.load_id = f.load_id)"
+        ).fetchone()[0]
+        == 0
+    )
+
+
+# --- the landing zone ---------------------------------------------------------------------
+
+
+def test_a_symlink_out_of_the_landing_zone_is_refused_and_never_read(tmp_path, landing, warehouse):
+    secret = tmp_path / "outside" / ".env"
+    secret.parent.mkdir()
+    secret.write_text(WORKERS_HEADER + "\n" + WORKER.replace("Amara", "SECRET") + "\n")
+    drop(landing, "hris/workers/real.csv", WORKERS_HEADER + "\n" + WORKER + "\n")
+    (landing / "hris" / "workers" / "w.csv").symlink_to(secret)
+    # A system folder that is a link out of the zone: none of its files is read either.
+    elsewhere = tmp_path / "elsewhere" / "time_entries"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "p.json").write_text(harvest_page(entry(1)))
+    (landing / "harvest").symlink_to(elsewhere.parent)
+
+    report = load_landing(warehouse, landing)
+    again = load_landing(warehouse, landing)
+
+    outcomes = {o.relative_path: o for o in report.files}
+    for link in ("hris/workers/w.csv", "harvest/time_entries/p.json"):
+        assert (outcomes[link].status, outcomes[link].reason) == (REJECTED, "outside_landing_zone")
+        assert "outside the landing zone" in outcomes[link].detail
+    assert outcomes["hris/workers/real.csv"].status == LOADED
+    assert warehouse.execute("SELECT first_name FROM raw.hris__workers").fetchall() == [("Amara",)]
+    assert warehouse.execute("SELECT count(*) FROM raw.harvest__time_entries").fetchone() == (0,)
+    stored = warehouse.execute(
+        "SELECT string_agg(payload::VARCHAR, '') FROM quarantine.rejected_rows"
+    ).fetchone()[0]
+    assert "SECRET" not in (stored or "")
+    # Refused once: the next run finds the same link unchanged.
+    assert {o.status for o in again.files} == {UNCHANGED}
+    assert warehouse.execute("SELECT count(*) FROM quarantine.rejected_files").fetchone() == (2,)
+
+
+@pytest.mark.parametrize("name", ["p[1].json", "p*.json", "p?.json"])
+def test_a_name_with_glob_characters_loads_exactly_that_file_once(name, landing, warehouse):
+    drop(landing, f"harvest/time_entries/{name}", harvest_page(entry(1), entry(2)))
+    # What the name would match as a glob: never read in its place, nor twice.
+    drop(landing, "harvest/time_entries/p1.json", harvest_page(entry(3, hours=1.0)))
+    drop(landing, "harvest/time_entries/pa.json", harvest_page(entry(4, hours=2.0)))
+
+    report = load_landing(warehouse, landing)
+
+    assert {status for _, status in statuses(report)} == {LOADED}
+    assert harvest_rows(warehouse) == [
+        (1, 7.5, f"harvest/time_entries/{name}"),
+        (2, 7.5, f"harvest/time_entries/{name}"),
+        (3, 1.0, "harvest/time_entries/p1.json"),
+        (4, 2.0, "harvest/time_entries/pa.json"),
+    ]
+    assert_rows_balance(warehouse)
+
+
+@pytest.mark.parametrize(
+    "relative", ["hris/workers/w[1].csv", "toggl/time_entries/t*.csv", "concur/expenses/e?.txt"]
+)
+def test_every_reader_takes_names_literally(relative, landing, warehouse):
+    def content(entry_id: int) -> str:
+        return {
+            "hris": WORKERS_HEADER + "\n" + WORKER.replace("E100001", f"E{entry_id}") + "\n",
+            "toggl": TOGGL_HEADER + "\n" + toggl_row(entry_id) + "\n",
+            "concur": sae_file([sae_detail(1, entry_id, "45.00")]),
+        }[relative.split("/")[0]]
+
+    drop(landing, relative, content(9001))
+    decoy = relative.replace("[1]", "1").replace("*", "x").replace("?", "x")
+    drop(landing, decoy, content(9002))  # what the name matches as a glob
+
+    report = load_landing(warehouse, landing)
+
+    assert sorted((o.relative_path, o.status, o.rows_loaded) for o in report.files) == sorted(
+        [(relative, LOADED, 1), (decoy, LOADED, 1)]
+    )
+    table, key = {
+        "hris": ("hris__workers", "employee_id"),
+        "toggl": ("toggl__time_entries", "time_entry_id"),
+        "concur": ("concur__expenses", "report_entry_id"),
+    }[relative.split("/")[0]]
+    assert sorted(
+        warehouse.execute(
+            f"SELECT _source_file, right({key}::VARCHAR, 4) FROM raw.{table}"
+        ).fetchall()
+    ) == sorted([(relative, "9001"), (decoy, "9002")])
+
+
+def test_a_header_field_over_the_csv_limit_rejects_that_file_not_the_load(landing, warehouse):
+    oversized = '"' + "H" * (128 * 1024 + 1) + '"'
+    drop(landing, "hris/workers/w.csv", f"{WORKERS_HEADER},{oversized}\n{WORKER},x\n")
+    drop(landing, "hris/workers/w2.csv", WORKERS_HEADER + "\n" + WORKER + "\n")
+    drop(landing, "toggl/time_entries/t.csv", f"User,{oversized}\nZoe,x\n")
+    drop(landing, "harvest/time_entries/p.json", harvest_page(entry(1)))
+
+    report = load_landing(warehouse, landing)
+
+    outcomes = {o.relative_path: o for o in report.files}
+    for bad in ("hris/workers/w.csv", "toggl/time_entries/t.csv"):
+        assert (outcomes[bad].status, outcomes[bad].reason) == (REJECTED, "unparseable")
+        assert "field larger than field limit" in outcomes[bad].detail
+    assert outcomes["hris/workers/w2.csv"].status == LOADED
+    assert outcomes["harvest/time_entries/p.json"].status == LOADED
+
+
+def test_a_file_reverted_to_earlier_bytes_loads_them_again(landing, warehouse):
+    path = landing / "harvest" / "time_entries" / "p.json"
+    versions = [harvest_page(entry(1, hours=7.5)), harvest_page(entry(1, hours=3.0))]
+    for content in (versions[0], versions[1], versions[0]):
+        drop(landing, "harvest/time_entries/p.json", content)
+        os.utime(path, ns=(1, path.stat().st_mtime_ns + 10**10))  # a later, trusted mtime
+        report = load_landing(warehouse, landing)
+        assert statuses(report) == [("harvest/time_entries/p.json", LOADED)]
+
+    assert harvest_rows(warehouse) == [(1, 7.5, "harvest/time_entries/p.json")]
+    assert statuses(load_landing(warehouse, landing)) == [
+        ("harvest/time_entries/p.json", UNCHANGED)
+    ]
+
+
+def test_a_copy_of_a_superseded_version_loads_as_the_newest(landing, warehouse):
+    first, second = harvest_page(entry(1, hours=7.5)), harvest_page(entry(1, hours=3.0))
+    drop(landing, "harvest/time_entries/p.json", first)
+    load_landing(warehouse, landing)
+    drop(landing, "harvest/time_entries/p.json", second)
+    load_landing(warehouse, landing)
+
+    drop(landing, "harvest/time_entries/p_copy.json", first)
+    report = load_landing(warehouse, landing)
+
+    assert statuses(report) == [
+        ("harvest/time_entries/p.json", UNCHANGED),
+        ("harvest/time_entries/p_copy.json", LOADED),
+    ]
+    # A copy of the current version stays a duplicate.
+    drop(landing, "harvest/time_entries/p_copy2.json", second)
+    assert statuses(load_landing(warehouse, landing))[-1] == (
+        "harvest/time_entries/p_copy2.json",
+        DUPLICATE,
+    )
+
+
+def test_a_harvest_page_with_a_byte_order_mark_loads(landing, warehouse):
+    drop(landing, "harvest/time_entries/p.json", "\ufeff" + harvest_page(entry(1), entry(2)))
+
+    report = load_landing(warehouse, landing)
+
+    assert [(o.status, o.rows_loaded) for o in report.files] == [(LOADED, 2)]
