@@ -59,6 +59,54 @@ class Column:
         """Whether the raw column keeps the value as JSON rather than a scalar."""
         return self.type.upper() == "JSON"
 
+    @property
+    def is_currency(self) -> bool:
+        """Whether the column holds an ISO 4217 currency code (its name has ``currency``)."""
+        return self.type.upper() == "VARCHAR" and "currency" in self.name.split("_")
+
+
+#: Shapes a value must have before it is cast, by type (DuckDB's casts are lenient: they read
+#: ``1_0.5`` as 10.5, round ``2400000001.7`` to an id, take ``0x10`` as 16 and ``infinity``
+#: as a date). Text of another shape cannot be read as the type: ``invalid_type``.
+_INTEGER = r"[+-]?[0-9]+"
+_DECIMAL = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_STRICT_SHAPES = {
+    "TINYINT": _INTEGER,
+    "SMALLINT": _INTEGER,
+    "INTEGER": _INTEGER,
+    "BIGINT": _INTEGER,
+    "DECIMAL": _DECIMAL,
+    "DOUBLE": _DECIMAL,
+    "DATE": _DATE,
+    "TIMESTAMP": _DATE + r"([T ].*)?",
+}
+#: An ISO 4217 alphabetic code's shape, once trimmed and upper-cased (``eur`` is ``EUR``).
+#: Whether the code exists is a value rule, raised downstream (docs/design.md §2).
+_CURRENCY_CODE = "[A-Z]{3}"
+
+
+def typed_sql(column: Column, text: str) -> str:
+    """SQL: the text ``text`` of ``column`` as its type, or NULL when it cannot be read so.
+
+    Numbers and dates must have their plain shape; a timestamp with an offset
+    (``-08:00``, ``Z``, ``+0000``) is converted to UTC, one without is taken as UTC; a
+    currency code is trimmed and upper-cased.
+    """
+    if column.is_currency:
+        code = f"upper(trim({text}))"
+        return f"CASE WHEN regexp_full_match({code}, '{_CURRENCY_CODE}') THEN {code} END"
+    base = column.type.upper().split("(")[0].strip()
+    if base == "TIMESTAMP":
+        # The reading connection's TimeZone is UTC (SourceEntity.parse).
+        cast = f"TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC'"
+    else:
+        cast = f"TRY_CAST({text} AS {column.type})"
+    shape = _STRICT_SHAPES.get(base)
+    if shape is None:
+        return cast
+    return f"CASE WHEN regexp_full_match({text}, {quote_literal(shape)}) THEN {cast} END"
+
 
 @dataclass(frozen=True)
 class SourceSchema:
@@ -142,18 +190,18 @@ def validated_select(schema: SourceSchema, relation: str) -> str:
         else:
             # Cast once in the ``typed`` CTE; the checks below reuse the typed column.
             value = f"_typed_{index}"
-            typed.append(f"TRY_CAST({text} AS {column.type}) AS {value}")
+            typed.append(f"{typed_sql(column, text)} AS {value}")
         if column.required:
             checks.append(
                 (f"{text} IS NULL", MISSING_REQUIRED_FIELD, quote_literal(f"{label} is missing"))
             )
         if not column.is_json:
+            kind = "currency code (ISO 4217)" if column.is_currency else column.type.lower()
             checks.append(
                 (
                     f"{text} IS NOT NULL AND {value} IS NULL",
                     INVALID_TYPE,
-                    f"{quote_literal(f'{label} is not a valid {column.type.lower()}: ')} "
-                    f"|| left({text}, 100)",
+                    f"{quote_literal(f'{label} is not a valid {kind}: ')} || left({text}, 100)",
                 )
             )
     duplicates = ""

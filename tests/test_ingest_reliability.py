@@ -217,3 +217,72 @@ def test_a_harvest_page_with_a_byte_order_mark_loads(landing, warehouse):
     report = load_landing(warehouse, landing)
 
     assert [(o.status, o.rows_loaded) for o in report.files] == [(LOADED, 2)]
+
+
+# --- values read strictly -------------------------------------------------------------------
+
+
+def test_timestamps_keep_their_offsets_converted_to_utc(landing, warehouse):
+    late = entry(1).as_json()
+    late.update(submitted_at="2026-03-04T10:00:00Z", approved_at="2026-03-04T09:30:00-08:00")
+    early = entry(2).as_json()
+    early.update(submitted_at="2026-03-04T10:00:00+0000", approved_at="2026-03-04T11:15:00+01:00")
+    drop(landing, "harvest/time_entries/p.json", json.dumps(page([late, early])))
+
+    load_landing(warehouse, landing)
+
+    assert warehouse.execute(
+        "SELECT id, submitted_at, approved_at FROM raw.harvest__time_entries ORDER BY id"
+    ).fetchall() == [
+        (1, datetime(2026, 3, 4, 10, 0), datetime(2026, 3, 4, 17, 30)),
+        (2, datetime(2026, 3, 4, 10, 0), datetime(2026, 3, 4, 10, 15)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("hours", "1_0.5"),
+        ("id", 2400000001.7),
+        ("id", "1_000"),
+        ("spent_date", "infinity"),
+        ("created_at", "epoch"),
+    ],
+)
+def test_numbers_ids_and_dates_are_read_strictly(field, text, landing, warehouse):
+    bad = entry(2).as_json()
+    bad[field] = text
+    drop(landing, "harvest/time_entries/p.json", json.dumps(page([entry(1).as_json(), bad])))
+
+    report = load_landing(warehouse, landing)
+
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (2, 1, 1)
+    assert warehouse.execute("SELECT reason FROM quarantine.rejected_rows").fetchall() == [
+        ("invalid_type",)
+    ]
+    assert warehouse.execute("SELECT id FROM raw.harvest__time_entries").fetchall() == [(1,)]
+    assert_rows_balance(warehouse)
+
+
+def test_currency_codes_are_normalised_and_unknown_codes_load_as_read(landing, warehouse):
+    entries = []
+    for id_, currency in [(1, "eur"), (2, " XXQ "), (3, "euro"), (4, "€")]:
+        record = entry(id_).as_json()
+        record["client"]["currency"] = currency
+        entries.append(record)
+    drop(landing, "harvest/time_entries/p.json", json.dumps(page(entries)))
+
+    report = load_landing(warehouse, landing)
+
+    # `eur` is the euro; `XXQ` has a code's shape (whether it exists is a value rule, raised
+    # downstream); `euro` and `€` are no currency code at all.
+    assert warehouse.execute(
+        "SELECT id, client_currency FROM raw.harvest__time_entries ORDER BY id"
+    ).fetchall() == [(1, "EUR"), (2, "XXQ")]
+    assert warehouse.execute(
+        "SELECT row_number, reason, detail FROM quarantine.rejected_rows ORDER BY 1"
+    ).fetchall() == [
+        (3, "invalid_type", "client.currency is not a valid currency code (ISO 4217): euro"),
+        (4, "invalid_type", "client.currency is not a valid currency code (ISO 4217): €"),
+    ]
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (4, 2, 2)

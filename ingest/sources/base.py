@@ -354,6 +354,8 @@ class SourceEntity:
                 raise FileRejected(EMPTY_FILE, f"{path.name} is empty")
         con = duckdb.connect()
         try:
+            # Timestamps without an offset are UTC (validated_select converts the others).
+            con.execute("SET TimeZone = 'UTC'")
             try:
                 relation = self.reader.relation_sql(con, self.schema, paths)
                 reader = con.sql(validated_select(self.schema, f"({relation})")).to_arrow_reader(
