@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 _CHUNK = 1 << 20
+#: The page part of a list page's name (``time_entries_updated_2026-03-04_page_0002.json``).
+_PAGE_PART = re.compile(r"_page_([0-9]+)\.json$")
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,18 @@ def _is_skipped(relative: Path) -> bool:
         ".tmp",
         ".part",
     }
+
+
+def export_run(relative_path: str) -> str:
+    """The export run a list page belongs to: its path without ``_page_<n>.json``.
+
+    The pages of one run share account folder, entity, window and name (docs/sources.md,
+    "harvest"); a file without a page part is a run of its own.
+    """
+    return _PAGE_PART.sub("", relative_path)
+
+
+def page_number(relative_path: str) -> int | None:
+    """The ``<n>`` of a list page's ``_page_<n>.json`` name (None without one)."""
+    match = _PAGE_PART.search(relative_path)
+    return int(match.group(1)) if match else None

@@ -29,12 +29,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ingest.landing import LandedFile, discover
+from ingest.landing import LandedFile, discover, export_run, page_number
 from ingest.schema import quote_identifier
 from ingest.sinks import BatchCounts, DuckDBSink, LoadContext
 from ingest.sources import SOURCE_ENTITIES, FileRejected, SourceEntity
-from ingest.sources.base import OUTSIDE_LANDING_ZONE
+from ingest.sources.base import INCOMPLETE_EXPORT, OUTSIDE_LANDING_ZONE, ListPage
 from ingest.warehouse import ensure_bookkeeping, ensure_raw_table
 
 LOADED = "loaded"
@@ -177,11 +178,19 @@ def _load_entity(
     new: list[_NewFile] = []
     duplicates: list[tuple[_NewFile, str, str]] = []
     seen_in_run: dict[str, tuple[str, str]] = {}
-    registered = _registered_stats(con, entity_prefix=f"{files[0].system}/{files[0].entity}/")
+    prefix = f"{files[0].system}/{files[0].entity}/"
+    registered = _registered_stats(con, entity_prefix=prefix)
+    # Pages held back because their export run was incomplete: read again when a page of
+    # their run arrives, else left as they are.
+    incomplete = _incomplete_pages(con, prefix) if entity.paged else set()
+    waiting: list[LandedFile] = []
     for landed in files:
         if registered.get(landed.relative_path) == (landed.size_bytes, landed.mtime_ns):
             # Registered with this size and mtime: unchanged without reading its bytes again,
             # so a daily run costs the new files, not the whole history.
+            if landed.relative_path in incomplete:
+                waiting.append(landed)
+                continue
             yield FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
             continue
         hashed_at_ns = time.time_ns()
@@ -212,6 +221,9 @@ def _load_entity(
                 "SELECT max(loaded_at) FROM ops.landed_files WHERE source_file = ?)",
                 [landed.mtime_ns, landed.relative_path, sha256, landed.relative_path],
             )
+            if landed.relative_path in incomplete:
+                waiting.append(landed)
+                continue
             yield FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
             continue
         if landed.escapes_to is not None:
@@ -234,8 +246,23 @@ def _load_entity(
         seen_in_run[sha256] = (load.load_id, landed.relative_path)
         new.append(_NewFile(landed, load))
 
-    batches = _batches(new, batchable=entity.reader.batchable)
-    pending: deque[tuple[list[_NewFile], Future[list[pa.RecordBatch]]]] = deque()
+    runs_with_new = {export_run(item.landed.relative_path) for item in new}
+    for landed in waiting:
+        if export_run(landed.relative_path) not in runs_with_new:
+            yield FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
+            continue
+        sha256 = landed.sha256()
+        load_id = f"{ingested_at:%Y%m%dT%H%M%S%f}-{sha256[:12]}-{uuid.uuid4().hex[:8]}"
+        load = LoadContext(load_id, landed.relative_path, sha256, ingested_at)
+        new.append(_NewFile(landed, load))
+    new.sort(key=lambda item: item.landed.relative_path)  # the pages of a run side by side
+
+    batches = _batches(
+        new,
+        batchable=entity.reader.batchable,
+        run_of=_export_run_of if entity.paged else None,
+    )
+    pending: deque[tuple[list[_NewFile], Future[_Parsed]]] = deque()
     for index, batch in enumerate(batches):
         pending.append((batch, pool.submit(_parse, entity, batch)))
         if index + 1 < PARSE_WORKERS:
@@ -266,14 +293,33 @@ def _load_entity(
         yield from outcomes
 
 
-def _batches(files: list[_NewFile], *, batchable: bool) -> list[list[_NewFile]]:
-    if not batchable:
+def _export_run_of(item: _NewFile) -> str:
+    return export_run(item.landed.relative_path)
+
+
+def _batches(
+    files: list[_NewFile],
+    *,
+    batchable: bool,
+    run_of: Callable[[_NewFile], str] | None = None,
+) -> list[list[_NewFile]]:
+    """Cut ``files`` into batches; with ``run_of``, the files of one export run share one."""
+    if run_of is not None:
+        runs: dict[str, list[_NewFile]] = {}
+        for item in files:
+            runs.setdefault(run_of(item), []).append(item)
+        if not batchable:
+            return list(runs.values())
+    elif not batchable:
         return [[item] for item in files]
     batches: list[list[_NewFile]] = [[]]
     size = 0
-    for item in files:
-        if batches[-1] and (
-            len(batches[-1]) >= BATCH_FILES or size + item.landed.size_bytes > BATCH_BYTES
+    for index, item in enumerate(files):
+        same_run = run_of is not None and index > 0 and run_of(files[index - 1]) == run_of(item)
+        if (
+            batches[-1]
+            and not same_run
+            and (len(batches[-1]) >= BATCH_FILES or size + item.landed.size_bytes > BATCH_BYTES)
         ):
             batches.append([])
             size = 0
@@ -282,24 +328,36 @@ def _batches(files: list[_NewFile], *, batchable: bool) -> list[list[_NewFile]]:
     return [batch for batch in batches if batch]
 
 
-def _parse(entity: SourceEntity, batch: list[_NewFile]) -> list[pa.RecordBatch]:
+@dataclass(frozen=True)
+class _Parsed:
+    record_batches: list[pa.RecordBatch]
+    #: Each list page's pagination, by ``_path``.
+    pages: dict[str, ListPage]
+
+
+def _parse(entity: SourceEntity, batch: list[_NewFile]) -> _Parsed:
     """Parse a batch completely (in a worker thread; DuckDB releases the GIL)."""
-    return list(entity.parse([item.landed.path for item in batch]))
+    pages: dict[str, ListPage] = {}
+    record_batches = list(entity.parse([item.landed.path for item in batch], pages=pages))
+    return _Parsed(record_batches, pages)
 
 
 def _store(
     con: duckdb.DuckDBPyConnection,
     entity: SourceEntity,
     batch: list[_NewFile],
-    parsed: Future[list[pa.RecordBatch]],
+    parsed: Future[_Parsed],
 ) -> Iterator[FileOutcome]:
-    """Write one parsed batch in one transaction, or split it around an unreadable file."""
+    """Write one parsed batch in one transaction, or split it around an unreadable file.
+
+    The pages of an export run that is not complete (docs/sources.md, "harvest") are
+    rejected as ``incomplete_export``, never loaded as if they were the whole export.
+    """
     try:
-        record_batches = parsed.result()
+        result = parsed.result()
     except FileRejected as rejection:
         if len(batch) > 1:
-            middle = len(batch) // 2
-            for half in (batch[:middle], batch[middle:]):
+            for half in _halves(batch, by_run=entity.paged):
                 yield from _store(con, entity, half, _completed(_parse, entity, half))
             return
         (item,) = batch
@@ -312,8 +370,21 @@ def _store(
             raise
         yield outcome
         return
+    held = _incomplete_runs(con, batch, result.pages) if result.pages else {}
     con.begin()
     try:
+        held_outcomes = [
+            _reject_file(
+                con, item.landed, item.load, FileRejected(INCOMPLETE_EXPORT, held[item.landed.path])
+            )
+            for item in batch
+            if item.landed.path in held
+        ]
+        batch = [item for item in batch if item.landed.path not in held]
+        record_batches = [
+            _without_files(record_batch, {str(path) for path in held})
+            for record_batch in result.record_batches
+        ]
         sink = DuckDBSink(con)
         loads = {str(item.landed.path): item.load for item in batch}
         totals = {path: BatchCounts() for path in loads}
@@ -323,19 +394,126 @@ def _store(
                 totals[path].loaded += counts.loaded
                 totals[path].rejected += counts.rejected
         new = {str(item.landed.path): (item.landed, item.load) for item in batch}
-        outcomes = _finish_loads(con, entity, new, totals)
+        outcomes = _finish_loads(con, entity, new, totals) if new else []
         con.commit()
     except BaseException:
         con.rollback()
         raise
+    yield from held_outcomes
     yield from outcomes
 
 
-def _completed(
-    function: Callable[..., list[pa.RecordBatch]], *args: object
-) -> Future[list[pa.RecordBatch]]:
+def _halves(batch: list[_NewFile], *, by_run: bool) -> list[list[_NewFile]]:
+    """Split a batch in two; pages of one export run stay together while runs differ."""
+    runs: dict[str, list[_NewFile]] = {}
+    for item in batch:
+        runs.setdefault(_export_run_of(item) if by_run else item.landed.relative_path, []).append(
+            item
+        )
+    if len(runs) > 1:
+        groups = list(runs.values())
+        middle = len(groups) // 2
+        return [
+            [item for group in groups[:middle] for item in group],
+            [item for group in groups[middle:] for item in group],
+        ]
+    middle = len(batch) // 2
+    return [batch[:middle], batch[middle:]]
+
+
+def _without_files(record_batch: pa.RecordBatch, paths: set[str]) -> pa.RecordBatch:
+    """``record_batch`` without the rows of ``paths``."""
+    if not paths:
+        return record_batch
+    keep = pc.invert(pc.is_in(record_batch.column("_path"), pa.array(sorted(paths))))
+    return record_batch.filter(keep)
+
+
+def _incomplete_runs(
+    con: duckdb.DuckDBPyConnection, batch: list[_NewFile], pages: Mapping[str, ListPage]
+) -> dict[Path, str]:
+    """The files of ``batch`` whose export run is not complete, each with why.
+
+    A run is complete when its pages agree on ``total_pages`` and ``total_entries``, pages
+    1..``total_pages`` are each present once (in the batch, or loaded before and not
+    replaced) and their records add up to ``total_entries``. Pages without pagination fields
+    cannot be checked and load.
+    """
+    runs: dict[str, list[_NewFile]] = {}
+    for item in batch:
+        runs.setdefault(_export_run_of(item), []).append(item)
+    held: dict[Path, str] = {}
+    for run, items in runs.items():
+        listed = [(item, pages.get(str(item.landed.path))) for item in items]
+        totals = {(page.total_pages, page.total_entries) for _, page in listed if page}
+        if not totals or any(page is None or page.total_pages is None for _, page in listed):
+            continue
+        name = run.rsplit("/", 1)[-1]
+        if len(totals) > 1:
+            reason = f"export {name}: its pages disagree on total_pages and total_entries"
+        else:
+            ((total_pages, total_entries),) = totals
+            present: Counter[int] = Counter()
+            records = 0
+            for _, page in listed:
+                present[page.page or 0] += 1
+                records += page.records
+            in_batch = {item.landed.relative_path for item in items}
+            for source_file, rows_read in _loaded_pages(con, run):
+                number = page_number(source_file)
+                if source_file not in in_batch and number is not None:
+                    present[number] += 1
+                    records += rows_read
+            expected = set(range(1, total_pages + 1))
+            missing = sorted(expected - set(present))
+            repeated = sorted(n for n, count in present.items() if count > 1)
+            if not missing and not repeated and set(present) == expected:
+                if records == total_entries:
+                    continue
+                reason = (
+                    f"export {name}: its {total_pages} page(s) hold {records} entries, "
+                    f"total_entries says {total_entries}"
+                )
+            else:
+                pages_text = ", ".join(str(n) for n in sorted(present))
+                reason = (
+                    f"export {name}: page(s) {pages_text} of {total_pages} present"
+                    + (f", missing {', '.join(map(str, missing))}" if missing else "")
+                    + (f", repeated {', '.join(map(str, repeated))}" if repeated else "")
+                )
+        for item in items:
+            held[item.landed.path] = (
+                reason + "; not loaded as the whole export: it loads once every page has landed"
+            )
+    return held
+
+
+def _loaded_pages(con: duckdb.DuckDBPyConnection, run: str) -> list[tuple[str, int]]:
+    """Files of ``run`` whose latest version is loaded, with the rows each read."""
+    rows = con.execute(
+        "SELECT source_file, rows_read, status FROM ops.landed_files "
+        "WHERE starts_with(source_file, ?) "
+        "QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY loaded_at DESC) = 1",
+        [run],
+    ).fetchall()
+    return [(f, n) for f, n, status in rows if status == LOADED and export_run(f) == run]
+
+
+def _incomplete_pages(con: duckdb.DuckDBPyConnection, entity_prefix: str) -> set[str]:
+    """Files under ``entity_prefix`` whose latest version was held as ``incomplete_export``."""
+    rows = con.execute(
+        "SELECT f.source_file, r.reason FROM ops.landed_files AS f "
+        "LEFT JOIN quarantine.rejected_files AS r USING (load_id) "
+        "WHERE starts_with(f.source_file, ?) "
+        "QUALIFY row_number() OVER (PARTITION BY f.source_file ORDER BY f.loaded_at DESC) = 1",
+        [entity_prefix],
+    ).fetchall()
+    return {source_file for source_file, reason in rows if reason == INCOMPLETE_EXPORT}
+
+
+def _completed(function: Callable[..., _Parsed], *args: object) -> Future[_Parsed]:
     """Run ``function`` now and wrap its result (or error) in a finished future."""
-    future: Future[list[pa.RecordBatch]] = Future()
+    future: Future[_Parsed] = Future()
     try:
         future.set_result(function(*args))
     except BaseException as error:  # noqa: BLE001 - handed to the caller via the future

@@ -286,3 +286,67 @@ def test_currency_codes_are_normalised_and_unknown_codes_load_as_read(landing, w
         (4, "invalid_type", "client.currency is not a valid currency code (ISO 4217): €"),
     ]
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (4, 2, 2)
+
+
+# --- Harvest export completeness ------------------------------------------------------------
+
+
+def export_page(number: int, entries: list[Entry], total_pages: int, total_entries: int) -> str:
+    document = page([e.as_json() for e in entries], number=number, total_pages=total_pages)
+    document["total_entries"] = total_entries
+    return json.dumps(document)
+
+
+RUN = "harvest/time_entries/time_entries_updated_2026-03-04_page_{:04d}.json"
+
+
+def test_an_export_missing_a_page_is_held_until_it_is_complete(landing, warehouse):
+    pages = {n: [entry(2 * n - 1), entry(2 * n)] for n in (1, 2, 3)}
+    for n in (1, 3):
+        drop(landing, RUN.format(n), export_page(n, pages[n], total_pages=3, total_entries=6))
+    drop(landing, "harvest/time_entries/other_page_0001.json", export_page(1, [entry(9)], 1, 1))
+
+    first = load_landing(warehouse, landing)
+
+    outcomes = {o.relative_path: o for o in first.files}
+    for n in (1, 3):
+        outcome = outcomes[RUN.format(n)]
+        assert (outcome.status, outcome.reason) == (REJECTED, "incomplete_export")
+        assert "page(s) 1, 3 of 3 present, missing 2" in outcome.detail
+    assert outcomes["harvest/time_entries/other_page_0001.json"].status == LOADED
+    assert [row[0] for row in harvest_rows(warehouse)] == [9]
+    # Nothing new for the run: the held pages stay as they are.
+    assert {o.status for o in load_landing(warehouse, landing).files} == {UNCHANGED}
+
+    drop(landing, RUN.format(2), export_page(2, pages[2], total_pages=3, total_entries=6))
+    complete = load_landing(warehouse, landing)
+
+    assert sorted((o.relative_path, o.status) for o in complete.files) == [
+        ("harvest/time_entries/other_page_0001.json", UNCHANGED),
+        *((RUN.format(n), LOADED) for n in (1, 2, 3)),
+    ]
+    assert [row[0] for row in harvest_rows(warehouse)] == [1, 2, 3, 4, 5, 6, 9]
+    assert_rows_balance(warehouse)
+
+
+def test_an_export_whose_entries_do_not_add_up_is_not_loaded(landing, warehouse):
+    drop(landing, RUN.format(1), export_page(1, [entry(1), entry(2)], 2, 5))
+    drop(landing, RUN.format(2), export_page(2, [entry(3)], 2, 5))
+
+    report = load_landing(warehouse, landing)
+
+    assert {(o.status, o.reason) for o in report.files} == {(REJECTED, "incomplete_export")}
+    assert "hold 3 entries, total_entries says 5" in report.files[0].detail
+    assert harvest_rows(warehouse) == []
+
+
+def test_a_new_version_of_one_page_of_a_loaded_export_loads(landing, warehouse):
+    drop(landing, RUN.format(1), export_page(1, [entry(1)], 2, 2))
+    drop(landing, RUN.format(2), export_page(2, [entry(2)], 2, 2))
+    load_landing(warehouse, landing)
+
+    drop(landing, RUN.format(2), export_page(2, [entry(2, hours=1.0)], 2, 2))
+    report = load_landing(warehouse, landing)
+
+    assert [o.status for o in report.files] == [UNCHANGED, LOADED]
+    assert [row[:2] for row in harvest_rows(warehouse)] == [(1, 7.5), (2, 1.0)]

@@ -30,6 +30,7 @@ WRONG_DELIMITER = "wrong_delimiter"
 MISSING_REQUIRED_COLUMN = "missing_required_column"
 CONTROL_TOTAL_MISMATCH = "control_total_mismatch"
 OUTSIDE_LANDING_ZONE = "outside_landing_zone"
+INCOMPLETE_EXPORT = "incomplete_export"
 
 #: Every file-level reason, for docs and accepted-values tests.
 FILE_REASONS = (
@@ -42,6 +43,7 @@ FILE_REASONS = (
     NO_DATA_ROWS,
     CONTROL_TOTAL_MISMATCH,
     OUTSIDE_LANDING_ZONE,
+    INCOMPLETE_EXPORT,
 )
 
 #: Rows handed to the sink per Arrow record batch.
@@ -102,6 +104,17 @@ PAGE_FIELDS = {
     "total_entries": "total_entries",
     "first_link": "links.first",
 }
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """The pagination of one API list page, read with its records (None: field absent)."""
+
+    page: int | None
+    total_pages: int | None
+    total_entries: int | None
+    records: int
+    first_link: str | None
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,17 @@ class JsonDocumentReader:
             "SELECT _path, extra_keys, unnest(items) AS r, "
             "generate_subscripts(items, 1) AS _row_number FROM _documents))"
         )
+
+    def list_pages(self, con: duckdb.DuckDBPyConnection) -> dict[str, ListPage]:
+        """Each page staged by :meth:`relation_sql` with its pagination; none for bare arrays."""
+        if self.list_key is None:
+            return {}
+        rows = con.execute(
+            "SELECT _path, TRY_CAST(page AS BIGINT), TRY_CAST(total_pages AS BIGINT), "
+            "TRY_CAST(total_entries AS BIGINT), coalesce(len(items), 0), first_link "
+            "FROM _documents"
+        ).fetchall()
+        return {row[0]: ListPage(*row[1:]) for row in rows}
 
 
 def _stage_files(
@@ -339,15 +363,24 @@ class SourceEntity:
         """Whether ``path`` has one of this entity's file suffixes."""
         return path.name.lower().endswith(self.file_suffixes)
 
+    @property
+    def paged(self) -> bool:
+        """Whether files are pages of API list exports (Harvest), checked complete per run."""
+        return isinstance(self.reader, JsonDocumentReader) and self.reader.list_key is not None
+
     def parse(
-        self, paths: Sequence[Path], batch_rows: int = BATCH_ROWS
+        self,
+        paths: Sequence[Path],
+        batch_rows: int = BATCH_ROWS,
+        pages: dict[str, ListPage] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """Yield validated Arrow record batches of ``paths``.
 
         Each batch has ``_path``, ``_row_number``, the declared columns, ``_extra``,
         ``_payload``, ``_reject_reason`` and ``_reject_detail``. Raises
         :class:`FileRejected` when a file as a whole cannot be read (with several paths,
-        the caller reads them one by one to find which).
+        the caller reads them one by one to find which). ``pages``, when given, receives each
+        list page's pagination, from the same read.
         """
         for path in paths:
             if path.stat().st_size == 0:
@@ -365,6 +398,8 @@ class SourceEntity:
                 for batch in reader:
                     rows += batch.num_rows
                     yield batch
+                if pages is not None and isinstance(self.reader, JsonDocumentReader):
+                    pages.update(self.reader.list_pages(con))
             except duckdb.Error as error:
                 raise _classify(error) from error
             if rows == 0 and self.schema.snapshot:
