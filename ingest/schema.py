@@ -22,6 +22,7 @@ NOT_AN_OBJECT = "not_an_object"
 UNEXPECTED_RECORD_TYPE = "unexpected_record_type"
 DUPLICATE_ROW = "duplicate_row"
 DUPLICATE_KEY = "duplicate_key"
+POSTED_AMOUNT_MISMATCH = "posted_amount_mismatch"
 
 #: Every row-level reason, for docs and accepted-values tests.
 ROW_REASONS = (
@@ -31,6 +32,7 @@ ROW_REASONS = (
     INVALID_TYPE,
     DUPLICATE_ROW,
     DUPLICATE_KEY,
+    POSTED_AMOUNT_MISMATCH,
 )
 
 
@@ -109,6 +111,21 @@ def typed_sql(column: Column, text: str) -> str:
 
 
 @dataclass(frozen=True)
+class RowCheck:
+    """A rule the rows of one group must meet together to be read at all (a control total).
+
+    ``group`` names the columns whose rows (within a file) are checked together; ``detail``
+    is SQL over the reader's text columns giving why a row breaks the rule (or NULL), with
+    ``{over}`` where a window over the row's group goes. A row that repeats an earlier row's
+    key is left out of the group (it is rejected as a duplicate).
+    """
+
+    reason: str
+    group: Sequence[str]
+    detail: str
+
+
+@dataclass(frozen=True)
 class SourceSchema:
     """The declared shape of one landed entity (``<system>/<entity>``).
 
@@ -122,6 +139,8 @@ class SourceSchema:
     key: Sequence[str] = field(default_factory=tuple)
     description: str = ""
     snapshot: bool = False
+    #: Checked after the types, before duplicate keys: the first rule broken wins.
+    row_checks: Sequence[RowCheck] = ()
 
     @property
     def raw_table(self) -> str:
@@ -225,25 +244,41 @@ def validated_select(schema: SourceSchema, relation: str) -> str:
         )
         checks.append(
             (
-                "d._key_rank > 1 AND d._same_as_first",
+                "v._key_rank > 1 AND v._same_as_first",
                 DUPLICATE_ROW,
-                f"'same row as row ' || d._first_row || {quote_literal(f' ({key_label})')}",
+                f"'same row as row ' || v._first_row || {quote_literal(f' ({key_label})')}",
             )
         )
         checks.append(
             (
-                "d._key_rank > 1",
+                "v._key_rank > 1",
                 DUPLICATE_KEY,
-                f"{quote_literal(f'{key_label} already used by row ')} || d._first_row",
+                f"{quote_literal(f'{key_label} already used by row ')} || v._first_row",
             )
         )
+    stages = ""
+    source = "typed"
+    if schema.key:
+        stages += (
+            ", keyed AS (SELECT v.*, d._key_rank, d._same_as_first, d._first_row "
+            "FROM typed AS v LEFT JOIN ranked AS d USING (_path, _row_number))"
+        )
+        source = "keyed"
+    if schema.row_checks:
+        later = "coalesce(_key_rank, 1) > 1" if schema.key else "false"
+        grouped = []
+        for index, check in enumerate(schema.row_checks):
+            group = ", ".join(quote_identifier(c) for c in check.group)
+            over = f"OVER (PARTITION BY _path, {group}, {later})"
+            grouped.append(f"{check.detail.format(over=over)} AS _row_check_{index}")
+            checks.append(
+                (f"v._row_check_{index} IS NOT NULL", check.reason, f"v._row_check_{index}")
+            )
+        stages += f", grouped AS (SELECT *, {', '.join(grouped)} FROM {source})"
+        source = "grouped"
     reason = "CASE " + " ".join(f"WHEN {c} THEN {quote_literal(r)}" for c, r, _ in checks) + " END"
     detail = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _, m in checks) + " END"
-    joined = (
-        "FROM typed AS v LEFT JOIN ranked AS d USING (_path, _row_number)"
-        if schema.key
-        else "FROM typed AS v"
-    )
+    joined = f"FROM {source} AS v"
     outputs = [
         quote_identifier(c.name) if c.is_json else f"_typed_{i} AS {quote_identifier(c.name)}"
         for i, c in enumerate(schema.columns)
@@ -251,7 +286,7 @@ def validated_select(schema: SourceSchema, relation: str) -> str:
     return (
         f"WITH relation AS (SELECT * FROM {relation}), "
         f"typed AS (SELECT v.*, {', '.join(t for t in typed if ' AS _typed_' in t)} "
-        f"FROM relation AS v){duplicates}, "
+        f"FROM relation AS v){duplicates}{stages}, "
         f"checked AS (SELECT v.*, {reason} AS _reject_reason, {detail} AS _reject_detail "
         f"{joined}) "
         "SELECT _path, _row_number, "

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ingest.loader import DUPLICATE, LOADED, REJECTED, UNCHANGED, load_landing
+from ingest.sources.concur import sae_position
 from ingest.warehouse import connect
 from tests.harvest_pages import Entry, page
 from tests.test_ingest_formats import (
@@ -350,3 +351,56 @@ def test_a_new_version_of_one_page_of_a_loaded_export_loads(landing, warehouse):
 
     assert [o.status for o in report.files] == [UNCHANGED, LOADED]
     assert [row[:2] for row in harvest_rows(warehouse)] == [(1, 7.5), (2, 1.0)]
+
+
+# --- SAE: Posted Amount against the journal lines --------------------------------------------
+
+
+def sae_line(sequence: int, entry_id: int, journal: str, posted: str, journal_key: int) -> str:
+    """A DETAIL line of ``entry_id`` with its own journal amount and key, and a Posted Amount."""
+    fields = sae_detail(sequence, entry_id, journal).split("|")
+    fields[sae_position("report_entry_posted_amount") - 1] = posted
+    fields[sae_position("journal_key") - 1] = str(journal_key)
+    fields[sae_position("journal_debit_or_credit") - 1] = "CR" if journal[0] == "-" else "DR"
+    return "|".join(fields)
+
+
+def test_sae_lines_that_do_not_add_up_to_the_posted_amount_are_rejected(landing, warehouse):
+    lines = [
+        sae_line(1, 1001, "120.5000", "120.5000", 5001),  # one line: its own amount
+        sae_line(2, 1002, "17.8700", "35.7500", 5002),  # allocated 50/50: 17.87 + 17.88
+        sae_line(3, 1002, "17.8800", "35.7500", 5003),
+        sae_line(4, 1003, "-45.0000", "-45.0000", 5004),  # a refund
+        sae_line(5, 1004, "100.0000", "100.0000", 5005),  # a debit and its offsetting credit
+        sae_line(6, 1004, "-100.0000", "100.0000", 5006),
+        sae_line(7, 1005, "17.8700", "35.7500", 5007),  # half of an allocation is missing
+        sae_line(8, 1005, "10.0000", "35.7500", 5008),
+        sae_line(9, 1006, "1_0.5", "10.5000", 5009),  # not a number: rejected as such
+        sae_line(10, 1007, "12.0000", "21.0000", 5010),  # 12 posted as 21
+        sae_line(11, 1008, "5.0000", "5.0000", 5011),  # lines repeating two Posted Amounts
+        sae_line(12, 1008, "5.0000", "10.0000", 5012),
+    ]
+    drop(landing, "concur/expenses/e.txt", sae_file(lines, total="161.1200"))
+
+    report = load_landing(warehouse, landing)
+
+    assert warehouse.execute(
+        "SELECT row_number, reason, detail FROM quarantine.rejected_rows ORDER BY 1"
+    ).fetchall() == [
+        (7, "posted_amount_mismatch", "Report Entry Id 1005: Posted Amount 35.7500 but its "
+         "Journal Amounts sum to 27.87"),
+        (8, "posted_amount_mismatch", "Report Entry Id 1005: Posted Amount 35.7500 but its "
+         "Journal Amounts sum to 27.87"),
+        (9, "invalid_type", "Report Entry Transaction Amount is not a valid decimal(31, 8): 1_0.5"),
+        (10, "posted_amount_mismatch", "Report Entry Id 1007: Posted Amount 21.0000 but its "
+         "Journal Amounts sum to 12.0"),
+        (11, "posted_amount_mismatch", "Report Entry Id 1008: its lines repeat different "
+         "Posted Amounts"),
+        (12, "posted_amount_mismatch", "Report Entry Id 1008: its lines repeat different "
+         "Posted Amounts"),
+    ]  # fmt: skip
+    assert warehouse.execute(
+        "SELECT DISTINCT report_entry_id FROM raw.concur__expenses ORDER BY 1"
+    ).fetchall() == [(1001,), (1002,), (1003,), (1004,)]
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (12, 6, 6)
+    assert_rows_balance(warehouse)
