@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.landing import LandedFile, discover, export_run, page_number
-from ingest.schema import quote_identifier
+from ingest.schema import CONFLICTING_VERSION, SourceSchema, quote_identifier, quote_literal
 from ingest.sinks import BatchCounts, DuckDBSink, LoadContext
 from ingest.sources import SOURCE_ENTITIES, FileRejected, SourceEntity
 from ingest.sources.base import INCOMPLETE_EXPORT, OUTSIDE_LANDING_ZONE, ListPage
@@ -575,20 +575,30 @@ def _finish_loads(
     new: dict[str, tuple[LandedFile, LoadContext]],
     counts: dict[str, BatchCounts],
 ) -> list[FileOutcome]:
-    """Supersede earlier versions, check the invariant and register each loaded file."""
+    """Supersede earlier versions, set conflicting ones aside, check the invariant, register."""
     table = f"raw.{quote_identifier(entity.schema.raw_table)}"
     ensure_raw_table(con, entity.schema)
-    _check_invariant(con, table, {load.load_id: counts[path] for path, (_, load) in new.items()})
-    outcomes = []
-    for path, (landed, load) in new.items():
+    supersedes: dict[str, str | None] = {}
+    for path, (landed, _) in new.items():
         previous = con.execute(
             "SELECT load_id FROM ops.landed_files WHERE source_file = ? AND status = 'loaded' "
             "ORDER BY loaded_at DESC LIMIT 1",
             [landed.relative_path],
         ).fetchone()
-        superseded = previous[0] if previous else None
-        if superseded is not None:
-            con.execute(f"DELETE FROM {table} WHERE _load_id = ?", [superseded])
+        supersedes[path] = previous[0] if previous else None
+        if previous is not None:
+            con.execute(f"DELETE FROM {table} WHERE _load_id = ?", [previous[0]])
+    if entity.schema.version is not None:
+        loads = {load.load_id: path for path, (_, load) in new.items()}
+        for load_id, conflicting in _reject_conflicting_versions(
+            con, entity.schema, table, list(loads)
+        ).items():
+            counts[loads[load_id]].loaded -= conflicting
+            counts[loads[load_id]].rejected += conflicting
+    _check_invariant(con, table, {load.load_id: counts[path] for path, (_, load) in new.items()})
+    outcomes = []
+    for path, (landed, load) in new.items():
+        superseded = supersedes[path]
         totals = counts[path]
         outcome = FileOutcome(
             landed.relative_path,
@@ -603,6 +613,60 @@ def _finish_loads(
         _register(con, landed, load, outcome, supersedes=superseded)
         outcomes.append(outcome)
     return outcomes
+
+
+def _reject_conflicting_versions(
+    con: duckdb.DuckDBPyConnection, schema: SourceSchema, table: str, load_ids: list[str]
+) -> dict[str, int]:
+    """Move rows of ``load_ids`` that contradict a version already loaded to quarantine.
+
+    Two rows of other files with the same key and the same ``schema.version`` (e.g.
+    ``updated_at``) claim to be one version of a record; with different content, which one
+    is true cannot be told, so the later load's row (within a batch: the later file's) is
+    rejected as ``conflicting_version``, naming the file it contradicts, rather than the
+    last load winning unseen. Returns the rows set aside per load.
+    """
+    key = [*schema.key, schema.version]
+    same_version = " AND ".join(
+        f"o.{quote_identifier(k)} = i.{quote_identifier(k)}" for k in key if k is not None
+    )
+    content = [
+        c.name for c in schema.columns if c.name not in key and c.name not in schema.page_level
+    ]
+    differs = " OR ".join(
+        f"o.{quote_identifier(c)} IS DISTINCT FROM i.{quote_identifier(c)}" for c in content
+    )
+    key_text = " || ', ' || ".join(f"i.{quote_identifier(k)}::VARCHAR" for k in key if k)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _conflicting_versions AS "
+        "SELECT i._load_id, i._row_number, i._source_file, i._file_sha256, i._ingested_at, "
+        f"min(o._source_file) AS other_file, any_value({key_text}) AS version_key, "
+        "any_value(to_json(i)) AS payload "
+        f"FROM {table} AS i JOIN {table} AS o ON {same_version} "
+        "AND o._source_file <> i._source_file "
+        # The row kept: loaded before this batch, or in it from a file that sorts first.
+        "AND (NOT list_contains(?, o._load_id) OR o._source_file < i._source_file) "
+        f"AND ({differs}) "
+        "WHERE list_contains(?, i._load_id) GROUP BY ALL",
+        [load_ids, load_ids],
+    )
+    label = ", ".join([*(schema.column(k).source_path for k in schema.key), schema.version])
+    con.execute(
+        "INSERT INTO quarantine.rejected_rows SELECT _load_id, _source_file, _file_sha256, ?, ?, "
+        f"_row_number, ?, {quote_literal(f'another version with the same {label} (')} "
+        "|| version_key || ') and other content is in ' || other_file, payload, _ingested_at "
+        "FROM _conflicting_versions",
+        [schema.system, schema.entity, CONFLICTING_VERSION],
+    )
+    con.execute(
+        f"DELETE FROM {table} AS t USING _conflicting_versions AS c "
+        "WHERE t._load_id = c._load_id AND t._row_number = c._row_number"
+    )
+    moved = con.execute(
+        "SELECT _load_id, count(*) FROM _conflicting_versions GROUP BY 1"
+    ).fetchall()
+    con.execute("DROP TABLE _conflicting_versions")
+    return dict(moved)
 
 
 def _check_invariant(

@@ -23,6 +23,7 @@ UNEXPECTED_RECORD_TYPE = "unexpected_record_type"
 DUPLICATE_ROW = "duplicate_row"
 DUPLICATE_KEY = "duplicate_key"
 POSTED_AMOUNT_MISMATCH = "posted_amount_mismatch"
+CONFLICTING_VERSION = "conflicting_version"
 
 #: Every row-level reason, for docs and accepted-values tests.
 ROW_REASONS = (
@@ -33,6 +34,7 @@ ROW_REASONS = (
     DUPLICATE_ROW,
     DUPLICATE_KEY,
     POSTED_AMOUNT_MISMATCH,
+    CONFLICTING_VERSION,
 )
 
 
@@ -139,8 +141,13 @@ class SourceSchema:
     key: Sequence[str] = field(default_factory=tuple)
     description: str = ""
     snapshot: bool = False
-    #: Checked after the types, before duplicate keys: the first rule broken wins.
+    #: Checked after the types and duplicate keys: the first rule broken wins.
     row_checks: Sequence[RowCheck] = ()
+    #: The column that tells a record's versions apart (``updated_at``): two files with one
+    #: key and version but other content conflict (the later row is ``conflicting_version``).
+    version: str | None = None
+    #: Columns filled from the file rather than the record: no part of a version's content.
+    page_level: Sequence[str] = ()
 
     @property
     def raw_table(self) -> str:

@@ -404,3 +404,58 @@ def test_sae_lines_that_do_not_add_up_to_the_posted_amount_are_rejected(landing,
     ).fetchall() == [(1001,), (1002,), (1003,), (1004,)]
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (12, 6, 6)
     assert_rows_balance(warehouse)
+
+
+# --- conflicting versions -------------------------------------------------------------------
+
+
+def test_a_version_contradicting_one_in_another_file_is_flagged_not_last_load_wins(
+    landing, warehouse
+):
+    drop(landing, "harvest/time_entries/a.json", harvest_page(entry(1), entry(2), entry(3)))
+    # Entry 1 again, same updated_at, other hours (in the same pass: the file sorting first
+    # is kept); entry 2 again unchanged (an overlapping export); entry 3 at a later version.
+    later = Entry(3, date(2026, 3, 2), 2.0, updated_at=datetime(2026, 3, 5, 8, 0))
+    drop(landing, "harvest/time_entries/b.json", harvest_page(entry(1, hours=3.0), entry(2), later))
+
+    report = load_landing(warehouse, landing)
+    # A later file contradicting what is loaded: the same.
+    drop(landing, "harvest/time_entries/c.json", harvest_page(entry(2, hours=1.0)))
+    again = load_landing(warehouse, landing)
+
+    assert warehouse.execute(
+        "SELECT _source_file, id, hours::DOUBLE FROM raw.harvest__time_entries ORDER BY 2, 1"
+    ).fetchall() == [
+        ("harvest/time_entries/a.json", 1, 7.5),
+        ("harvest/time_entries/a.json", 2, 7.5),
+        ("harvest/time_entries/b.json", 2, 7.5),
+        ("harvest/time_entries/a.json", 3, 7.5),
+        ("harvest/time_entries/b.json", 3, 2.0),
+    ]
+    assert warehouse.execute(
+        "SELECT source_file, row_number, reason, detail, payload ->> '$.hours' "
+        "FROM quarantine.rejected_rows ORDER BY 1"
+    ).fetchall() == [
+        (
+            "harvest/time_entries/b.json",
+            1,
+            "conflicting_version",
+            "another version with the same id, updated_at (1, 2026-03-04 09:30:00) and other "
+            "content is in harvest/time_entries/a.json",
+            "3.0",
+        ),
+        (
+            "harvest/time_entries/c.json",
+            1,
+            "conflicting_version",
+            "another version with the same id, updated_at (2, 2026-03-04 09:30:00) and other "
+            "content is in harvest/time_entries/a.json",
+            "1.0",
+        ),
+    ]
+    assert [(o.rows_read, o.rows_loaded, o.rows_rejected) for o in report.files] == [
+        (3, 3, 0),
+        (3, 2, 1),
+    ]
+    assert [(o.rows_read, o.rows_loaded, o.rows_rejected) for o in again.files][-1] == (1, 0, 1)
+    assert_rows_balance(warehouse)

@@ -21,6 +21,8 @@ TIME_ENTRIES = SourceSchema(
     system="harvest",
     entity="time_entries",
     key=("id",),
+    version="updated_at",
+    page_level=("export_from", "export_to"),
     description="Time entries logged by consultants in Harvest, with approval audit fields.",
     columns=(
         Column("id", "BIGINT", required=True, description="Harvest time entry id."),
