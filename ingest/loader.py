@@ -2,12 +2,16 @@
 
 For every file under ``<landing>/<system>/<entity>/``:
 
-* bytes already loaded under the same name: nothing happens (re-runs are no-ops). A file
+* the bytes of its latest version under the same name: nothing happens (re-runs are no-ops). A file
   whose size and modification time equal those its latest registration noted is known
   unchanged without being read again (unless it was written within two seconds of being
   read then), so a daily run reads the day's files, not the whole history;
-* bytes already loaded under another name: recorded as a ``duplicate``, no rows loaded;
-* a new version of a file loaded before: its rows replace the earlier version's rows;
+* bytes another file's latest version holds: recorded as a ``duplicate``, no rows loaded;
+* a new version of a file loaded before (earlier bytes again too): its rows replace the
+  earlier version's rows;
+* a symbolic link out of the landing zone: rejected without being read;
+* the pages of a Harvest export run that is not complete: rejected as ``incomplete_export``
+  and read again when another page of the run lands;
 * otherwise the file is parsed, valid rows go to ``raw``, invalid rows to
   ``quarantine.rejected_rows`` with a reason, and a file that cannot be read at all to
   ``quarantine.rejected_files``.
@@ -200,13 +204,7 @@ def _load_entity(
             # file system's clock tick would keep this mtime, so never trust it (git's
             # "racy" rule); the file is hashed again next run, and its mtime noted then.
             landed = replace(landed, mtime_ns=None)
-        load = LoadContext(
-            # Unique even for two files with the same bytes loaded at the same instant.
-            f"{ingested_at:%Y%m%dT%H%M%S%f}-{sha256[:12]}-{uuid.uuid4().hex[:8]}",
-            landed.relative_path,
-            sha256,
-            ingested_at,
-        )
+        load = _load_context(landed, sha256, ingested_at)
         if con.execute(
             "SELECT 1 FROM ops.landed_files WHERE source_file = ? "
             "QUALIFY row_number() OVER (ORDER BY loaded_at DESC) = 1 AND file_sha256 = ?",
@@ -251,10 +249,7 @@ def _load_entity(
         if export_run(landed.relative_path) not in runs_with_new:
             yield FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
             continue
-        sha256 = landed.sha256()
-        load_id = f"{ingested_at:%Y%m%dT%H%M%S%f}-{sha256[:12]}-{uuid.uuid4().hex[:8]}"
-        load = LoadContext(load_id, landed.relative_path, sha256, ingested_at)
-        new.append(_NewFile(landed, load))
+        new.append(_NewFile(landed, _load_context(landed, landed.sha256(), ingested_at)))
     new.sort(key=lambda item: item.landed.relative_path)  # the pages of a run side by side
 
     batches = _batches(
@@ -295,6 +290,16 @@ def _load_entity(
 
 def _export_run_of(item: _NewFile) -> str:
     return export_run(item.landed.relative_path)
+
+
+def _load_context(landed: LandedFile, sha256: str, ingested_at: datetime) -> LoadContext:
+    return LoadContext(
+        # Unique even for two files with the same bytes loaded at the same instant.
+        f"{ingested_at:%Y%m%dT%H%M%S%f}-{sha256[:12]}-{uuid.uuid4().hex[:8]}",
+        landed.relative_path,
+        sha256,
+        ingested_at,
+    )
 
 
 def _batches(
