@@ -2,12 +2,16 @@
 
 For every file under ``<landing>/<system>/<entity>/``:
 
-* bytes already loaded under the same name: nothing happens (re-runs are no-ops). A file
+* the bytes of its latest version under the same name: nothing happens (re-runs are no-ops). A file
   whose size and modification time equal those its latest registration noted is known
   unchanged without being read again (unless it was written within two seconds of being
   read then), so a daily run reads the day's files, not the whole history;
-* bytes already loaded under another name: recorded as a ``duplicate``, no rows loaded;
-* a new version of a file loaded before: its rows replace the earlier version's rows;
+* bytes another file's latest version holds: recorded as a ``duplicate``, no rows loaded;
+* a new version of a file loaded before (earlier bytes again too): its rows replace the
+  earlier version's rows;
+* a symbolic link out of the landing zone: rejected without being read;
+* the pages of a Harvest export run that is not complete: rejected as ``incomplete_export``
+  and read again when another page of the run lands;
 * otherwise the file is parsed, valid rows go to ``raw``, invalid rows to
   ``quarantine.rejected_rows`` with a reason, and a file that cannot be read at all to
   ``quarantine.rejected_files``.
@@ -29,11 +33,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ingest.landing import LandedFile, discover
-from ingest.schema import quote_identifier
+from ingest.landing import LandedFile, discover, export_run, page_number
+from ingest.schema import CONFLICTING_VERSION, SourceSchema, quote_identifier, quote_literal
 from ingest.sinks import BatchCounts, DuckDBSink, LoadContext
 from ingest.sources import SOURCE_ENTITIES, FileRejected, SourceEntity
+from ingest.sources.base import INCOMPLETE_EXPORT, OUTSIDE_LANDING_ZONE, ListPage
 from ingest.warehouse import ensure_bookkeeping, ensure_raw_table
 
 LOADED = "loaded"
@@ -176,11 +182,19 @@ def _load_entity(
     new: list[_NewFile] = []
     duplicates: list[tuple[_NewFile, str, str]] = []
     seen_in_run: dict[str, tuple[str, str]] = {}
-    registered = _registered_stats(con, entity_prefix=f"{files[0].system}/{files[0].entity}/")
+    prefix = f"{files[0].system}/{files[0].entity}/"
+    registered = _registered_stats(con, entity_prefix=prefix)
+    # Pages held back because their export run was incomplete: read again when a page of
+    # their run arrives, else left as they are.
+    incomplete = _incomplete_pages(con, prefix) if entity.paged else set()
+    waiting: list[LandedFile] = []
     for landed in files:
         if registered.get(landed.relative_path) == (landed.size_bytes, landed.mtime_ns):
             # Registered with this size and mtime: unchanged without reading its bytes again,
             # so a daily run costs the new files, not the whole history.
+            if landed.relative_path in incomplete:
+                waiting.append(landed)
+                continue
             yield FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
             continue
         hashed_at_ns = time.time_ns()
@@ -190,31 +204,38 @@ def _load_entity(
             # file system's clock tick would keep this mtime, so never trust it (git's
             # "racy" rule); the file is hashed again next run, and its mtime noted then.
             landed = replace(landed, mtime_ns=None)
-        load = LoadContext(
-            # Unique even for two files with the same bytes loaded at the same instant.
-            f"{ingested_at:%Y%m%dT%H%M%S%f}-{sha256[:12]}-{uuid.uuid4().hex[:8]}",
-            landed.relative_path,
-            sha256,
-            ingested_at,
-        )
+        load = _load_context(landed, sha256, ingested_at)
         if con.execute(
-            "SELECT 1 FROM ops.landed_files WHERE file_sha256 = ? AND source_file = ?",
-            [sha256, landed.relative_path],
+            "SELECT 1 FROM ops.landed_files WHERE source_file = ? "
+            "QUALIFY row_number() OVER (ORDER BY loaded_at DESC) = 1 AND file_sha256 = ?",
+            [landed.relative_path, sha256],
         ).fetchall():
-            # Same bytes (its mtime changed, or it was registered before mtimes were): note
-            # the mtime so the next run need not hash it.
+            # The bytes of its latest version (its mtime changed, or it was registered before
+            # mtimes were): note the mtime so the next run need not hash it. Bytes of an
+            # earlier version (a file reverted) are a new version again, below.
             con.execute(
                 "UPDATE ops.landed_files SET file_mtime_ns = ? "
                 "WHERE source_file = ? AND file_sha256 = ? AND loaded_at = ("
                 "SELECT max(loaded_at) FROM ops.landed_files WHERE source_file = ?)",
                 [landed.mtime_ns, landed.relative_path, sha256, landed.relative_path],
             )
+            if landed.relative_path in incomplete:
+                waiting.append(landed)
+                continue
             yield FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
             continue
+        if landed.escapes_to is not None:
+            yield _refuse_escaping_link(con, landed, load)
+            continue
         seen = con.execute(
-            "SELECT load_id, source_file FROM ops.landed_files WHERE file_sha256 = ? "
-            "AND status IN ('loaded', 'rejected') ORDER BY loaded_at LIMIT 1",
-            [sha256],
+            # Another file whose latest version has these bytes: a copy of a superseded
+            # version is no duplicate, it is the newest version of its content.
+            "SELECT load_id, source_file FROM ops.landed_files WHERE source_file IN ("
+            "SELECT source_file FROM ops.landed_files WHERE file_sha256 = ?) "
+            "QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY loaded_at DESC) = 1 "
+            "AND file_sha256 = ? AND status IN ('loaded', 'rejected') AND source_file <> ? "
+            "ORDER BY loaded_at LIMIT 1",
+            [sha256, sha256, landed.relative_path],
         ).fetchall()
         original = seen[0] if seen else seen_in_run.get(sha256)
         if original is not None:
@@ -223,8 +244,20 @@ def _load_entity(
         seen_in_run[sha256] = (load.load_id, landed.relative_path)
         new.append(_NewFile(landed, load))
 
-    batches = _batches(new, batchable=entity.reader.batchable)
-    pending: deque[tuple[list[_NewFile], Future[list[pa.RecordBatch]]]] = deque()
+    runs_with_new = {export_run(item.landed.relative_path) for item in new}
+    for landed in waiting:
+        if export_run(landed.relative_path) not in runs_with_new:
+            yield FileOutcome(landed.relative_path, landed.system, landed.entity, UNCHANGED)
+            continue
+        new.append(_NewFile(landed, _load_context(landed, landed.sha256(), ingested_at)))
+    new.sort(key=lambda item: item.landed.relative_path)  # the pages of a run side by side
+
+    batches = _batches(
+        new,
+        batchable=entity.reader.batchable,
+        run_of=_export_run_of if entity.paged else None,
+    )
+    pending: deque[tuple[list[_NewFile], Future[_Parsed]]] = deque()
     for index, batch in enumerate(batches):
         pending.append((batch, pool.submit(_parse, entity, batch)))
         if index + 1 < PARSE_WORKERS:
@@ -255,14 +288,43 @@ def _load_entity(
         yield from outcomes
 
 
-def _batches(files: list[_NewFile], *, batchable: bool) -> list[list[_NewFile]]:
-    if not batchable:
+def _export_run_of(item: _NewFile) -> str:
+    return export_run(item.landed.relative_path)
+
+
+def _load_context(landed: LandedFile, sha256: str, ingested_at: datetime) -> LoadContext:
+    return LoadContext(
+        # Unique even for two files with the same bytes loaded at the same instant.
+        f"{ingested_at:%Y%m%dT%H%M%S%f}-{sha256[:12]}-{uuid.uuid4().hex[:8]}",
+        landed.relative_path,
+        sha256,
+        ingested_at,
+    )
+
+
+def _batches(
+    files: list[_NewFile],
+    *,
+    batchable: bool,
+    run_of: Callable[[_NewFile], str] | None = None,
+) -> list[list[_NewFile]]:
+    """Cut ``files`` into batches; with ``run_of``, the files of one export run share one."""
+    if run_of is not None:
+        runs: dict[str, list[_NewFile]] = {}
+        for item in files:
+            runs.setdefault(run_of(item), []).append(item)
+        if not batchable:
+            return list(runs.values())
+    elif not batchable:
         return [[item] for item in files]
     batches: list[list[_NewFile]] = [[]]
     size = 0
-    for item in files:
-        if batches[-1] and (
-            len(batches[-1]) >= BATCH_FILES or size + item.landed.size_bytes > BATCH_BYTES
+    for index, item in enumerate(files):
+        same_run = run_of is not None and index > 0 and run_of(files[index - 1]) == run_of(item)
+        if (
+            batches[-1]
+            and not same_run
+            and (len(batches[-1]) >= BATCH_FILES or size + item.landed.size_bytes > BATCH_BYTES)
         ):
             batches.append([])
             size = 0
@@ -271,24 +333,36 @@ def _batches(files: list[_NewFile], *, batchable: bool) -> list[list[_NewFile]]:
     return [batch for batch in batches if batch]
 
 
-def _parse(entity: SourceEntity, batch: list[_NewFile]) -> list[pa.RecordBatch]:
+@dataclass(frozen=True)
+class _Parsed:
+    record_batches: list[pa.RecordBatch]
+    #: Each list page's pagination, by ``_path``.
+    pages: dict[str, ListPage]
+
+
+def _parse(entity: SourceEntity, batch: list[_NewFile]) -> _Parsed:
     """Parse a batch completely (in a worker thread; DuckDB releases the GIL)."""
-    return list(entity.parse([item.landed.path for item in batch]))
+    pages: dict[str, ListPage] = {}
+    record_batches = list(entity.parse([item.landed.path for item in batch], pages=pages))
+    return _Parsed(record_batches, pages)
 
 
 def _store(
     con: duckdb.DuckDBPyConnection,
     entity: SourceEntity,
     batch: list[_NewFile],
-    parsed: Future[list[pa.RecordBatch]],
+    parsed: Future[_Parsed],
 ) -> Iterator[FileOutcome]:
-    """Write one parsed batch in one transaction, or split it around an unreadable file."""
+    """Write one parsed batch in one transaction, or split it around an unreadable file.
+
+    The pages of an export run that is not complete (docs/sources.md, "harvest") are
+    rejected as ``incomplete_export``, never loaded as if they were the whole export.
+    """
     try:
-        record_batches = parsed.result()
+        result = parsed.result()
     except FileRejected as rejection:
         if len(batch) > 1:
-            middle = len(batch) // 2
-            for half in (batch[:middle], batch[middle:]):
+            for half in _halves(batch, by_run=entity.paged):
                 yield from _store(con, entity, half, _completed(_parse, entity, half))
             return
         (item,) = batch
@@ -301,8 +375,21 @@ def _store(
             raise
         yield outcome
         return
+    held = _incomplete_runs(con, batch, result.pages) if result.pages else {}
     con.begin()
     try:
+        held_outcomes = [
+            _reject_file(
+                con, item.landed, item.load, FileRejected(INCOMPLETE_EXPORT, held[item.landed.path])
+            )
+            for item in batch
+            if item.landed.path in held
+        ]
+        batch = [item for item in batch if item.landed.path not in held]
+        record_batches = [
+            _without_files(record_batch, {str(path) for path in held})
+            for record_batch in result.record_batches
+        ]
         sink = DuckDBSink(con)
         loads = {str(item.landed.path): item.load for item in batch}
         totals = {path: BatchCounts() for path in loads}
@@ -312,19 +399,126 @@ def _store(
                 totals[path].loaded += counts.loaded
                 totals[path].rejected += counts.rejected
         new = {str(item.landed.path): (item.landed, item.load) for item in batch}
-        outcomes = _finish_loads(con, entity, new, totals)
+        outcomes = _finish_loads(con, entity, new, totals) if new else []
         con.commit()
     except BaseException:
         con.rollback()
         raise
+    yield from held_outcomes
     yield from outcomes
 
 
-def _completed(
-    function: Callable[..., list[pa.RecordBatch]], *args: object
-) -> Future[list[pa.RecordBatch]]:
+def _halves(batch: list[_NewFile], *, by_run: bool) -> list[list[_NewFile]]:
+    """Split a batch in two; pages of one export run stay together while runs differ."""
+    runs: dict[str, list[_NewFile]] = {}
+    for item in batch:
+        runs.setdefault(_export_run_of(item) if by_run else item.landed.relative_path, []).append(
+            item
+        )
+    if len(runs) > 1:
+        groups = list(runs.values())
+        middle = len(groups) // 2
+        return [
+            [item for group in groups[:middle] for item in group],
+            [item for group in groups[middle:] for item in group],
+        ]
+    middle = len(batch) // 2
+    return [batch[:middle], batch[middle:]]
+
+
+def _without_files(record_batch: pa.RecordBatch, paths: set[str]) -> pa.RecordBatch:
+    """``record_batch`` without the rows of ``paths``."""
+    if not paths:
+        return record_batch
+    keep = pc.invert(pc.is_in(record_batch.column("_path"), pa.array(sorted(paths))))
+    return record_batch.filter(keep)
+
+
+def _incomplete_runs(
+    con: duckdb.DuckDBPyConnection, batch: list[_NewFile], pages: Mapping[str, ListPage]
+) -> dict[Path, str]:
+    """The files of ``batch`` whose export run is not complete, each with why.
+
+    A run is complete when its pages agree on ``total_pages`` and ``total_entries``, pages
+    1..``total_pages`` are each present once (in the batch, or loaded before and not
+    replaced) and their records add up to ``total_entries``. Pages without pagination fields
+    cannot be checked and load.
+    """
+    runs: dict[str, list[_NewFile]] = {}
+    for item in batch:
+        runs.setdefault(_export_run_of(item), []).append(item)
+    held: dict[Path, str] = {}
+    for run, items in runs.items():
+        listed = [(item, pages.get(str(item.landed.path))) for item in items]
+        totals = {(page.total_pages, page.total_entries) for _, page in listed if page}
+        if not totals or any(page is None or page.total_pages is None for _, page in listed):
+            continue
+        name = run.rsplit("/", 1)[-1]
+        if len(totals) > 1:
+            reason = f"export {name}: its pages disagree on total_pages and total_entries"
+        else:
+            ((total_pages, total_entries),) = totals
+            present: Counter[int] = Counter()
+            records = 0
+            for _, page in listed:
+                present[page.page or 0] += 1
+                records += page.records
+            in_batch = {item.landed.relative_path for item in items}
+            for source_file, rows_read in _loaded_pages(con, run):
+                number = page_number(source_file)
+                if source_file not in in_batch and number is not None:
+                    present[number] += 1
+                    records += rows_read
+            expected = set(range(1, total_pages + 1))
+            missing = sorted(expected - set(present))
+            repeated = sorted(n for n, count in present.items() if count > 1)
+            if not missing and not repeated and set(present) == expected:
+                if records == total_entries:
+                    continue
+                reason = (
+                    f"export {name}: its {total_pages} page(s) hold {records} entries, "
+                    f"total_entries says {total_entries}"
+                )
+            else:
+                pages_text = ", ".join(str(n) for n in sorted(present))
+                reason = (
+                    f"export {name}: page(s) {pages_text} of {total_pages} present"
+                    + (f", missing {', '.join(map(str, missing))}" if missing else "")
+                    + (f", repeated {', '.join(map(str, repeated))}" if repeated else "")
+                )
+        for item in items:
+            held[item.landed.path] = (
+                reason + "; not loaded as the whole export: it loads once every page has landed"
+            )
+    return held
+
+
+def _loaded_pages(con: duckdb.DuckDBPyConnection, run: str) -> list[tuple[str, int]]:
+    """Files of ``run`` whose latest version is loaded, with the rows each read."""
+    rows = con.execute(
+        "SELECT source_file, rows_read, status FROM ops.landed_files "
+        "WHERE starts_with(source_file, ?) "
+        "QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY loaded_at DESC) = 1",
+        [run],
+    ).fetchall()
+    return [(f, n) for f, n, status in rows if status == LOADED and export_run(f) == run]
+
+
+def _incomplete_pages(con: duckdb.DuckDBPyConnection, entity_prefix: str) -> set[str]:
+    """Files under ``entity_prefix`` whose latest version was held as ``incomplete_export``."""
+    rows = con.execute(
+        "SELECT f.source_file, r.reason FROM ops.landed_files AS f "
+        "LEFT JOIN quarantine.rejected_files AS r USING (load_id) "
+        "WHERE starts_with(f.source_file, ?) "
+        "QUALIFY row_number() OVER (PARTITION BY f.source_file ORDER BY f.loaded_at DESC) = 1",
+        [entity_prefix],
+    ).fetchall()
+    return {source_file for source_file, reason in rows if reason == INCOMPLETE_EXPORT}
+
+
+def _completed(function: Callable[..., _Parsed], *args: object) -> Future[_Parsed]:
     """Run ``function`` now and wrap its result (or error) in a finished future."""
-    future: Future[list[pa.RecordBatch]] = Future()
+    future: Future[_Parsed] = Future()
     try:
         future.set_result(function(*args))
     except BaseException as error:  # noqa: BLE001 - handed to the caller via the future
@@ -361,26 +555,55 @@ def _reject_file(
     return outcome
 
 
+def _refuse_escaping_link(
+    con: duckdb.DuckDBPyConnection, landed: LandedFile, load: LoadContext
+) -> FileOutcome:
+    """Reject a symbolic link out of the landing zone without reading what it leads to."""
+    rejection = FileRejected(
+        OUTSIDE_LANDING_ZONE,
+        f"{landed.path.name} is a symbolic link to {landed.escapes_to}, outside the landing "
+        "zone: not read",
+    )
+    con.begin()
+    try:
+        outcome = _reject_file(con, landed, load, rejection)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return outcome
+
+
 def _finish_loads(
     con: duckdb.DuckDBPyConnection,
     entity: SourceEntity,
     new: dict[str, tuple[LandedFile, LoadContext]],
     counts: dict[str, BatchCounts],
 ) -> list[FileOutcome]:
-    """Supersede earlier versions, check the invariant and register each loaded file."""
+    """Supersede earlier versions, set conflicting ones aside, check the invariant, register."""
     table = f"raw.{quote_identifier(entity.schema.raw_table)}"
     ensure_raw_table(con, entity.schema)
-    _check_invariant(con, table, {load.load_id: counts[path] for path, (_, load) in new.items()})
-    outcomes = []
-    for path, (landed, load) in new.items():
+    supersedes: dict[str, str | None] = {}
+    for path, (landed, _) in new.items():
         previous = con.execute(
             "SELECT load_id FROM ops.landed_files WHERE source_file = ? AND status = 'loaded' "
             "ORDER BY loaded_at DESC LIMIT 1",
             [landed.relative_path],
         ).fetchone()
-        superseded = previous[0] if previous else None
-        if superseded is not None:
-            con.execute(f"DELETE FROM {table} WHERE _load_id = ?", [superseded])
+        supersedes[path] = previous[0] if previous else None
+        if previous is not None:
+            con.execute(f"DELETE FROM {table} WHERE _load_id = ?", [previous[0]])
+    if entity.schema.version is not None:
+        loads = {load.load_id: path for path, (_, load) in new.items()}
+        for load_id, conflicting in _reject_conflicting_versions(
+            con, entity.schema, table, list(loads)
+        ).items():
+            counts[loads[load_id]].loaded -= conflicting
+            counts[loads[load_id]].rejected += conflicting
+    _check_invariant(con, table, {load.load_id: counts[path] for path, (_, load) in new.items()})
+    outcomes = []
+    for path, (landed, load) in new.items():
+        superseded = supersedes[path]
         totals = counts[path]
         outcome = FileOutcome(
             landed.relative_path,
@@ -395,6 +618,60 @@ def _finish_loads(
         _register(con, landed, load, outcome, supersedes=superseded)
         outcomes.append(outcome)
     return outcomes
+
+
+def _reject_conflicting_versions(
+    con: duckdb.DuckDBPyConnection, schema: SourceSchema, table: str, load_ids: list[str]
+) -> dict[str, int]:
+    """Move rows of ``load_ids`` that contradict a version already loaded to quarantine.
+
+    Two rows of other files with the same key and the same ``schema.version`` (e.g.
+    ``updated_at``) claim to be one version of a record; with different content, which one
+    is true cannot be told, so the later load's row (within a batch: the later file's) is
+    rejected as ``conflicting_version``, naming the file it contradicts, rather than the
+    last load winning unseen. Returns the rows set aside per load.
+    """
+    key = [*schema.key, schema.version]
+    same_version = " AND ".join(
+        f"o.{quote_identifier(k)} = i.{quote_identifier(k)}" for k in key if k is not None
+    )
+    content = [
+        c.name for c in schema.columns if c.name not in key and c.name not in schema.page_level
+    ]
+    differs = " OR ".join(
+        f"o.{quote_identifier(c)} IS DISTINCT FROM i.{quote_identifier(c)}" for c in content
+    )
+    key_text = " || ', ' || ".join(f"i.{quote_identifier(k)}::VARCHAR" for k in key if k)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _conflicting_versions AS "
+        "SELECT i._load_id, i._row_number, i._source_file, i._file_sha256, i._ingested_at, "
+        f"min(o._source_file) AS other_file, any_value({key_text}) AS version_key, "
+        "any_value(to_json(i)) AS payload "
+        f"FROM {table} AS i JOIN {table} AS o ON {same_version} "
+        "AND o._source_file <> i._source_file "
+        # The row kept: loaded before this batch, or in it from a file that sorts first.
+        "AND (NOT list_contains(?, o._load_id) OR o._source_file < i._source_file) "
+        f"AND ({differs}) "
+        "WHERE list_contains(?, i._load_id) GROUP BY ALL",
+        [load_ids, load_ids],
+    )
+    label = ", ".join([*(schema.column(k).source_path for k in schema.key), schema.version])
+    con.execute(
+        "INSERT INTO quarantine.rejected_rows SELECT _load_id, _source_file, _file_sha256, ?, ?, "
+        f"_row_number, ?, {quote_literal(f'another version with the same {label} (')} "
+        "|| version_key || ') and other content is in ' || other_file, payload, _ingested_at "
+        "FROM _conflicting_versions",
+        [schema.system, schema.entity, CONFLICTING_VERSION],
+    )
+    con.execute(
+        f"DELETE FROM {table} AS t USING _conflicting_versions AS c "
+        "WHERE t._load_id = c._load_id AND t._row_number = c._row_number"
+    )
+    moved = con.execute(
+        "SELECT _load_id, count(*) FROM _conflicting_versions GROUP BY 1"
+    ).fetchall()
+    con.execute("DROP TABLE _conflicting_versions")
+    return dict(moved)
 
 
 def _check_invariant(

@@ -22,6 +22,8 @@ NOT_AN_OBJECT = "not_an_object"
 UNEXPECTED_RECORD_TYPE = "unexpected_record_type"
 DUPLICATE_ROW = "duplicate_row"
 DUPLICATE_KEY = "duplicate_key"
+POSTED_AMOUNT_MISMATCH = "posted_amount_mismatch"
+CONFLICTING_VERSION = "conflicting_version"
 
 #: Every row-level reason, for docs and accepted-values tests.
 ROW_REASONS = (
@@ -31,6 +33,8 @@ ROW_REASONS = (
     INVALID_TYPE,
     DUPLICATE_ROW,
     DUPLICATE_KEY,
+    POSTED_AMOUNT_MISMATCH,
+    CONFLICTING_VERSION,
 )
 
 
@@ -59,6 +63,69 @@ class Column:
         """Whether the raw column keeps the value as JSON rather than a scalar."""
         return self.type.upper() == "JSON"
 
+    @property
+    def is_currency(self) -> bool:
+        """Whether the column holds an ISO 4217 currency code (its name has ``currency``)."""
+        return self.type.upper() == "VARCHAR" and "currency" in self.name.split("_")
+
+
+#: Shapes a value must have before it is cast, by type (DuckDB's casts are lenient: they read
+#: ``1_0.5`` as 10.5, round ``2400000001.7`` to an id, take ``0x10`` as 16 and ``infinity``
+#: as a date). Text of another shape cannot be read as the type: ``invalid_type``.
+_INTEGER = r"[+-]?[0-9]+"
+_DECIMAL = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_STRICT_SHAPES = {
+    "TINYINT": _INTEGER,
+    "SMALLINT": _INTEGER,
+    "INTEGER": _INTEGER,
+    "BIGINT": _INTEGER,
+    "DECIMAL": _DECIMAL,
+    "DOUBLE": _DECIMAL,
+    "DATE": _DATE,
+    "TIMESTAMP": _DATE + r"([T ].*)?",
+}
+#: An ISO 4217 alphabetic code's shape, once trimmed and upper-cased (``eur`` is ``EUR``).
+#: Whether the code exists is a value rule, raised downstream (docs/design.md §2).
+_CURRENCY_CODE = "[A-Z]{3}"
+
+
+def typed_sql(column: Column, text: str) -> str:
+    """SQL: the text ``text`` of ``column`` as its type, or NULL when it cannot be read so.
+
+    Numbers and dates must have their plain shape; a timestamp with an offset
+    (``-08:00``, ``Z``, ``+0000``) is converted to UTC, one without is taken as UTC; a
+    currency code is trimmed and upper-cased.
+    """
+    if column.is_currency:
+        code = f"upper(trim({text}))"
+        return f"CASE WHEN regexp_full_match({code}, '{_CURRENCY_CODE}') THEN {code} END"
+    base = column.type.upper().split("(")[0].strip()
+    if base == "TIMESTAMP":
+        # The reading connection's TimeZone is UTC (SourceEntity.parse).
+        cast = f"TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC'"
+    else:
+        cast = f"TRY_CAST({text} AS {column.type})"
+    shape = _STRICT_SHAPES.get(base)
+    if shape is None:
+        return cast
+    return f"CASE WHEN regexp_full_match({text}, {quote_literal(shape)}) THEN {cast} END"
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A rule the rows of one group must meet together to be read at all (a control total).
+
+    ``group`` names the columns whose rows (within a file) are checked together; ``detail``
+    is SQL over the reader's text columns giving why a row breaks the rule (or NULL), with
+    ``{over}`` where a window over the row's group goes. A row that repeats an earlier row's
+    key is left out of the group (it is rejected as a duplicate).
+    """
+
+    reason: str
+    group: Sequence[str]
+    detail: str
+
 
 @dataclass(frozen=True)
 class SourceSchema:
@@ -74,6 +141,13 @@ class SourceSchema:
     key: Sequence[str] = field(default_factory=tuple)
     description: str = ""
     snapshot: bool = False
+    #: Checked after the types and duplicate keys: the first rule broken wins.
+    row_checks: Sequence[RowCheck] = ()
+    #: The column that tells a record's versions apart (``updated_at``): two files with one
+    #: key and version but other content conflict (the later row is ``conflicting_version``).
+    version: str | None = None
+    #: Columns filled from the file rather than the record: no part of a version's content.
+    page_level: Sequence[str] = ()
 
     @property
     def raw_table(self) -> str:
@@ -142,18 +216,18 @@ def validated_select(schema: SourceSchema, relation: str) -> str:
         else:
             # Cast once in the ``typed`` CTE; the checks below reuse the typed column.
             value = f"_typed_{index}"
-            typed.append(f"TRY_CAST({text} AS {column.type}) AS {value}")
+            typed.append(f"{typed_sql(column, text)} AS {value}")
         if column.required:
             checks.append(
                 (f"{text} IS NULL", MISSING_REQUIRED_FIELD, quote_literal(f"{label} is missing"))
             )
         if not column.is_json:
+            kind = "currency code (ISO 4217)" if column.is_currency else column.type.lower()
             checks.append(
                 (
                     f"{text} IS NOT NULL AND {value} IS NULL",
                     INVALID_TYPE,
-                    f"{quote_literal(f'{label} is not a valid {column.type.lower()}: ')} "
-                    f"|| left({text}, 100)",
+                    f"{quote_literal(f'{label} is not a valid {kind}: ')} || left({text}, 100)",
                 )
             )
     duplicates = ""
@@ -177,25 +251,41 @@ def validated_select(schema: SourceSchema, relation: str) -> str:
         )
         checks.append(
             (
-                "d._key_rank > 1 AND d._same_as_first",
+                "v._key_rank > 1 AND v._same_as_first",
                 DUPLICATE_ROW,
-                f"'same row as row ' || d._first_row || {quote_literal(f' ({key_label})')}",
+                f"'same row as row ' || v._first_row || {quote_literal(f' ({key_label})')}",
             )
         )
         checks.append(
             (
-                "d._key_rank > 1",
+                "v._key_rank > 1",
                 DUPLICATE_KEY,
-                f"{quote_literal(f'{key_label} already used by row ')} || d._first_row",
+                f"{quote_literal(f'{key_label} already used by row ')} || v._first_row",
             )
         )
+    stages = ""
+    source = "typed"
+    if schema.key:
+        stages += (
+            ", keyed AS (SELECT v.*, d._key_rank, d._same_as_first, d._first_row "
+            "FROM typed AS v LEFT JOIN ranked AS d USING (_path, _row_number))"
+        )
+        source = "keyed"
+    if schema.row_checks:
+        later = "coalesce(_key_rank, 1) > 1" if schema.key else "false"
+        grouped = []
+        for index, check in enumerate(schema.row_checks):
+            group = ", ".join(quote_identifier(c) for c in check.group)
+            over = f"OVER (PARTITION BY _path, {group}, {later})"
+            grouped.append(f"{check.detail.format(over=over)} AS _row_check_{index}")
+            checks.append(
+                (f"v._row_check_{index} IS NOT NULL", check.reason, f"v._row_check_{index}")
+            )
+        stages += f", grouped AS (SELECT *, {', '.join(grouped)} FROM {source})"
+        source = "grouped"
     reason = "CASE " + " ".join(f"WHEN {c} THEN {quote_literal(r)}" for c, r, _ in checks) + " END"
     detail = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _, m in checks) + " END"
-    joined = (
-        "FROM typed AS v LEFT JOIN ranked AS d USING (_path, _row_number)"
-        if schema.key
-        else "FROM typed AS v"
-    )
+    joined = f"FROM {source} AS v"
     outputs = [
         quote_identifier(c.name) if c.is_json else f"_typed_{i} AS {quote_identifier(c.name)}"
         for i, c in enumerate(schema.columns)
@@ -203,7 +293,7 @@ def validated_select(schema: SourceSchema, relation: str) -> str:
     return (
         f"WITH relation AS (SELECT * FROM {relation}), "
         f"typed AS (SELECT v.*, {', '.join(t for t in typed if ' AS _typed_' in t)} "
-        f"FROM relation AS v){duplicates}, "
+        f"FROM relation AS v){duplicates}{stages}, "
         f"checked AS (SELECT v.*, {reason} AS _reject_reason, {detail} AS _reject_detail "
         f"{joined}) "
         "SELECT _path, _row_number, "

@@ -109,7 +109,8 @@ def test_stock_toggl_csv_and_api_v9_entries_reach_the_facts(project):
         project,
         "select person_source_id, project_source_id, project_code, work_date::varchar, "
         "hours, is_billable, psa_currency, exception_reasons from marts.fct_time_entries "
-        "where source_system = 'toggl' order by work_date, person_source_id, hours",
+        "where source_system = 'toggl' order by work_date, person_source_id, hours, "
+        "exception_reasons",
     )
     # CSV (USD, wall-clock local dates, no Updated at: known at its load): six entries, the
     # one past midnight on its start date; people by e-mail, projects by name, which the

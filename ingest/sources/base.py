@@ -29,6 +29,8 @@ INVALID_ENCODING = "invalid_encoding"
 WRONG_DELIMITER = "wrong_delimiter"
 MISSING_REQUIRED_COLUMN = "missing_required_column"
 CONTROL_TOTAL_MISMATCH = "control_total_mismatch"
+OUTSIDE_LANDING_ZONE = "outside_landing_zone"
+INCOMPLETE_EXPORT = "incomplete_export"
 
 #: Every file-level reason, for docs and accepted-values tests.
 FILE_REASONS = (
@@ -40,6 +42,8 @@ FILE_REASONS = (
     MISSING_REQUIRED_COLUMN,
     NO_DATA_ROWS,
     CONTROL_TOTAL_MISMATCH,
+    OUTSIDE_LANDING_ZONE,
+    INCOMPLETE_EXPORT,
 )
 
 #: Rows handed to the sink per Arrow record batch.
@@ -71,12 +75,46 @@ class RecordReader(Protocol):
         ...
 
 
+#: Characters DuckDB's file readers take as a glob, each as a bracket class matching itself.
+_GLOB_ESCAPES = str.maketrans({"[": "[[]", "]": "[]]", "*": "[*]", "?": "[?]"})
+
+
+def file_sql(path: Path) -> str:
+    """SQL literal naming exactly ``path`` for DuckDB's readers (``read_text``, ``read_csv``).
+
+    They take a name as a glob: ``a[1].csv`` would read ``a1.csv`` and ``a*.csv`` every
+    ``a...csv``. Each glob character is escaped as a one-character class, so a landed name
+    reads exactly that file once; the rows' ``filename`` is still the plain path.
+    """
+    return quote_literal(str(path).translate(_GLOB_ESCAPES))
+
+
 def _path_list(paths: Sequence[Path]) -> str:
-    return "[" + ", ".join(quote_literal(str(path)) for path in paths) + "]"
+    return "[" + ", ".join(file_sql(path) for path in paths) + "]"
 
 
 def _known_keys(schema: SourceSchema) -> str:
     return "[" + ", ".join(quote_literal(name) for name in schema.top_level_fields) + "]"
+
+
+#: Pagination fields of an API list page (column of ``_documents``: field in the page).
+PAGE_FIELDS = {
+    "page": "page",
+    "total_pages": "total_pages",
+    "total_entries": "total_entries",
+    "first_link": "links.first",
+}
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """The pagination of one API list page, read with its records (None: field absent)."""
+
+    page: int | None
+    total_pages: int | None
+    total_entries: int | None
+    records: int
+    first_link: str | None
 
 
 @dataclass(frozen=True)
@@ -99,15 +137,26 @@ class JsonDocumentReader:
         known = _known_keys(schema)
         # One pass over each document: its records, and the keys any record adds to the
         # schema (usually none, so records only need a per-row ``_extra`` when it has some).
+        # A list page's pagination fields (Harvest v2), kept per document in the same read.
+        page_fields = (
+            ""
+            if self.list_key is None
+            else ", ".join(
+                f"json_extract_string(content, {json_path(name)}) AS {quote_identifier(column)}"
+                for column, name in PAGE_FIELDS.items()
+            )
+            + ", "
+        )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _documents AS "
-            "SELECT _path, items, "
+            f"SELECT _path, items, {page_fields}"
             f"CASE WHEN len(items) = 0 THEN coalesce(json_type(content, '{array}'), 'missing') "
             "END AS empty_type, "
             f"list_filter(list_distinct(flatten(json_keys(content, '{array}[*]'))), "
             f"lambda k: NOT list_contains({known}, k)) AS extra_keys "
-            f"FROM (SELECT filename AS _path, content, json_extract(content, '{array}[*]') "
-            f"AS items FROM read_text({_path_list(paths)}))"
+            f"FROM (SELECT _path, content, json_extract(content, '{array}[*]') AS items FROM ("
+            f"SELECT filename AS _path, {without_bom('content')} AS content "
+            f"FROM read_text({_path_list(paths)})))"
         )
         for path, empty_type in con.execute(
             "SELECT _path, empty_type FROM _documents WHERE empty_type IS NOT NULL"
@@ -148,6 +197,17 @@ class JsonDocumentReader:
             "SELECT _path, extra_keys, unnest(items) AS r, "
             "generate_subscripts(items, 1) AS _row_number FROM _documents))"
         )
+
+    def list_pages(self, con: duckdb.DuckDBPyConnection) -> dict[str, ListPage]:
+        """Each page staged by :meth:`relation_sql` with its pagination; none for bare arrays."""
+        if self.list_key is None:
+            return {}
+        rows = con.execute(
+            "SELECT _path, TRY_CAST(page AS BIGINT), TRY_CAST(total_pages AS BIGINT), "
+            "TRY_CAST(total_entries AS BIGINT), coalesce(len(items), 0), first_link "
+            "FROM _documents"
+        ).fetchall()
+        return {row[0]: ListPage(*row[1:]) for row in rows}
 
 
 def _stage_files(
@@ -198,8 +258,25 @@ def _check_utf8(path: Path) -> None:
 
 
 def _first_line(path: Path) -> str:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
         return handle.readline().rstrip("\r\n")
+
+
+def csv_header(path: Path, delimiter: str = ",") -> list[str]:
+    """The header row of a delimited file (BOM stripped; bad bytes left to the UTF-8 check).
+
+    A header Python's CSV module cannot split (a field over its 128 KiB limit) rejects the
+    file, never the load.
+    """
+    try:
+        return next(csv.reader([_first_line(path)], delimiter=delimiter), [])
+    except csv.Error as error:
+        raise FileRejected(UNPARSEABLE, f"the header row cannot be read: {error}") from error
+
+
+def without_bom(text: str) -> str:
+    """SQL: ``text`` without a leading byte order mark (DuckDB's JSON reader refuses one)."""
+    return f"CASE WHEN starts_with({text}, chr(65279)) THEN substr({text}, 2) ELSE {text} END"
 
 
 @dataclass(frozen=True)
@@ -222,8 +299,7 @@ class CsvReader:
 
     def _file_sql(self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, path: Path) -> str:
         _check_utf8(path)
-        header_line = _first_line(path)
-        header = next(csv.reader([header_line], delimiter=self.delimiter), [])
+        header = csv_header(path, self.delimiter)
         if len(header) == 1:
             others = [d for d in _OTHER_DELIMITERS if d != self.delimiter and d in header[0]]
             if others:
@@ -240,7 +316,7 @@ class CsvReader:
             )
         columns = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
         source = (
-            f"read_csv({quote_literal(str(path))}, header=true, columns={columns}, "
+            f"read_csv({file_sql(path)}, header=true, columns={columns}, "
             f"delim={quote_literal(self.delimiter)}, quote='\"', escape='\"', "
             "auto_detect=false)"
         )
@@ -287,21 +363,32 @@ class SourceEntity:
         """Whether ``path`` has one of this entity's file suffixes."""
         return path.name.lower().endswith(self.file_suffixes)
 
+    @property
+    def paged(self) -> bool:
+        """Whether files are pages of API list exports (Harvest), checked complete per run."""
+        return isinstance(self.reader, JsonDocumentReader) and self.reader.list_key is not None
+
     def parse(
-        self, paths: Sequence[Path], batch_rows: int = BATCH_ROWS
+        self,
+        paths: Sequence[Path],
+        batch_rows: int = BATCH_ROWS,
+        pages: dict[str, ListPage] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """Yield validated Arrow record batches of ``paths``.
 
         Each batch has ``_path``, ``_row_number``, the declared columns, ``_extra``,
         ``_payload``, ``_reject_reason`` and ``_reject_detail``. Raises
         :class:`FileRejected` when a file as a whole cannot be read (with several paths,
-        the caller reads them one by one to find which).
+        the caller reads them one by one to find which). ``pages``, when given, receives each
+        list page's pagination, from the same read.
         """
         for path in paths:
             if path.stat().st_size == 0:
                 raise FileRejected(EMPTY_FILE, f"{path.name} is empty")
         con = duckdb.connect()
         try:
+            # Timestamps without an offset are UTC (validated_select converts the others).
+            con.execute("SET TimeZone = 'UTC'")
             try:
                 relation = self.reader.relation_sql(con, self.schema, paths)
                 reader = con.sql(validated_select(self.schema, f"({relation})")).to_arrow_reader(
@@ -311,6 +398,8 @@ class SourceEntity:
                 for batch in reader:
                     rows += batch.num_rows
                     yield batch
+                if pages is not None and isinstance(self.reader, JsonDocumentReader):
+                    pages.update(self.reader.list_pages(con))
             except duckdb.Error as error:
                 raise _classify(error) from error
             if rows == 0 and self.schema.snapshot:

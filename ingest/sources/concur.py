@@ -23,7 +23,15 @@ from pathlib import Path
 import duckdb
 
 from ingest.config import SAE_COLUMNS_FILE, read_csv
-from ingest.schema import Column, SourceSchema, quote_identifier, quote_literal
+from ingest.schema import (
+    POSTED_AMOUNT_MISMATCH,
+    Column,
+    RowCheck,
+    SourceSchema,
+    quote_identifier,
+    quote_literal,
+    typed_sql,
+)
 from ingest.sources.base import (
     CONTROL_TOTAL_MISMATCH,
     UNEXPECTED_STRUCTURE,
@@ -32,6 +40,7 @@ from ingest.sources.base import (
     _check_utf8,
     _first_line,
     _stage_files,
+    file_sql,
 )
 from ingest.sources.cadence import EXPENSES_DAILY
 
@@ -39,6 +48,9 @@ from ingest.sources.cadence import EXPENSES_DAILY
 DETAIL_FIELD_COUNT = 400
 #: Fields of the EXTRACT header record, in published order.
 EXTRACT_FIELDS = ("Constant", "Batch Date", "Record Count", "Journal Amount Total", "Batch ID")
+
+#: How the control total reads each Journal Amount.
+_AMOUNT = Column("journal_amount", "DECIMAL(38, 8)")
 
 _TYPES = {"text": "VARCHAR", "integer": "BIGINT", "date": "DATE", "timestamp": "TIMESTAMP"}
 
@@ -150,11 +162,12 @@ class SaeReader:
             f"SELECT n - 1 AS _row_number, string_split(rtrim(line, chr(13)), '|') AS f "
             "FROM (SELECT unnest(lines) AS line, generate_subscripts(lines, 1) AS n FROM "
             "(SELECT string_split(rtrim(content, chr(10) || chr(13)), chr(10)) AS lines "
-            f"FROM read_text({quote_literal(str(path))}))) WHERE n > 1"
+            f"FROM read_text({file_sql(path)}))) WHERE n > 1"
         )
         amount = sae_position("journal_amount")
         count, total = con.execute(
-            f"SELECT count(*), coalesce(sum(TRY_CAST(f[{amount}] AS DECIMAL(38, 8))), 0) "
+            # Readable amounts only, read as strictly as the rows are (``1_0.5`` is none).
+            f"SELECT count(*), coalesce(sum({typed_sql(_AMOUNT, f'f[{amount}]')}), 0) "
             f"FROM ({lines}) WHERE f[1] = 'DETAIL'"
         ).fetchall()[0]
         if count != expected_count or Decimal(total) != expected_total:
@@ -186,6 +199,35 @@ class SaeReader:
         )
 
 
+def _posted_amount_check() -> RowCheck:
+    """Each report entry's journal lines add up to its Report Entry Posted Amount.
+
+    Posted Amount (124) is the entry's amount in the reimbursement currency, repeated on every
+    line; Journal Amount (169) is each line's signed share. The lines of an entry in a file
+    must repeat one Posted Amount and sum to it, either all of them (allocations, a refund's
+    credit) or those on its side (a debit with its offsetting credit); otherwise which amount
+    is true cannot be told, and every line of the entry is rejected. Lines without a Posted
+    Amount are not checked.
+    """
+    posted = "TRY_CAST(report_entry_posted_amount AS DECIMAL(38, 8))"
+    journal = "TRY_CAST(journal_amount AS DECIMAL(38, 8))"
+    lines = f"coalesce(sum({journal}) {{over}}, 0)"
+    same_side = (
+        f"coalesce(sum(CASE WHEN sign({journal}) = sign({posted}) THEN {journal} END) {{over}}, 0)"
+    )
+    return RowCheck(
+        POSTED_AMOUNT_MISMATCH,
+        group=("report_entry_id",),
+        detail=f"CASE WHEN {posted} IS NULL OR report_entry_id IS NULL THEN NULL "
+        f"WHEN min({posted}) {{over}} <> max({posted}) {{over}} "
+        "THEN 'Report Entry Id ' || report_entry_id || ': its lines repeat different Posted "
+        "Amounts' "
+        f"WHEN {lines} <> {posted} AND {same_side} <> {posted} "
+        "THEN 'Report Entry Id ' || report_entry_id || ': Posted Amount ' || "
+        f"report_entry_posted_amount || ' but its Journal Amounts sum to ' || {lines}::DOUBLE END",
+    )
+
+
 EXPENSES = SourceSchema(
     system="concur",
     entity="expenses",
@@ -208,6 +250,7 @@ EXPENSES = SourceSchema(
         )
         for f in sae_fields()
     ),
+    row_checks=(_posted_amount_check(),),
 )
 
 #: How often the firm loads concur (ingest/sources/cadence.py).

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.schema import Column, SourceSchema, quote_literal
+from ingest.schema import Column, SourceSchema
 from ingest.sources.base import JsonDocumentReader, SourceEntity
 from ingest.sources.cadence import PSA_HOURLY
 
@@ -21,6 +21,8 @@ TIME_ENTRIES = SourceSchema(
     system="harvest",
     entity="time_entries",
     key=("id",),
+    version="updated_at",
+    page_level=("export_from", "export_to"),
     description="Time entries logged by consultants in Harvest, with approval audit fields.",
     columns=(
         Column("id", "BIGINT", required=True, description="Harvest time entry id."),
@@ -98,15 +100,14 @@ class TimeEntryPageReader(JsonDocumentReader):
     ) -> str:
         """The records of the pages, their window columns read from each page's links."""
         records = super().relation_sql(con, schema, paths)
-        files = "[" + ", ".join(quote_literal(str(path)) for path in paths) + "]"
+        # ``_documents`` (staged by the read above) keeps each page's ``links.first``.
         parameters = ", ".join(
             f"nullif(regexp_extract(first_link, '[?&]{parameter}=([^&#]*)', 1), '') AS {name}"
             for name, parameter in WINDOW_PARAMETERS.items()
         )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _page_windows AS SELECT _path, {parameters} FROM ("
-            "SELECT filename AS _path, json_extract_string(content, '$.links.first') "
-            f"AS first_link FROM read_text({files}))"
+            "CREATE OR REPLACE TEMP TABLE _page_windows AS "
+            f"SELECT _path, {parameters} FROM _documents"
         )
         replaced = ", ".join(f"_page_windows.{name} AS {name}" for name in WINDOW_PARAMETERS)
         return (

@@ -15,7 +15,6 @@ Time entries arrive in either of the formats Toggl ships (field reference:
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +29,9 @@ from ingest.sources.base import (
     FileRejected,
     JsonDocumentReader,
     SourceEntity,
+    csv_header,
+    file_sql,
+    without_bom,
 )
 from ingest.sources.cadence import PSA_HOURLY
 
@@ -189,12 +191,6 @@ def derived_key_sql(scope: str) -> str:
     return f"CAST(-CAST('0x' || left(sha256({text}), 15) AS BIGINT) AS VARCHAR)"
 
 
-def _csv_header(path: Path) -> list[str]:
-    """The header row (BOM stripped); undecodable bytes are left to the CSV reader's check."""
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        return next(csv.reader([handle.readline().rstrip("\r\n")]), [])
-
-
 @dataclass(frozen=True)
 class TimeEntryReader:
     """Reads Toggl time entries: detailed-report CSV files and API v9 JSON arrays.
@@ -222,7 +218,7 @@ class TimeEntryReader:
 
     def _report_sql(self, con: duckdb.DuckDBPyConnection, schema: SourceSchema, path: Path) -> str:
         """A detailed-report CSV: stock columns required, Amount and extras optional."""
-        header = _csv_header(path)
+        header = csv_header(path)
         amounts = [(h, m) for h in header if (m := AMOUNT_HEADER.fullmatch(h))]
         if len(amounts) > 1:
             raise FileRejected(UNEXPECTED_STRUCTURE, "the header has more than one Amount column")
@@ -264,7 +260,7 @@ class TimeEntryReader:
         # An offset-less timestamp then reads as UTC, not as the machine's zone.
         con.execute("SET TimeZone = 'UTC'")
         (kind,) = con.execute(
-            "SELECT json_type(content) FROM read_text(?)", [str(path)]
+            f"SELECT json_type({without_bom('content')}) FROM read_text({file_sql(path)})"
         ).fetchone() or (None,)
         if kind != "ARRAY":
             raise FileRejected(
@@ -305,9 +301,10 @@ class TimeEntryReader:
             f"lambda e: NOT list_contains({known}, e.key))"
         )
         records = (
-            "(SELECT filename AS _path, unnest(json_extract(content, '$[*]')) AS r, "
-            "generate_subscripts(json_extract(content, '$[*]'), 1) AS _row_number "
-            f"FROM read_text({quote_literal(str(path))}))"
+            "(SELECT _path, unnest(json_extract(content, '$[*]')) AS r, "
+            "generate_subscripts(json_extract(content, '$[*]'), 1) AS _row_number FROM ("
+            f"SELECT filename AS _path, {without_bom('content')} AS content "
+            f"FROM read_text({file_sql(path)})))"
         )
         return _select_fields(
             schema,
