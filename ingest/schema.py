@@ -65,7 +65,9 @@ class SourceSchema:
     """The declared shape of one landed entity (``<system>/<entity>``).
 
     ``snapshot`` entities are full exports (master data): a file without data rows would
-    wipe the current state, so it is rejected rather than loaded as empty.
+    wipe the current state, so it is rejected rather than loaded as empty, unless
+    ``may_be_empty`` says an empty version is a state the firm means (a business calendar
+    without non-working dates).
     """
 
     system: str
@@ -74,6 +76,12 @@ class SourceSchema:
     key: Sequence[str] = field(default_factory=tuple)
     description: str = ""
     snapshot: bool = False
+    may_be_empty: bool = False
+
+    @property
+    def rejects_empty_files(self) -> bool:
+        """Whether a file without data rows is rejected (a snapshot that may not be empty)."""
+        return self.snapshot and not self.may_be_empty
 
     @property
     def raw_table(self) -> str:
