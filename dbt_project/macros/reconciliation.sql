@@ -21,6 +21,22 @@
     )
 {%- endmacro %}
 
+{#- Whether a date is a Monday to Friday (it adds a weekday to the count through it). -#}
+{% macro is_weekday(date_expression) -%}
+    ({{ weekdays_through(date_expression) }}
+    > {{ weekdays_through(dbt.dateadd('day', -1, date_expression)) }})
+{%- endmacro %}
+
+{#- The digits 0 to 9 as a relation (column `digit`): cross joined, a small series of
+    numbers on any engine. -#}
+{% macro digits() -%}
+    (
+        {%- for digit in range(10) %}
+        select {{ digit }} as digit{{ " union all" if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
 {#- Business days in (start_date, finish_date]: 0 when both fall on the same day or the finish
     is the weekend after a Friday start; null when either date is null. With `legal_entity`,
     the entity's non-working weekdays in that range do not count (a record without an entity
@@ -42,8 +58,7 @@
             calendar.legal_entity = {{ legal_entity }}
             and calendar.non_working_date > {{ start_date }}
             and calendar.non_working_date <= {{ finish_date }}
-            and {{ weekdays_through('calendar.non_working_date') }}
-            > {{ weekdays_through(dbt.dateadd('day', -1, 'calendar.non_working_date')) }}
+            and {{ is_weekday('calendar.non_working_date') }}
     )
 {%- endmacro %}
 

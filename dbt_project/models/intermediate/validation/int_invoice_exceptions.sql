@@ -20,7 +20,7 @@ unmatched_client as (
     from invoices
     where has_accounts and account_source_id is null
 
-)
+),
 
 missing_fx_rate as (
 
