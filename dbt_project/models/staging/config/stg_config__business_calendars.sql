@@ -6,12 +6,13 @@ with
 
 landed_files as (
 
+    -- every loaded version, empty ones included (ingest's file ledger)
     select source_file
-    from {{ ref('stg_ops__landed_files') }}
+    from {{ source('ops', 'landed_files') }}
     where
-        source_system = 'config'
-        and source_entity = 'business_calendars'
-        and load_status = 'loaded'
+        system = 'config'
+        and entity = 'business_calendars'
+        and status = 'loaded'
 
 ),
 
