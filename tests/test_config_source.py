@@ -156,6 +156,7 @@ def test_calendars_and_fx_rates_load_and_an_empty_calendar_is_a_version(tmp_path
         ("config/business_calendars/business_calendars_2025-01-01.csv", LOADED, 3),
         ("config/business_calendars/business_calendars_2025-06-01.csv", LOADED, 0),
         ("config/fx_rates/fx_rates_2025-06-01.csv", LOADED, 3),
+        ("config/legal_entities/legal_entities_2025-01-01.csv", LOADED, 1),
     ]
     assert [(Path(f).name, row, reason) for f, row, reason, _ in rejected] == [
         ("business_calendars_2025-01-01.csv", 2, "invalid_type"),
@@ -174,7 +175,8 @@ def test_the_calendar_in_force_may_be_empty_and_its_problems_are_warnings(tmp_pa
     with connect(tmp_path / "warehouse.duckdb") as con:
         load_landing(con, landing)
     select = "path:models/staging/config"
-    # before the empty version takes effect, the first calendar is in force
+    # before the empty version takes effect, the first calendar is in force (ZZ09 is no
+    # configured entity: a warning)
     built = _dbt(
         project, "build", "--select", select, "--exclude-resource-type", "unit_test",
         "--indirect-selection", "cautious",
