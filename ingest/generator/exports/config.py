@@ -3,8 +3,9 @@
 The values are the generator's reference data (:mod:`ingest.generator.reference`) and the
 sample firm's service levels. Its business calendar lists no non-working dates: the ground
 truth's business days are Monday to Friday (docs/generator.md). Its ERP publishes every
-currency it uses, so it lands no ``config/fx_rates``. Every file is dated with the first day of the history, so the
-configuration is in force for any as-of date (docs/sources.md, "config").
+currency it uses, so it lands no ``config/fx_rates``. Every file is dated with the first day
+of the history, so the configuration is in force for any as-of date (docs/sources.md,
+"config").
 """
 
 from __future__ import annotations

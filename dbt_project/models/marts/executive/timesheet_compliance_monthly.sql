@@ -118,36 +118,36 @@ entity_weeks as (
 
 ),
 
+days_after_week as (
+
+    -- the days after each week (day_offsets), Monday first
+    select
+        entity_weeks.legal_entity,
+        entity_weeks.week_start_date,
+        cast(
+            {{ dbt.dateadd('day', 'day_offsets.day_offset + 6', 'entity_weeks.week_start_date') }}
+            as date
+        ) as business_date
+    from entity_weeks
+    cross join day_offsets
+
+),
+
 business_days_after_week as (
 
     -- the business days after each week of each entity's people, numbered from Monday
     select
-        entity_weeks.legal_entity,
-        entity_weeks.week_start_date,
+        after_week.legal_entity,
+        after_week.week_start_date,
         after_week.business_date,
         row_number() over (
-            partition by entity_weeks.legal_entity, entity_weeks.week_start_date
+            partition by after_week.legal_entity, after_week.week_start_date
             order by after_week.business_date
         ) as business_day_number
-    from entity_weeks
-    cross join deadline
-    inner join (
-        select
-            entity_weeks.legal_entity,
-            entity_weeks.week_start_date,
-            cast(
-                {{ dbt.dateadd('day', 'day_offsets.day_offset + 6', 'entity_weeks.week_start_date') }}
-                as date
-            ) as business_date
-        from entity_weeks
-        cross join day_offsets
-    ) as after_week
-        on
-            entity_weeks.legal_entity is not distinct from after_week.legal_entity
-            and entity_weeks.week_start_date = after_week.week_start_date
+    from days_after_week as after_week
     left join non_working_dates
         on
-            entity_weeks.legal_entity = non_working_dates.legal_entity
+            after_week.legal_entity = non_working_dates.legal_entity
             and after_week.business_date = non_working_dates.non_working_date
     where
         {{ is_weekday('after_week.business_date') }}
@@ -174,7 +174,7 @@ deadlines as (
         on
             entity_weeks.legal_entity is not distinct from deadline_days.legal_entity
             and entity_weeks.week_start_date = deadline_days.week_start_date
-            and deadline_days.business_day_number = deadline.business_days
+            and deadline.business_days = deadline_days.business_day_number
 
 ),
 

@@ -243,6 +243,8 @@ dated as (
 
 measured as (
 
+    {%- set entity = 'dated.legal_entity' %}
+
     select
         dated.*,
         -- only the time approval has two instants; the ERP's events are dates
@@ -267,7 +269,7 @@ measured as (
         end as lag_days,
         case
             when not dated.is_open
-                then {{ business_days('dated.start_date', 'dated.finish_date', 'dated.legal_entity') }}
+                then {{ business_days('dated.start_date', 'dated.finish_date', entity) }}
         end as lag_business_days,
         case
             when dated.is_open
@@ -275,7 +277,7 @@ measured as (
         end as open_age_days,
         case
             when dated.is_open
-                then {{ business_days('dated.start_date', 'dated.as_of_date', 'dated.legal_entity') }}
+                then {{ business_days('dated.start_date', 'dated.as_of_date', entity) }}
         end as open_age_business_days
     from dated
 

@@ -18,9 +18,10 @@ landed_files as (
 
 source as (
 
+    {%- set calendars = source('config', 'business_calendars') %}
     {%- set key = ['legal_entity', 'non_working_date'] %}
     {%- set files = 'select source_file from landed_files' %}
-    select * from {{ current_snapshot(source('config', 'business_calendars'), key, landed_files=files) }}
+    select * from {{ current_snapshot(calendars, key, landed_files=files) }}
 
 ),
 
