@@ -132,7 +132,9 @@ class SourceSchema:
     """The declared shape of one landed entity (``<system>/<entity>``).
 
     ``snapshot`` entities are full exports (master data): a file without data rows would
-    wipe the current state, so it is rejected rather than loaded as empty.
+    wipe the current state, so it is rejected rather than loaded as empty, unless
+    ``may_be_empty`` says an empty version is a state the firm means (a business calendar
+    without non-working dates).
     """
 
     system: str
@@ -148,6 +150,12 @@ class SourceSchema:
     version: str | None = None
     #: Columns filled from the file rather than the record: no part of a version's content.
     page_level: Sequence[str] = ()
+    may_be_empty: bool = False
+
+    @property
+    def rejects_empty_files(self) -> bool:
+        """Whether a file without data rows is rejected (a snapshot that may not be empty)."""
+        return self.snapshot and not self.may_be_empty
 
     @property
     def raw_table(self) -> str:

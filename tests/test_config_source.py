@@ -133,3 +133,76 @@ def test_the_newest_version_is_in_force_and_config_problems_are_warnings(landing
 def _compiled(project: Path, test_name: str) -> str:
     (path,) = (project / "target" / "compiled").rglob(f"{test_name}.sql")
     return path.read_text()
+
+
+CALENDARS_AND_FX = Path(__file__).parent / "fixtures" / "config_calendars_fx"
+
+
+def test_calendars_and_fx_rates_load_and_an_empty_calendar_is_a_version(tmp_path) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(CALENDARS_AND_FX, landing / "config")
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        report = load_landing(con, landing)
+        files = con.execute(
+            "SELECT source_file, status, rows_read FROM ops.landed_files ORDER BY source_file"
+        ).fetchall()
+        rejected = con.execute(
+            "SELECT source_file, row_number, reason, detail FROM quarantine.rejected_rows "
+            "ORDER BY source_file, row_number"
+        ).fetchall()
+    assert report.rows_read == report.rows_loaded + report.rows_rejected
+    # a header-only calendar loads (no non-working dates), where another snapshot is refused
+    assert files == [
+        ("config/business_calendars/business_calendars_2025-01-01.csv", LOADED, 3),
+        ("config/business_calendars/business_calendars_2025-06-01.csv", LOADED, 0),
+        ("config/fx_rates/fx_rates_2025-06-01.csv", LOADED, 3),
+        ("config/legal_entities/legal_entities_2025-01-01.csv", LOADED, 1),
+    ]
+    assert [(Path(f).name, row, reason) for f, row, reason, _ in rejected] == [
+        ("business_calendars_2025-01-01.csv", 2, "invalid_type"),
+        ("fx_rates_2025-06-01.csv", 2, "invalid_type"),
+    ]
+    assert "non_working_date" in rejected[0][3] and "base_per_unit" in rejected[1][3]
+
+
+def test_the_calendar_in_force_may_be_empty_and_its_problems_are_warnings(tmp_path) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(CALENDARS_AND_FX, landing / "config")
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "dbt_packages", "logs")
+    )
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        load_landing(con, landing)
+    select = "path:models/staging/config"
+    # before the empty version takes effect, the first calendar is in force (ZZ09 is no
+    # configured entity: a warning)
+    built = _dbt(
+        project, "build", "--select", select, "--exclude-resource-type", "unit_test",
+        "--indirect-selection", "cautious",
+        "--vars", "{as_of_date: '2025-03-01'}",
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout[-4000:]
+    output = " ".join(built.stdout.split())
+    assert re.search(r"WARN 1 relationships_stg_config__business_calendars_legal_entity", output)
+    assert re.search(r"WARN 1 accepted_values_stg_config__fx_rates_base_currency", output), output
+    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        early = con.execute(
+            "SELECT legal_entity, non_working_date::VARCHAR, non_working_day_name "
+            "FROM staging.stg_config__business_calendars ORDER BY ALL"
+        ).fetchall()
+    assert early == [
+        ("AC01", "2025-07-04", "Independence Day"),
+        ("ZZ09", "2025-12-25", "Christmas Day"),
+    ]
+    # from 1 June the header-only version is in force: no non-working dates, not the old ones
+    built = _dbt(
+        project, "run", "--select", "stg_config__business_calendars",
+        "--vars", "{as_of_date: '2025-06-30'}",
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout[-4000:]
+    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        later = con.execute(
+            "SELECT count(*) FROM staging.stg_config__business_calendars"
+        ).fetchone()
+    assert later == (0,)

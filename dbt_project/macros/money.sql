@@ -36,3 +36,33 @@
 {% macro convert_exact_money(amount, rate) -%}
     {{ exact_money(amount ~ " * cast(" ~ rate ~ " as decimal(28, 10))") }}
 {%- endmacro %}
+
+{#- The missing_fx_rate rule, the same for every record that converts money (time entries,
+    expenses, invoices; docs/design.md §3): a conversion the record needs whose rate is null
+    (int_fx_rates_daily has no rate for one of its currencies on the record's date) makes the
+    record a missing_fx_rate exception (finance), one row per record naming the first such
+    conversion. The record stays in its fact with its own amounts; the converted amount is
+    null, so billing holds it and the queue says why, instead of a total dropping it unseen.
+    `conversions`: a list of dicts with `from` and `to` (currency expressions), `rate` (the
+    rate expression, null when missing) and optionally `needed` (when the record needs it). -#}
+{% macro missing_fx_rate_exceptions(records, id_columns, on_date, conversions) -%}
+    {%- set ids = id_columns | join(', ') %}
+    select
+        {{ ids }},
+        'missing_fx_rate' as reason,
+        min(detail) as detail
+    from (
+        {%- for conversion in conversions %}
+        select
+            {{ ids }},
+            'no FX rate from ' || {{ conversion['from'] }} || ' to ' || {{ conversion['to'] }}
+            || ' on ' || cast({{ on_date }} as {{ dbt.type_string() }}) as detail
+        from {{ records }}
+        where
+            {{ conversion['rate'] }} is null
+            and {{ conversion.get('needed', 'true') }}
+        {{- "\n        union all" if not loop.last }}
+        {%- endfor %}
+    ) as missing
+    group by {{ ids }}
+{%- endmacro %}

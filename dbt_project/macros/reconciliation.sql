@@ -1,10 +1,12 @@
 {#- Macros of the reconciliation marts (models/marts/reconciliation): the business-day clock
     of the lags, their quantiles and summary measures, and the billing period of an invoice. -#}
 
-{#- The SLA clock of docs/design.md §4, as docs/generator.md's ground truth defines it: business days
-    are the Monday-to-Friday days in (start date, finish date], holidays not excluded (the
-    firm's SLAs run on one clock across regions). Closed form instead of a calendar join, so
-    a lag costs two date differences on any engine, whatever the number of rows. -#}
+{#- The SLA clock of docs/design.md §4: business days are the Monday-to-Friday days in
+    (start date, finish date] that are not non-working dates of the record's legal entity in
+    the firm's config/business_calendars. Weekdays in closed form instead of a calendar join,
+    so a lag costs two date differences on any engine, whatever the number of rows; only the
+    (few) non-working dates are looked up. The sample firm's calendar is empty, so its clock is
+    docs/generator.md's ground truth: Monday to Friday. -#}
 
 {#- Mon-Fri days from Monday 1900-01-01 through `date_expression`: five per whole week, plus
     the leftover days of the last, partial week, at most five of them. Only dbt's
@@ -19,10 +21,45 @@
     )
 {%- endmacro %}
 
+{#- Whether a date is a Monday to Friday (it adds a weekday to the count through it). -#}
+{% macro is_weekday(date_expression) -%}
+    ({{ weekdays_through(date_expression) }}
+    > {{ weekdays_through(dbt.dateadd('day', -1, date_expression)) }})
+{%- endmacro %}
+
+{#- The digits 0 to 9 as a relation (column `digit`): cross joined, a small series of
+    numbers on any engine. -#}
+{% macro digits() -%}
+    (
+        {%- for digit in range(10) %}
+        select {{ digit }} as digit{{ " union all" if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
 {#- Business days in (start_date, finish_date]: 0 when both fall on the same day or the finish
-    is the weekend after a Friday start; null when either date is null. -#}
-{% macro business_days(start_date, finish_date) -%}
-    ({{ weekdays_through(finish_date) }} - {{ weekdays_through(start_date) }})
+    is the weekend after a Friday start; null when either date is null. With `legal_entity`,
+    the entity's non-working weekdays in that range do not count (a record without an entity
+    runs on Monday to Friday). -#}
+{% macro business_days(start_date, finish_date, legal_entity=none) -%}
+    ({{ weekdays_through(finish_date) }} - {{ weekdays_through(start_date) }}
+    {%- if legal_entity is not none %}
+        - {{ non_working_weekdays(legal_entity, start_date, finish_date) }}
+    {%- endif %})
+{%- endmacro %}
+
+{#- How many of `legal_entity`'s non-working dates (config/business_calendars) fall on a
+    weekday in (start_date, finish_date]: a weekend date is not a business day anyway. -#}
+{% macro non_working_weekdays(legal_entity, start_date, finish_date) -%}
+    (
+        select count(*)
+        from {{ ref('stg_config__business_calendars') }} as calendar
+        where
+            calendar.legal_entity = {{ legal_entity }}
+            and calendar.non_working_date > {{ start_date }}
+            and calendar.non_working_date <= {{ finish_date }}
+            and {{ is_weekday('calendar.non_working_date') }}
+    )
 {%- endmacro %}
 
 {#- Continuous quantile (linear interpolation between the two nearest values) of an

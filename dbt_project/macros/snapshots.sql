@@ -22,8 +22,12 @@
     first loaded the record in any export (the first-seen date of its exceptions).
     Use as a relation: `select * from {{ current_snapshot(source('hris', 'workers'), ['employee_id']) }}`.
     `partition_by`: an expression over `snapshot_rows` whose values export separately (several
-    accounts of one system): each value gets its own newest export, and is part of the key. -#}
-{% macro current_snapshot(relation, key_columns, partition_by=none) -%}
+    accounts of one system): each value gets its own newest export, and is part of the key.
+    `landed_files`: for an entity whose versions may be empty (a business calendar without
+    non-working dates), a query with the `source_file` of every loaded file of the entity;
+    the version in force is chosen among the files, not the rows, so an empty newest version
+    is in force (no rows) instead of leaving the previous one in force. -#}
+{% macro current_snapshot(relation, key_columns, partition_by=none, landed_files=none) -%}
     {%- set keys = ((key_columns + [partition_by]) if partition_by else key_columns) | join(", ") -%}
     {%- set exports = 'partition by ' ~ partition_by if partition_by else '' -%}
     (
@@ -32,6 +36,25 @@
             select
                 snapshot_rows.*,
                 {{ snapshot_tag('snapshot_rows._source_file') }} as _snapshot_tag,
+                {%- if landed_files is not none %}
+                (
+                    select
+                        coalesce(
+                            max(
+                                case
+                                    when landed._tag != ''
+                                        and cast(nullif(landed._tag, '') as date) <= {{ as_of_date() }}
+                                        then landed._tag
+                                end
+                            ),
+                            min(landed._tag)
+                        )
+                    from (
+                        select {{ snapshot_tag('landed_file.source_file') }} as _tag
+                        from ({{ landed_files }}) as landed_file
+                    ) as landed
+                ) as _as_of_snapshot_tag,
+                {%- else %}
                 coalesce(
                     max(
                         case
@@ -43,6 +66,7 @@
                     ) over ({{ exports }}),
                     min({{ snapshot_tag('snapshot_rows._source_file') }}) over ({{ exports }})
                 ) as _as_of_snapshot_tag,
+                {%- endif %}
                 min(snapshot_rows._ingested_at) over (partition by {{ keys }}) as _first_ingested_at,
                 row_number() over (
                     partition by {{ snapshot_tag('snapshot_rows._source_file') }}, {{ keys }}

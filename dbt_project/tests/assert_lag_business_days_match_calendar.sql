@@ -1,5 +1,6 @@
--- Fails for every (start date, finish date) of record_lags whose business days (the closed
--- form of macro business_days) differ from the Monday-to-Friday days in (start, finish]
+-- Fails for every (start date, finish date, legal entity) of record_lags whose business days
+-- (the closed form of macro business_days) differ from the Monday-to-Friday days in
+-- (start, finish] that are not non-working dates of the entity (config/business_calendars),
 -- counted one by one on dim_calendar; open records are counted up to the as-of date.
 -- Spans that leave the calendar (it covers the days the firm's data touches) are not
 -- counted: the calendar could not tell.
@@ -12,6 +13,7 @@ with
 spans as (
 
     select distinct
+        legal_entity,
         start_date,
         coalesce(finish_date, as_of_date) as finish_date,
         coalesce(lag_business_days, open_age_business_days) as business_days
@@ -28,6 +30,12 @@ calendar_days as (
 
 ),
 
+non_working_dates as (
+
+    select * from {{ ref('stg_config__business_calendars') }}
+
+),
+
 calendar_bounds as (
 
     select
@@ -40,20 +48,30 @@ calendar_bounds as (
 counted as (
 
     select
+        spans.legal_entity,
         spans.start_date,
         spans.finish_date,
         spans.business_days,
-        count(case when not calendar_days.is_weekend then 1 end) as weekdays
+        count(
+            case
+                when not calendar_days.is_weekend and non_working_dates.legal_entity is null
+                    then 1
+            end
+        ) as weekdays
     from spans
     cross join calendar_bounds
     left join calendar_days
         on
             spans.start_date < calendar_days.calendar_date
             and spans.finish_date >= calendar_days.calendar_date
+    left join non_working_dates
+        on
+            spans.legal_entity = non_working_dates.legal_entity
+            and calendar_days.calendar_date = non_working_dates.non_working_date
     where
         spans.start_date >= calendar_bounds.first_date
         and spans.finish_date <= calendar_bounds.last_date
-    group by spans.start_date, spans.finish_date, spans.business_days
+    group by spans.legal_entity, spans.start_date, spans.finish_date, spans.business_days
 
 )
 

@@ -161,7 +161,7 @@ class JsonDocumentReader:
         for path, empty_type in con.execute(
             "SELECT _path, empty_type FROM _documents WHERE empty_type IS NOT NULL"
         ).fetchall():
-            if empty_type == "ARRAY" and schema.snapshot:
+            if empty_type == "ARRAY" and schema.rejects_empty_files:
                 raise FileRejected(NO_DATA_ROWS, f"{Path(path).name}: {_EMPTY_SNAPSHOT}")
             if empty_type == "ARRAY":
                 continue
@@ -227,7 +227,7 @@ def _stage_files(
         if index == 0:
             con.execute(f"CREATE TEMP TABLE _relation AS {sql} LIMIT 0")
         ((rows,),) = con.execute(f"INSERT INTO _relation BY NAME {sql}").fetchall()
-        if rows == 0 and schema.snapshot:
+        if rows == 0 and schema.rejects_empty_files:
             raise FileRejected(NO_DATA_ROWS, f"{path.name}: {_EMPTY_SNAPSHOT}")
     return "SELECT * FROM _relation"
 
@@ -402,7 +402,7 @@ class SourceEntity:
                     pages.update(self.reader.list_pages(con))
             except duckdb.Error as error:
                 raise _classify(error) from error
-            if rows == 0 and self.schema.snapshot:
+            if rows == 0 and self.schema.rejects_empty_files:
                 raise FileRejected(NO_DATA_ROWS, _EMPTY_SNAPSHOT)
         finally:
             con.close()

@@ -1,6 +1,7 @@
 """The firm's own configuration, landed like any source: ``config/<entity>/<entity>_<date>.csv``.
 
-A firm's legal entities, tax rules, expense policy and service-level thresholds are its data,
+A firm's legal entities, tax rules, expense policy, service-level thresholds, business
+calendars and (where its ERP has none) FX rates are its data,
 not the product's code (docs/sources.md, "config"). Each file is a full snapshot dated in its
 name; the newest not after the as-of date is in force, so a new version replaces the last and
 the earlier ones stay in ``raw`` as history. Rows that cannot be read (a rate that is not a
@@ -8,8 +9,8 @@ number, an unknown line kind, a repeated key) go to ``quarantine.rejected_rows``
 reason like any source's; rules across files (a tax rule for an unknown legal entity) are
 checked by the staging models' tests.
 
-FX rates stay an ERP export (``erp/fx_rates``): they are market data published daily by
-finance's system of record, not a setting the firm chooses.
+FX rates are first the ERP's (``erp/fx_rates``, finance's system of record); the firm's
+``config/fx_rates`` supplies the currencies the ERP does not publish (docs/design.md §3).
 """
 
 from __future__ import annotations
@@ -88,6 +89,35 @@ SLA_THRESHOLDS = SourceSchema(
     ),
 )
 
+BUSINESS_CALENDARS = SourceSchema(
+    system="config",
+    entity="business_calendars",
+    key=("legal_entity", "non_working_date"),
+    snapshot=True,
+    # a calendar without non-working dates is a firm's real choice, not a truncated export
+    may_be_empty=True,
+    description="The non-working dates (public holidays, closures) of each legal entity.",
+    columns=(
+        Column("legal_entity", "VARCHAR", required=True, description="Entity code (US01)."),
+        Column("non_working_date", "DATE", required=True, description="A day it does not work."),
+        Column("name", "VARCHAR", description="What the day is (Independence Day)."),
+    ),
+)
+
+FX_RATES = SourceSchema(
+    system="config",
+    entity="fx_rates",
+    key=("effective_date", "currency"),
+    snapshot=True,
+    description="Daily FX rates of the currencies the ERP does not publish (base per unit).",
+    columns=(
+        Column("effective_date", "DATE", required=True, description="Day the rate is for."),
+        Column("currency", "VARCHAR", required=True, description="ISO 4217 currency."),
+        Column("base_currency", "VARCHAR", required=True, description="Quote currency (USD)."),
+        Column("base_per_unit", "DECIMAL(18, 6)", required=True, description="Base per unit."),
+    ),
+)
+
 #: How often the firm loads config (ingest/sources/cadence.py).
 CADENCE = FIRM_CONFIGURATION
 
@@ -97,5 +127,12 @@ DAILY_ACTIVITY = ()
 
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))
-    for schema in (LEGAL_ENTITIES, TAX_RULES, EXPENSE_POLICY, SLA_THRESHOLDS)
+    for schema in (
+        LEGAL_ENTITIES,
+        TAX_RULES,
+        EXPENSE_POLICY,
+        SLA_THRESHOLDS,
+        BUSINESS_CALENDARS,
+        FX_RATES,
+    )
 )

@@ -1,8 +1,11 @@
 """Config: the sample firm's own configuration, landed as ``config/<entity>/`` snapshots.
 
 The values are the generator's reference data (:mod:`ingest.generator.reference`) and the
-sample firm's service levels; every file is dated with the first day of the history, so the
-configuration is in force for any as-of date (docs/sources.md, "config").
+sample firm's service levels. Its business calendar lists no non-working dates: the ground
+truth's business days are Monday to Friday (docs/generator.md). Its ERP publishes every
+currency it uses, so it lands no ``config/fx_rates``. Every file is dated with the first day
+of the history, so the configuration is in force for any as-of date (docs/sources.md,
+"config").
 """
 
 from __future__ import annotations
@@ -11,7 +14,13 @@ from ingest.generator import reference as ref
 from ingest.generator.firm import DAY
 from ingest.generator.state import World
 from ingest.generator.writers import Landing, csv_bytes, day_str
-from ingest.sources.config import EXPENSE_POLICY, LEGAL_ENTITIES, SLA_THRESHOLDS, TAX_RULES
+from ingest.sources.config import (
+    BUSINESS_CALENDARS,
+    EXPENSE_POLICY,
+    LEGAL_ENTITIES,
+    SLA_THRESHOLDS,
+    TAX_RULES,
+)
 
 #: The sample firm's thresholds: (name, value, what it means).
 SAMPLE_THRESHOLDS: tuple[tuple[str, int, str], ...] = (
@@ -48,6 +57,7 @@ def config_rows() -> dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]]
         "tax_rules": (_header(TAX_RULES), taxes),
         "expense_policy": (_header(EXPENSE_POLICY), policy),
         "sla_thresholds": (_header(SLA_THRESHOLDS), list(SAMPLE_THRESHOLDS)),
+        "business_calendars": (_header(BUSINESS_CALENDARS), []),
     }
 
 

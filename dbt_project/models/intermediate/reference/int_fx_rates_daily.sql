@@ -1,8 +1,34 @@
 -- One FX rate per currency and calendar day: the rate effective that day, else the latest
 -- earlier one (a day without a published rate keeps the last rate). Rates are quoted as
 -- base currency (USD) per unit; the base currency itself is 1 on every day.
+-- Precedence (docs/design.md §3): a currency the ERP publishes takes the ERP's rates only;
+-- the firm's config/fx_rates supplies the currencies the ERP does not publish. A currency
+-- with no rate on a day has no row: the record is a missing_fx_rate exception.
 
 with
+
+erp_rates as (
+
+    select
+        currency,
+        effective_date,
+        base_per_unit
+    from {{ ref('stg_erp__fx_rates') }}
+
+),
+
+firm_rates as (
+
+    select
+        currency,
+        effective_date,
+        base_per_unit
+    from {{ ref('stg_config__fx_rates') }}
+    where
+        base_currency = '{{ var("fx_base_currency", "USD") }}'
+        and currency not in (select erp_rates.currency from erp_rates)
+
+),
 
 published as (
 
@@ -12,7 +38,11 @@ published as (
         base_per_unit,
         lead(effective_date) over (partition by currency order by effective_date)
             as next_effective_date
-    from {{ ref('stg_erp__fx_rates') }}
+    from (
+        select * from erp_rates
+        union all
+        select * from firm_rates
+    ) as rates
 
 ),
 

@@ -86,6 +86,26 @@ unmatched_worker as (
 
 ),
 
+missing_fx_rate as (
+
+    -- posted amount to the reporting currency, and to the contract's when it is re-billed,
+    -- at the transaction date (macro missing_fx_rate_exceptions)
+    select
+        expense_source_id as source_id,
+        reason,
+        detail
+    from (
+        {{ missing_fx_rate_exceptions('expenses', ['expense_source_id'], 'transaction_date', [
+            {'from': 'reimbursement_currency', 'to': "'" ~ var('reporting_currency') ~ "'",
+             'rate': 'reporting_fx_rate'},
+            {'from': 'reimbursement_currency', 'to': 'contract_currency',
+             'rate': 'contract_fx_rate',
+             'needed': 'is_billable and not is_personal and contract_source_id is not null'},
+        ]) }}
+    ) as missing_rates
+
+),
+
 unioned as (
 
     select * from missing_receipt
@@ -99,6 +119,8 @@ unioned as (
     select * from unknown_expense_type
     union all
     select * from missing_tax_rule
+    union all
+    select * from missing_fx_rate
 
 )
 

@@ -4,8 +4,9 @@
 -- over_daily_limit require the project to be known; task_not_on_project and
 -- resource_not_assigned apply to PSAs that export assignments (has_user_assignments), and
 -- rate_mismatch and future_dated to entries that carry a PSA rate or a creation time.
--- negative_hours, unknown_approval_status and missing_tax_rule are value rules the load
--- does not enforce (docs/design.md §2): the entry loads and waits here for its owner.
+-- negative_hours, unknown_approval_status, missing_tax_rule and missing_fx_rate are value
+-- rules the load does not enforce (docs/design.md §2): the entry loads and waits here for its
+-- owner.
 
 -- Incremental: a daily run rebuilds the exceptions of entries worked on or after the
 -- cutoff (macros/incremental.sql); both set-wide rules group entries of one day.
@@ -255,6 +256,23 @@ unmatched_worker as (
 
 ),
 
+missing_fx_rate as (
+
+    {%- set to_reporting = {
+        'from': 'rate_currency',
+        'to': "'" ~ var('reporting_currency') ~ "'",
+        'rate': 'reporting_fx_rate',
+        'needed': 'billable_amount is not null',
+    } %}
+
+    -- the billable value in the reporting currency at the work date (macro
+    -- missing_fx_rate_exceptions)
+    {{ missing_fx_rate_exceptions(
+        'entries', ['source_system', 'source_id'], 'work_date', [to_reporting]
+    ) }}
+
+),
+
 unioned as (
 
     select * from unknown_project
@@ -284,6 +302,8 @@ unioned as (
     select * from unknown_approval_status
     union all
     select * from missing_tax_rule
+    union all
+    select * from missing_fx_rate
 
 )
 

@@ -2,8 +2,10 @@
 -- time submitted by the deadline, as of the as-of date.
 --   capacity day: a day with capacity in utilization_monthly (Monday to Friday, not a
 --     holiday of the worker's region, employed, from the history start to the as-of date);
---   deadline: the end (UTC) of the `timesheet_deadline_business_days`-th business day
---     (Monday to Friday) after the end of the day's Monday-Sunday week; 1 = end of Monday;
+--   deadline: the end (UTC) of the `timesheet_deadline_business_days`-th business day after
+--     the end of the day's Monday-Sunday week; 1 = end of Monday. Business days are Monday to
+--     Friday except the non-working dates of the worker's legal entity
+--     (config/business_calendars, as the SLA clock of macro business_days); 0 = end of Sunday;
 --   on time: some time entry of the worker for that day was first submitted before the
 --     deadline (a later rejection does not undo a submission made in time);
 --   due: the deadline has passed by the end of the as-of date. Only due days are judged:
@@ -45,21 +47,25 @@ lifecycle_events as (
 
 deadline as (
 
-    -- the firm's deadline (config/sla_thresholds), and the calendar days from the end of the
-    -- week (Sunday) to the end of the deadline day: N business days, plus a weekend for
-    -- every five of them after the first
-    select
-        threshold.business_days,
-        case
-            when threshold.business_days > 0
-                then
-                    threshold.business_days
-                    + 2 * cast(floor((threshold.business_days - 1) / 5.0) as integer)
-            else 0
-        end as days_after_week
-    from (
-        select {{ firm_threshold('timesheet_deadline_business_days') }} as business_days
-    ) as threshold
+    -- the firm's deadline in business days (config/sla_thresholds)
+    select {{ firm_threshold('timesheet_deadline_business_days') }} as business_days
+
+),
+
+non_working_dates as (
+
+    select * from {{ ref('stg_config__business_calendars') }}
+
+),
+
+day_offsets as (
+
+    -- 1 to 999: the days after a week among which its deadline day is found
+    select ones.digit + 10 * tens.digit + 100 * hundreds.digit as day_offset
+    from {{ digits() }} as ones
+    cross join {{ digits() }} as tens
+    cross join {{ digits() }} as hundreds
+    where ones.digit + tens.digit + hundreds.digit > 0
 
 ),
 
@@ -80,21 +86,17 @@ history as (
 
 ),
 
-capacity_days as (
+working_days as (
 
     -- the days utilization_monthly counts as capacity (assert_executive_capacity_days_agree)
     select
         resources.resource_id,
+        resources.legal_entity,
         calendar.calendar_date,
         calendar.month_start_date,
-        -- midnight that ends the deadline day
-        cast(
-            {{ dbt.dateadd('day', '7 + deadline.days_after_week', 'calendar.week_start_date') }}
-            as timestamp
-        ) as deadline_at
+        calendar.week_start_date
     from resources
     cross join history
-    left join deadline on true
     inner join calendar
         on
             resources.region = calendar.region
@@ -104,6 +106,90 @@ capacity_days as (
                 coalesce(resources.termination_date, history.as_of_date), history.as_of_date
             )
     where calendar.is_working_day
+
+),
+
+entity_weeks as (
+
+    select distinct
+        legal_entity,
+        week_start_date
+    from working_days
+
+),
+
+days_after_week as (
+
+    -- the days after each week (day_offsets), Monday first
+    select
+        entity_weeks.legal_entity,
+        entity_weeks.week_start_date,
+        cast(
+            {{ dbt.dateadd('day', 'day_offsets.day_offset + 6', 'entity_weeks.week_start_date') }}
+            as date
+        ) as business_date
+    from entity_weeks
+    cross join day_offsets
+
+),
+
+business_days_after_week as (
+
+    -- the business days after each week of each entity's people, numbered from Monday
+    select
+        after_week.legal_entity,
+        after_week.week_start_date,
+        after_week.business_date,
+        row_number() over (
+            partition by after_week.legal_entity, after_week.week_start_date
+            order by after_week.business_date
+        ) as business_day_number
+    from days_after_week as after_week
+    left join non_working_dates
+        on
+            after_week.legal_entity = non_working_dates.legal_entity
+            and after_week.business_date = non_working_dates.non_working_date
+    where
+        {{ is_weekday('after_week.business_date') }}
+        and non_working_dates.non_working_date is null
+
+),
+
+deadlines as (
+
+    -- midnight that ends the deadline day (the Sunday ending the week when N = 0)
+    select
+        entity_weeks.legal_entity,
+        entity_weeks.week_start_date,
+        cast(
+            {{ dbt.dateadd(
+                'day', 1,
+                'coalesce(deadline_days.business_date, '
+                ~ dbt.dateadd('day', 6, 'entity_weeks.week_start_date') ~ ')'
+            ) }} as timestamp
+        ) as deadline_at
+    from entity_weeks
+    cross join deadline
+    left join business_days_after_week as deadline_days
+        on
+            entity_weeks.legal_entity is not distinct from deadline_days.legal_entity
+            and entity_weeks.week_start_date = deadline_days.week_start_date
+            and deadline.business_days = deadline_days.business_day_number
+
+),
+
+capacity_days as (
+
+    select
+        working_days.resource_id,
+        working_days.calendar_date,
+        working_days.month_start_date,
+        deadlines.deadline_at
+    from working_days
+    inner join deadlines
+        on
+            working_days.legal_entity is not distinct from deadlines.legal_entity
+            and working_days.week_start_date = deadlines.week_start_date
 
 ),
 

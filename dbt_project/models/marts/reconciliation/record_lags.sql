@@ -4,8 +4,9 @@
 --   invoice_release  per ERP invoice:   released date - ready date, where ready = the later
 --                    of the billing period end and the approval date of the last record
 --                    the invoice bills (the date its last line became billable).
--- Days are calendar days; business days are Mon-Fri days in (start date, finish date]
--- (macro business_days), exactly as docs/generator.md's ground truth defines them.
+-- Days are calendar days; business days are Mon-Fri days in (start date, finish date] that
+-- are not non-working dates of the record's legal entity (config/business_calendars, macro
+-- business_days); with the sample firm's empty calendar, docs/generator.md's ground truth.
 -- A record whose clock started by the end of the as-of date but has not stopped is open:
 -- it carries its age so far instead of a lag, and breaches its SLA once that age does.
 -- Incremental by record: a daily run rebuilds the lags whose inputs may have changed, and
@@ -242,6 +243,8 @@ dated as (
 
 measured as (
 
+    {%- set entity = 'dated.legal_entity' %}
+
     select
         dated.*,
         -- only the time approval has two instants; the ERP's events are dates
@@ -266,7 +269,7 @@ measured as (
         end as lag_days,
         case
             when not dated.is_open
-                then {{ business_days('dated.start_date', 'dated.finish_date') }}
+                then {{ business_days('dated.start_date', 'dated.finish_date', entity) }}
         end as lag_business_days,
         case
             when dated.is_open
@@ -274,7 +277,7 @@ measured as (
         end as open_age_days,
         case
             when dated.is_open
-                then {{ business_days('dated.start_date', 'dated.as_of_date') }}
+                then {{ business_days('dated.start_date', 'dated.as_of_date', entity) }}
         end as open_age_business_days
     from dated
 
