@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"d2b: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("d2b: interrupted", file=sys.stderr)
+        return 130
 
 
 class CliError(Exception):
@@ -335,16 +338,20 @@ def _run(args) -> int:
     import dagster as dg
 
     from dagster_project.dbt import prepare_manifest
+    from dagster_project.recovery import wait_for_warehouse
 
-    started = time.perf_counter()
-    since = datetime.now(UTC).replace(tzinfo=None)  # ingest stamps rejections in naive UTC
-    prepare_manifest(force=True)  # pick up any model edits since the last run
-    from dagster_project.definitions import ALL_ASSETS_JOB, defs
-    from dagster_project.defs.dbt_models import as_of_run_config
-
-    definitions = defs()
-    job = definitions.resolve_job_def(ALL_ASSETS_JOB)
     with dg.DagsterInstance.get() as instance:
+        # A killed run's slot would block this run forever; a live one is waited for here,
+        # where Ctrl-C and SIGTERM work (docs/operations.md, "Recovery").
+        wait_for_warehouse(instance, settings.serving)
+        started = time.perf_counter()
+        since = datetime.now(UTC).replace(tzinfo=None)  # ingest stamps rejections in naive UTC
+        prepare_manifest(force=True)  # pick up any model edits since the last run
+        from dagster_project.definitions import ALL_ASSETS_JOB, defs
+        from dagster_project.defs.dbt_models import as_of_run_config
+
+        definitions = defs()
+        job = definitions.resolve_job_def(ALL_ASSETS_JOB)
         result = job.execute_in_process(
             instance=instance, run_config=as_of_run_config(args.as_of), raise_on_error=False
         )
@@ -463,6 +470,13 @@ def _dev(args) -> int:
 
     settings = _settings()
     ensure_dagster_home(settings)
+    import dagster as dg
+
+    from dagster_project.recovery import recover_dead_runs
+
+    with dg.DagsterInstance.get() as instance:
+        for run in recover_dead_runs(instance):  # the daemon frees only finished runs' slots
+            print(run.describe())
     command = [
         str(Path(sys.executable).parent / "dagster"),
         "dev",
