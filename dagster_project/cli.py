@@ -23,10 +23,15 @@ from ingest.landing import has_files
 #: The small sample firm ``d2b run`` generates into an empty landing zone (about 100 people).
 SAMPLE_SCALE = 0.02
 SAMPLE_SEED = 42
+#: Files 0600, directories 0700.
+PRIVATE_UMASK = 0o077
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``d2b`` console script."""
+    # Everything d2b and its children (dbt, Dagster's daemon and webserver) create is the
+    # user's alone: the warehouse, snapshots, ERP files and logs hold billing data.
+    os.umask(PRIVATE_UMASK)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"] and len(argv) > 1 and argv[1] in SUITES:
         # A suite parses its own options (argparse cannot pass unknown ones through).
@@ -205,7 +210,11 @@ def _billing_plan(args) -> int:
         if not table_exists(con, CANDIDATES_RELATION):
             raise CliError(f"{CANDIDATES_RELATION} does not exist: build the marts first")
         candidates = batches_for_period(con, args.period)
-        adapter = make_adapter(ErpSettings.from_env())
+        try:
+            erp_settings = ErpSettings.from_env()
+        except ValueError as error:
+            raise CliError(str(error)) from error
+        adapter = make_adapter(erp_settings)
         try:
             items = outbox.plan(con, adapter, candidates)
         finally:
