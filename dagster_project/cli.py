@@ -468,6 +468,9 @@ def _dashboard(args) -> int:
         "false",
         "--client.toolbarMode",
         "viewer",
+        # Viewers see a generic message; the traceback (server paths) goes to this console.
+        "--client.showErrorDetails",
+        "none",
     ]
     print(f"dashboards for D2B_HOME={settings.home} on http://{args.address}:{args.port}")
     os.execv(command[0], command)

@@ -229,3 +229,18 @@ def test_a_killed_d2b_run_leaves_the_next_run_to_finish_alone(
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"recovered run {dead.run_id} (deliver_to_bill, was STARTED)" in result.stdout
     assert mart_fingerprints(home / "warehouse.duckdb") == mart_fingerprints(sample_run.warehouse)
+
+
+def test_under_the_daemon_a_sensor_recovers_dead_runs(dagster_home):
+    from dagster_project.defs.automation import dead_run_recovery
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        dead_run = _killed_holder(dagster_home, instance)
+
+        skipped = dead_run_recovery(dg.build_sensor_context(instance=instance))
+
+        assert skipped.skip_message.startswith(f"recovered run {dead_run} (holder, was STARTED)")
+        assert instance.get_run_by_id(dead_run).status == dg.DagsterRunStatus.FAILURE
+        assert slot_holders(instance) == []
+        again = dead_run_recovery(dg.build_sensor_context(instance=instance))
+        assert again.skip_message == "no dead runs"
