@@ -224,7 +224,8 @@ def test_a_killed_d2b_run_leaves_the_next_run_to_finish_alone(
         if killed.poll() is None:
             os.killpg(killed.pid, signal.SIGKILL)
 
-    result = run_d2b("run", "--as-of", as_of, home=home)
+    # A whole build of the sample firm, on a shared machine: generous, yet not forever.
+    result = run_d2b("run", "--as-of", as_of, home=home, timeout=1800)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"recovered run {dead.run_id} (deliver_to_bill, was STARTED)" in result.stdout

@@ -17,13 +17,13 @@ def d2b_environment(home: Path) -> dict[str, str]:
     return env
 
 
-def run_d2b(*args: str, home: Path) -> subprocess.CompletedProcess:
-    """``d2b <args>`` in :func:`d2b_environment`."""
+def run_d2b(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``d2b <args>`` in :func:`d2b_environment`, stopped after ``timeout`` seconds."""
     return subprocess.run(
         [D2B, *args],
         env=d2b_environment(home),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
     )
