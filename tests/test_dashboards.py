@@ -251,12 +251,7 @@ def _table(app: AppTest, name: str):
     return app.get_by_key(f"table_{name}").dataframe[0].value
 
 
-def test_search_text_shows_as_itself_never_as_markdown(held_run, monkeypatch):
-    home, result = held_run
-    assert result.returncode == 0, result.stderr[-3000:]
-    monkeypatch.setenv("D2B_HOME", str(home))
-    for name in ("D2B_LANDING", "D2B_WAREHOUSE", "DAGSTER_HOME"):
-        monkeypatch.delenv(name, raising=False)
+def test_search_text_shows_as_itself_never_as_markdown(published_home):
     needle = "[win](https://evil.example) ![pixel](https://evil.example/p.png) **now** :red[x]"
     app = run_page("views/trace.py")
     app.text_input(key="trace_needle").input(needle).run()
