@@ -8,7 +8,8 @@ keeps it in step) and the defaults applied here are all read from there.
 
 Every path derives from one home directory (``D2B_HOME``) unless a more specific variable
 points elsewhere: a default written ``$D2B_HOME/...`` is resolved against the home. An empty
-variable counts as unset. Secrets (:attr:`Variable.secret`) are redacted in ``repr``.
+variable counts as unset. Secrets (:attr:`Variable.secret`) are redacted in ``repr``, and so
+are credentials inside any other value that is a URL (:func:`d2b.redaction.redact_url`).
 
 The default warehouse path and memory limit are mirrored in ``dbt_project/profiles.yml``
 (dbt reads the same variables); ``tests/test_settings.py`` keeps them in step.
@@ -21,6 +22,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from d2b.redaction import redact_url
 
 #: Metadata key of a settings field's :class:`Variable`.
 _VARIABLE = "d2b_variable"
@@ -41,6 +44,10 @@ def _text(value: str) -> str:
 
 def _optional_text(value: str) -> str | None:
     return value or None
+
+
+def _flag(value: str) -> bool:
+    return value == "true"
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,10 @@ class _Node:
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
             variable = f.metadata.get(_VARIABLE)
-            shown = "'<redacted>'" if variable and variable.secret and value else repr(value)
+            if variable and variable.secret and value:
+                shown = "'<redacted>'"
+            else:
+                shown = repr(redact_url(value) if isinstance(value, str) else value)
             parts.append(f"{f.name}={shown}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
@@ -159,7 +169,8 @@ class ErpEnvironment(_Node):
     xmlrpc_url: str | None = _variable(
         "D2B_ERP_XMLRPC_URL",
         "",
-        "a trytond server, e.g. `http://host:8000/<db>/rpc/` (wins over the URI)",
+        "a trytond server, e.g. `https://host:8000/<db>/rpc/` (wins over the URI); a user and "
+        "password in it are used to log in and never kept in the URL",
         parse=_optional_text,
     )
     user: str = _variable("D2B_ERP_USER", "admin", "ERP login")
@@ -182,6 +193,14 @@ class ErpEnvironment(_Node):
         "$D2B_HOME/erp/filedrop",
         "the file-drop adapter's root",
         parse=_path,
+    )
+    allow_plain_http: bool = _variable(
+        "D2B_ERP_ALLOW_PLAIN_HTTP",
+        "false",
+        "`true` lets the ERP password travel over plain `http://` to a server other than this "
+        "machine (a trusted network only); otherwise such a server needs `https://`",
+        parse=_flag,
+        choices=("false", "true"),
     )
 
 

@@ -23,10 +23,15 @@ from ingest.landing import has_files
 #: The small sample firm ``d2b run`` generates into an empty landing zone (about 100 people).
 SAMPLE_SCALE = 0.02
 SAMPLE_SEED = 42
+#: Files 0600, directories 0700.
+PRIVATE_UMASK = 0o077
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``d2b`` console script."""
+    # Everything d2b and its children (dbt, Dagster's daemon and webserver) create is the
+    # user's alone: the warehouse, snapshots, ERP files and logs hold billing data.
+    os.umask(PRIVATE_UMASK)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"] and len(argv) > 1 and argv[1] in SUITES:
         # A suite parses its own options (argparse cannot pass unknown ones through).
@@ -41,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"d2b: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("d2b: interrupted", file=sys.stderr)
+        return 130
 
 
 class CliError(Exception):
@@ -202,7 +210,11 @@ def _billing_plan(args) -> int:
         if not table_exists(con, CANDIDATES_RELATION):
             raise CliError(f"{CANDIDATES_RELATION} does not exist: build the marts first")
         candidates = batches_for_period(con, args.period)
-        adapter = make_adapter(ErpSettings.from_env())
+        try:
+            erp_settings = ErpSettings.from_env()
+        except ValueError as error:
+            raise CliError(str(error)) from error
+        adapter = make_adapter(erp_settings)
         try:
             items = outbox.plan(con, adapter, candidates)
         finally:
@@ -335,16 +347,20 @@ def _run(args) -> int:
     import dagster as dg
 
     from dagster_project.dbt import prepare_manifest
+    from dagster_project.recovery import wait_for_warehouse
 
-    started = time.perf_counter()
-    since = datetime.now(UTC).replace(tzinfo=None)  # ingest stamps rejections in naive UTC
-    prepare_manifest(force=True)  # pick up any model edits since the last run
-    from dagster_project.definitions import ALL_ASSETS_JOB, defs
-    from dagster_project.defs.dbt_models import as_of_run_config
-
-    definitions = defs()
-    job = definitions.resolve_job_def(ALL_ASSETS_JOB)
     with dg.DagsterInstance.get() as instance:
+        # A killed run's slot would block this run forever; a live one is waited for here,
+        # where Ctrl-C and SIGTERM work (docs/operations.md, "Recovery").
+        wait_for_warehouse(instance, settings.serving)
+        started = time.perf_counter()
+        since = datetime.now(UTC).replace(tzinfo=None)  # ingest stamps rejections in naive UTC
+        prepare_manifest(force=True)  # pick up any model edits since the last run
+        from dagster_project.definitions import ALL_ASSETS_JOB, defs
+        from dagster_project.defs.dbt_models import as_of_run_config
+
+        definitions = defs()
+        job = definitions.resolve_job_def(ALL_ASSETS_JOB)
         result = job.execute_in_process(
             instance=instance, run_config=as_of_run_config(args.as_of), raise_on_error=False
         )
@@ -452,6 +468,9 @@ def _dashboard(args) -> int:
         "false",
         "--client.toolbarMode",
         "viewer",
+        # Viewers see a generic message; the traceback (server paths) goes to this console.
+        "--client.showErrorDetails",
+        "none",
     ]
     print(f"dashboards for D2B_HOME={settings.home} on http://{args.address}:{args.port}")
     os.execv(command[0], command)
@@ -463,6 +482,13 @@ def _dev(args) -> int:
 
     settings = _settings()
     ensure_dagster_home(settings)
+    import dagster as dg
+
+    from dagster_project.recovery import recover_dead_runs
+
+    with dg.DagsterInstance.get() as instance:
+        for run in recover_dead_runs(instance):  # the daemon frees only finished runs' slots
+            print(run.describe())
     command = [
         str(Path(sys.executable).parent / "dagster"),
         "dev",

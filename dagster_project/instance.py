@@ -15,6 +15,12 @@ concurrency:
   pools:
     # One writer (docs/design.md §7): assets that write the warehouse share pool d2b_warehouse.
     default_limit: 1
+run_monitoring:
+  # Under `d2b dev`, the daemon frees the slots a finished (e.g. canceled) run still holds.
+  # A run whose process died is marked failed by `d2b run` and `d2b dev` at start-up
+  # (dagster_project/recovery.py): the default run launcher cannot check its workers.
+  enabled: true
+  free_slots_after_run_end_seconds: 60
 """
 
 

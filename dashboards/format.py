@@ -8,6 +8,17 @@ from decimal import Decimal
 from typing import Any
 
 MISSING = "–"
+#: Every ASCII punctuation character: markdown lets a backslash make each one literal.
+_MARKDOWN_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def plain(text: Any) -> str:
+    """Text from a user or a source, shown in markdown as itself (punctuation escaped).
+
+    Never a link, an image, emphasis, a colour directive or code: search text and names
+    from the sources are data, not markup.
+    """
+    return "".join(f"\\{c}" if c in _MARKDOWN_PUNCTUATION else c for c in str(text))
 
 
 def _number(value: Any) -> float | None:

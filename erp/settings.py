@@ -2,16 +2,22 @@
 
 Built from the ``erp`` branch of the settings tree (:class:`d2b.settings.ErpEnvironment`, every
 ``D2B_ERP_*`` variable) when :meth:`ErpSettings.from_env` is called, never at import time. The
-ERP password is kept out of ``repr`` and logs.
+ERP password is kept out of ``repr`` and logs: a user and password written into
+``D2B_ERP_XMLRPC_URL`` are taken out of the URL here, where it enters, so no error message,
+log line or audit row that quotes the URL can carry them; the PostgreSQL URI (which trytond
+needs whole) shows redacted.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from d2b.redaction import redact_url, split_credentials
 from d2b.settings import Settings
 from ingest.generator.reference import tax_rule_rows
 
@@ -76,7 +82,7 @@ DEFAULT_CURRENCIES: tuple[tuple[str, Decimal], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TrytonSettings:
     """Where the Tryton ERP is and how its embedded copy is bootstrapped.
 
@@ -99,6 +105,17 @@ class TrytonSettings:
     taxes: tuple[TaxSpec, ...] = DEFAULT_TAXES
     #: Fiscal years created at bootstrap; other years are created when first invoiced.
     fiscal_years: tuple[int, ...] = (2025, 2026, 2027)
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "password":
+                value = "<redacted>" if value else value
+            elif isinstance(value, str):
+                value = redact_url(value)
+            shown.append(f"{f.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @property
     def mode(self) -> str:
@@ -138,15 +155,45 @@ class TrytonSettings:
                 raise ValueError("D2B_ERP_DATABASE_URI must be a postgresql:// URI")
             postgres_uri = uri
             name = uri.rsplit("/", 1)[-1].split("?", 1)[0] or name
+        xmlrpc_url, user, password = erp.xmlrpc_url, erp.user, erp.password
+        if xmlrpc_url:
+            xmlrpc_url, url_user, url_password = split_credentials(xmlrpc_url)
+            if url_password and password and url_password != password:
+                raise ValueError(
+                    "D2B_ERP_XMLRPC_URL and D2B_ERP_PASSWORD give two different passwords"
+                )
+            user, password = url_user or user, password or url_password
+            if password and not erp.allow_plain_http:
+                _refuse_plain_http(xmlrpc_url)
         return cls(
             database_dir=settings.home / "erp",
             database_name=name,
-            xmlrpc_url=erp.xmlrpc_url,
+            xmlrpc_url=xmlrpc_url,
             postgres_uri=postgres_uri,
-            user=erp.user,
-            password=erp.password,
+            user=user,
+            password=password,
             template_dir=erp.template_dir,
         )
+
+
+def _refuse_plain_http(url: str) -> None:
+    """Raise unless ``url`` keeps a password off the network: https, or this machine."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or _is_loopback(parts.hostname or ""):
+        return
+    raise ValueError(
+        f"D2B_ERP_XMLRPC_URL would send the ERP password in clear to {parts.hostname}: use "
+        "https://, or set D2B_ERP_ALLOW_PLAIN_HTTP=true on a trusted network"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def publish(
     folder = serving_dir / SNAPSHOTS
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{version}.duckdb"
-    partial = target.with_suffix(".duckdb.part")
+    partial = target.with_suffix(".duckdb.part")  # remove_partials knows this name
     partial.unlink(missing_ok=True)
 
     tables: dict[str, int] = {}
@@ -92,7 +92,7 @@ def publish(
     os.replace(partial, target)
 
     snapshot = Snapshot(version=version, path=target, built_at=built_at, tables=tables)
-    pointer_tmp = serving_dir / f".{POINTER}.tmp"
+    pointer_tmp = serving_dir / f".{POINTER}.tmp"  # and this one
     pointer_tmp.write_text(snapshot.to_json())
     os.replace(pointer_tmp, serving_dir / POINTER)  # the atomic swap readers rely on
     prune(serving_dir, keep=keep)
@@ -133,6 +133,22 @@ def prune(serving_dir: Path, keep: int = DEFAULT_KEEP) -> list[Path]:
         # Readers that still hold the file keep reading it: unlinking does not close it.
         path.unlink(missing_ok=True)
         removed.append(path)
+    return removed
+
+
+def remove_partials(serving_dir: Path) -> list[Path]:
+    """Delete what a publish killed half-way left: a partial snapshot, a pointer not swapped in.
+
+    Call it only while no publish can run (the writer pool is free): a live publish's partial
+    file looks the same.
+    """
+    leftovers = [
+        *sorted((serving_dir / SNAPSHOTS).glob("*.duckdb.part*")),  # with its .wal
+        *[serving_dir / f".{POINTER}.tmp"],
+    ]
+    removed = [path for path in leftovers if path.exists()]
+    for path in removed:
+        path.unlink()
     return removed
 
 

@@ -249,3 +249,29 @@ def test_data_health_names_the_rejected_file_the_check_and_what_was_held(held_ru
 def _table(app: AppTest, name: str):
     """The table ``name`` (``dashboards.ui.table``) as a DataFrame."""
     return app.get_by_key(f"table_{name}").dataframe[0].value
+
+
+def test_search_text_shows_as_itself_never_as_markdown(published_home):
+    needle = "[win](https://evil.example) ![pixel](https://evil.example/p.png) **now** :red[x]"
+    app = run_page("views/trace.py")
+    app.text_input(key="trace_needle").input(needle).run()
+
+    shown = app.info[0].value
+    assert shown == f"Nothing matches {fmt.plain(needle)}."
+    # Markdown renders a backslash-escaped character as itself: no link, image, bold or colour.
+    assert re.sub(r"\\(.)", r"\1", shown) == f"Nothing matches {needle}."
+    assert not re.search(r"(?<!\\)[\[\]()*:!]", shown.removesuffix("."))
+
+
+def test_dashboards_show_viewers_no_tracebacks(monkeypatch, tmp_path):
+    from dagster_project import cli
+
+    started = []
+    monkeypatch.setattr(cli.os, "execv", lambda path, command: started.append(command))
+    monkeypatch.setenv("D2B_HOME", str(tmp_path))
+    cli.main(["dashboard"])
+
+    (command,) = started
+    options = dict(zip(command[3::2], command[4::2], strict=True))
+    assert options["--client.showErrorDetails"] == "none"
+    assert options["--server.address"] == "127.0.0.1"

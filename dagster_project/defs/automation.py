@@ -1,4 +1,4 @@
-"""Schedules, the landing-zone sensor and run-failure alerts: how the pipeline runs itself."""
+"""Schedules, sensors (landing zone, dead runs) and run-failure alerts: how it runs itself."""
 
 import hashlib
 import json
@@ -8,10 +8,12 @@ from collections import defaultdict
 
 import dagster as dg
 
+from d2b.redaction import redact_text
 from d2b.settings import Settings
 from dagster_project.cadences import CADENCES
 from dagster_project.defs.billing import BILLING_SELECTION
 from dagster_project.defs.ingest import ingest_assets
+from dagster_project.recovery import recover_dead_runs
 from dagster_project.resources import D2BSettingsResource
 from ingest.landing import discover, file_sha256
 
@@ -71,7 +73,7 @@ def build_automation() -> dg.Definitions:
     return dg.Definitions(
         jobs=list(jobs.values()),
         schedules=schedules,
-        sensors=[landing_sensor(jobs), run_failure_alert],
+        sensors=[landing_sensor(jobs), run_failure_alert, dead_run_recovery],
     )
 
 
@@ -172,14 +174,13 @@ def failure_payload(context: dg.RunFailureSensorContext) -> dict:
         error = event.step_failure_data.error
         while error is not None and error.cause is not None:
             error = error.cause  # the user's exception, under Dagster's wrapper
-        step_errors.append(
-            {"step": event.step_key, "error": error.message.strip() if error else event.message}
-        )
+        message = error.message.strip() if error else event.message or ""
+        step_errors.append({"step": event.step_key, "error": redact_text(message)})
     return {
         "job": run.job_name,
         "run_id": run.run_id,
         "assets": assets,
-        "error": context.failure_event.message,
+        "error": redact_text(context.failure_event.message or ""),
         "steps": step_errors,
     }
 
@@ -192,6 +193,23 @@ def failure_payload(context: dg.RunFailureSensorContext) -> dict:
 def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertResource):
     """Alert on every failed run."""
     alerts.send(failure_payload(context))
+
+
+@dg.sensor(
+    name="dead_run_recovery",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Marks a run whose process is gone failed and frees its writer slot, so a killed "
+        "scheduled or billing run never blocks the next one (docs/operations.md)."
+    ),
+)
+def dead_run_recovery(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    """Recover dead runs under the daemon, as ``d2b run`` does when it starts."""
+    recovered = [run.describe() for run in recover_dead_runs(context.instance)]
+    for line in recovered:
+        context.log.info(line)
+    return dg.SkipReason("; ".join(recovered) or "no dead runs")
 
 
 defs = build_automation()

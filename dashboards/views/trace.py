@@ -12,6 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards.data import BILLING_BATCH_TABLES, query, table_exists
+from dashboards.format import plain
 from dashboards.ui import page_header, require_snapshot, require_tables, table
 
 TABLES = (
@@ -134,7 +135,7 @@ def _text(value) -> str | None:
 
 def show_record(kind: str, correlation_id: str, source_id: str) -> None:
     """A record's lifecycle, its invoice lines or records billed, its batch and fields."""
-    st.subheader(f"{KIND_LABELS.get(kind, kind)} {source_id}")
+    st.subheader(f"{KIND_LABELS.get(kind, kind)} {plain(source_id)}")
     if kind == "batch":
         show_batch(correlation_id)
         return
@@ -157,7 +158,7 @@ def show_record(kind: str, correlation_id: str, source_id: str) -> None:
         )
     )
     st.markdown("**Lifecycle**")
-    st.caption(f"Correlation id `{correlation_id}`")
+    st.caption(f"Correlation id {plain(correlation_id)}")
     timeline(combined)
     table(combined, "trace_events", empty="No lifecycle events.")
 
@@ -185,7 +186,7 @@ def show_record(kind: str, correlation_id: str, source_id: str) -> None:
         if all(table_exists(name) for name in BILLING_BATCH_TABLES):
             key_values(query("trace_batch", {"batch_key": batch_key}), "trace_batch")
         else:
-            st.caption(f"Batch `{batch_key}` (the snapshot has no billing batches).")
+            st.caption(f"Batch {plain(batch_key)} (the snapshot has no billing batches).")
     st.markdown("**Record**")
     key_values(detail, "trace_record")
 
@@ -202,7 +203,7 @@ def show_batch(batch_key: str) -> None:
     if not invoice.empty:
         st.markdown("**ERP invoice**")
         first = invoice.iloc[0]
-        st.caption(f"{first['summary']} — trace it by its number or id.")
+        st.caption(f"{plain(first['summary'])} — trace it by its number or id.")
         table(
             query("trace_invoice_lines", {"correlation_id": first["correlation_id"]}),
             "trace_invoice_lines",
@@ -231,7 +232,7 @@ if require_snapshot() and require_tables(*TABLES):
     else:
         matches = find(needle)
         if matches.empty:
-            st.info(f"Nothing matches `{needle}`.")
+            st.info(f"Nothing matches {plain(needle)}.")
         else:
             choice = 0
             if len(matches) > 1:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from d2b.redaction import redact_text
 from erp.model import BillingBatch
 
 #: State an adapter reports for a document it holds but cannot read consistently (a file-drop
@@ -26,7 +27,14 @@ INVALID_STATE = "invalid"
 
 
 class ErpError(Exception):
-    """Base class of errors an adapter raises."""
+    """Base class of errors an adapter raises.
+
+    Its message goes to the outbox, the audit log and run logs, so credentials it quotes (a
+    URL with a password, say) are redacted here (:func:`d2b.redaction.redact_text`).
+    """
+
+    def __init__(self, message: str, *args: object) -> None:
+        super().__init__(redact_text(str(message)), *args)
 
 
 class TransientErpError(ErpError):
@@ -36,12 +44,13 @@ class TransientErpError(ErpError):
 class BusinessErpError(ErpError):
     """The ERP refused the batch's content (outbox status ``dead_letter``).
 
-    ``message`` is the ERP's own message, kept verbatim for the person correcting the batch.
+    ``message`` is the ERP's own message, kept verbatim (credentials aside) for the person
+    correcting the batch.
     """
 
     def __init__(self, message: str, batch_key: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
+        self.message = self.args[0]
         self.batch_key = batch_key
 
 

@@ -10,10 +10,20 @@ from pathlib import Path
 D2B = str(Path(sys.executable).parent / "d2b")
 
 
-def run_d2b(*args: str, home: Path) -> subprocess.CompletedProcess:
-    """``d2b <args>`` with ``D2B_HOME=home`` and no other D2B_* or DAGSTER_* setting."""
+def d2b_environment(home: Path) -> dict[str, str]:
+    """This environment with ``D2B_HOME=home`` and no other D2B_* or DAGSTER_* setting."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("D2B_", "DAGSTER_"))}
     env["D2B_HOME"] = str(home)
+    return env
+
+
+def run_d2b(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``d2b <args>`` in :func:`d2b_environment`, stopped after ``timeout`` seconds."""
     return subprocess.run(
-        [D2B, *args], env=env, capture_output=True, text=True, timeout=600, check=False
+        [D2B, *args],
+        env=d2b_environment(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
