@@ -10,6 +10,8 @@ own configuration (config/: US01 with US tax rules only, a meals and airfare pol
 - P-1003: a contract whose Legal_Entity__c `MX01` is not configured; 4 h;
 - INT-BENCH: an internal project code without an entity part; 8 h of bench, and a -2 h
   correction keyed as negative time.
+- a -1.5 h billable credit on P-1001 keyed on 15 May, the only entry of May: the month's
+  billable hours are negative (a warning check, no longer a failed build).
 """
 
 from __future__ import annotations
