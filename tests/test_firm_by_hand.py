@@ -46,7 +46,7 @@ def firm_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
 def test_the_build_publishes_a_serving_snapshot(firm_run):
     pointer = json.loads((firm_run.warehouse.parent / "serving" / "CURRENT").read_text())
     assert (firm_run.warehouse.parent / "serving" / "snapshots" / pointer["file"]).exists()
-    assert pointer["tables"]["marts.fct_time_entries"] == 7
+    assert pointer["tables"]["marts.fct_time_entries"] == 8
     assert pointer["tables"]["quarantine.rejected_rows"] == 0
 
 
@@ -64,6 +64,7 @@ def test_every_broken_rule_is_an_exception_with_its_owner(firm_run):
         ("time_entries", "2400000005", "missing_tax_rule", "finance"),
         ("time_entries", "2400000006", "unknown_approval_status", "delivery"),
         ("time_entries", "2400000007", "negative_hours", "delivery"),
+        ("time_entries", "2400000008", "negative_hours", "delivery"),
     ]
 
 
@@ -77,7 +78,7 @@ def test_the_26_hour_entry_counts_in_delivered_hours(firm_run):
         firm_run.warehouse,
         "SELECT sum(delivered_hours) FROM marts.billing_funnel WHERE project_source_id = '501'",
     )
-    assert delivered == [(Decimal("40.5000"),)]
+    assert delivered == [(Decimal("39.0000"),)]  # 7.5 + 26 + 7 - 1.5
 
 
 def test_excepted_records_are_never_billing_candidates(firm_run):
@@ -95,12 +96,15 @@ def test_data_conditions_are_warning_checks_not_failures(firm_run):
     failed = sorted(name for name, passed in firm_run.check_results.items() if not passed)
     approval = "approval_status__unsubmitted__submitted__approved__rejected"
     assert failed == [
+        "marts/billing_funnel:billing_funnel_stages_narrow",
         "marts/dim_contracts:relationships_dim_contracts_legal_entity__legal_entity__ref_"
         "dim_legal_entities_",
         "marts/dim_projects:relationships_dim_projects_legal_entity__legal_entity__ref_"
         "dim_legal_entities_",
         f"marts/fct_time_entries:accepted_values_fct_time_entries_{approval}",
         "marts/fct_time_entries:fct_time_entries_hours_not_negative",
+        "marts/project_financials_monthly:project_financials_monthly_hours_nest",
+        "marts/utilization_monthly:utilization_monthly_billable_hours_within_logged_hours",
         f"staging/stg_harvest__time_entries:accepted_values_stg_harvest__time_entries_{approval}",
         "staging/stg_salesforce__contracts:relationships_stg_salesforce__contracts_legal_entity__"
         "legal_entity__ref_stg_config__legal_entities_",
