@@ -442,10 +442,14 @@ def _failure_report(result, settings: Settings) -> list[str]:
 
 def _step_name(step_key: str | None) -> str:
     """A step of the all-assets job, as a user knows it."""
-    from dagster_project.defs.dbt_models import d2b_dbt_models
+    from dagster_project.defs.dbt_models import d2b_dbt_models, d2b_pipeline_health_models
     from dagster_project.defs.serving import serving_snapshot
 
-    known = {d2b_dbt_models.op.name: "dbt build", serving_snapshot.op.name: "publish"}
+    known = {
+        d2b_dbt_models.op.name: "dbt build",
+        d2b_pipeline_health_models.op.name: "dbt build of the health marts",
+        serving_snapshot.op.name: "publish",
+    }
     if step_key in known:
         return f"{known[step_key]} ({step_key})"
     return step_key or "run"  # the ingest steps are named ingest_<system>

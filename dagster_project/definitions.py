@@ -45,12 +45,22 @@ def defs() -> dg.Definitions:
             )
         ),
     )
-    # The history asset records every other asset and check, so it is built from them.
-    # It runs right after ingest, so dbt's health marts read it within the same run.
+    # The history asset records every other asset and check, so it is built from them. It
+    # runs after everything it records (ingest, and dbt's build and tests up to the health
+    # marts), so the health marts, built from it later in the same run, show this run's
+    # check results; Dagster runs dbt's assets in two steps around it.
+    specs = list(domains.resolve_all_asset_specs())
+    recorded = observability.recorded_before_history(
+        specs, skip=set(billing.BILLING_SELECTION.resolve(domains.resolve_asset_graph()))
+    )
     history = observability.build_history_asset(
-        catalog=observability.catalog_of(list(domains.resolve_all_asset_specs())),
-        check_keys=list(domains.resolve_asset_graph().asset_check_keys),
-        after=[key for assets in ingest.defs.assets for key in assets.keys],
+        catalog=observability.catalog_of(specs),
+        check_keys=[
+            key
+            for key in domains.resolve_asset_graph().asset_check_keys
+            if key.asset_key in recorded
+        ],
+        after=sorted(recorded, key=lambda key: key.to_user_string()),
     )
     return dg.Definitions.merge(
         domains,

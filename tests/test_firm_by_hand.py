@@ -10,6 +10,8 @@ own configuration (config/: US01 with US tax rules only, a meals and airfare pol
 - P-1003: a contract whose Legal_Entity__c `MX01` is not configured; 4 h;
 - INT-BENCH: an internal project code without an entity part; 8 h of bench, and a -2 h
   correction keyed as negative time.
+- a -1.5 h billable credit on P-1001 keyed on 15 May, the only entry of May: the month's
+  billable hours are negative (a warning check, no longer a failed build).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def firm_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
 def test_the_build_publishes_a_serving_snapshot(firm_run):
     pointer = json.loads((firm_run.warehouse.parent / "serving" / "CURRENT").read_text())
     assert (firm_run.warehouse.parent / "serving" / "snapshots" / pointer["file"]).exists()
-    assert pointer["tables"]["marts.fct_time_entries"] == 7
+    assert pointer["tables"]["marts.fct_time_entries"] == 8
     assert pointer["tables"]["quarantine.rejected_rows"] == 0
 
 
@@ -62,6 +64,7 @@ def test_every_broken_rule_is_an_exception_with_its_owner(firm_run):
         ("time_entries", "2400000005", "missing_tax_rule", "finance"),
         ("time_entries", "2400000006", "unknown_approval_status", "delivery"),
         ("time_entries", "2400000007", "negative_hours", "delivery"),
+        ("time_entries", "2400000008", "negative_hours", "delivery"),
     ]
 
 
@@ -75,7 +78,7 @@ def test_the_26_hour_entry_counts_in_delivered_hours(firm_run):
         firm_run.warehouse,
         "SELECT sum(delivered_hours) FROM marts.billing_funnel WHERE project_source_id = '501'",
     )
-    assert delivered == [(Decimal("40.5000"),)]
+    assert delivered == [(Decimal("39.0000"),)]  # 7.5 + 26 + 7 - 1.5
 
 
 def test_excepted_records_are_never_billing_candidates(firm_run):
@@ -93,12 +96,15 @@ def test_data_conditions_are_warning_checks_not_failures(firm_run):
     failed = sorted(name for name, passed in firm_run.check_results.items() if not passed)
     approval = "approval_status__unsubmitted__submitted__approved__rejected"
     assert failed == [
+        "marts/billing_funnel:billing_funnel_stages_narrow",
         "marts/dim_contracts:relationships_dim_contracts_legal_entity__legal_entity__ref_"
         "dim_legal_entities_",
         "marts/dim_projects:relationships_dim_projects_legal_entity__legal_entity__ref_"
         "dim_legal_entities_",
         f"marts/fct_time_entries:accepted_values_fct_time_entries_{approval}",
         "marts/fct_time_entries:fct_time_entries_hours_not_negative",
+        "marts/project_financials_monthly:project_financials_monthly_hours_nest",
+        "marts/utilization_monthly:utilization_monthly_billable_hours_within_logged_hours",
         f"staging/stg_harvest__time_entries:accepted_values_stg_harvest__time_entries_{approval}",
         "staging/stg_salesforce__contracts:relationships_stg_salesforce__contracts_legal_entity__"
         "legal_entity__ref_stg_config__legal_entities_",

@@ -54,19 +54,22 @@ def exported_environment(variables: Mapping[str, str]) -> Iterator[None]:
 prepare_manifest()
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=D2BDbtTranslator(),
-    pool=WAREHOUSE_POOL,
+#: The pipeline-health marts and the staging they read: built from the pipeline history
+#: (dagster_project/defs/observability.py), which is taken after the rest of the dbt build and
+#: its tests, so they show this run's check results. Their own step, after the history.
+PIPELINE_HEALTH_SELECTION = " ".join(
+    f"source:ops.{table}+"
+    for table in ("dagster_runs", "dagster_asset_status", "dagster_check_status")
 )
-def d2b_dbt_models(
+
+
+def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     d2b: D2BSettingsResource,
     config: DbtBuildConfig,
-):
-    """Build the selected dbt models and run their tests against the warehouse file."""
+) -> Iterator:
+    """``dbt build`` of the step's models and their tests against the warehouse file."""
     settings = d2b.settings()
     context.log.info("dbt warehouse: %s", settings.warehouse)
     # What each incremental model rebuilds, decided from the manifest and the warehouse's
@@ -80,6 +83,44 @@ def d2b_dbt_models(
     yield from invocation.stream()
 
 
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=D2BDbtTranslator(),
+    exclude=PIPELINE_HEALTH_SELECTION,
+    pool=WAREHOUSE_POOL,
+)
+def d2b_dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    d2b: D2BSettingsResource,
+    config: DbtBuildConfig,
+):
+    """Build the selected dbt models and run their tests against the warehouse file."""
+    yield from _build(context, dbt, d2b, config)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=D2BDbtTranslator(),
+    select=PIPELINE_HEALTH_SELECTION,
+    pool=WAREHOUSE_POOL,
+)
+def d2b_pipeline_health_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    d2b: D2BSettingsResource,
+    config: DbtBuildConfig,
+):
+    """Build the pipeline-health marts (after the pipeline history) and run their tests."""
+    yield from _build(context, dbt, d2b, config)
+
+
+#: Every dbt asset definition, in build order.
+DBT_ASSETS = (d2b_dbt_models, d2b_pipeline_health_models)
+
+
 def source_tables_written_elsewhere(defined: Iterable[dg.AssetKey]) -> list[dg.AssetSpec]:
     """Assets for the dbt sources that none of the ``defined`` assets materializes."""
     manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([d2b_dbt_models])
@@ -89,7 +130,9 @@ def source_tables_written_elsewhere(defined: Iterable[dg.AssetKey]) -> list[dg.A
 def as_of_run_config(as_of: date | str | None) -> dg.RunConfig:
     """Run configuration that builds the marts as of ``as_of`` (None: as of today)."""
     as_of_date = as_of.isoformat() if isinstance(as_of, date) else as_of
-    return dg.RunConfig(ops={d2b_dbt_models.op.name: DbtBuildConfig(as_of_date=as_of_date)})
+    return dg.RunConfig(
+        ops={assets.op.name: DbtBuildConfig(as_of_date=as_of_date) for assets in DBT_ASSETS}
+    )
 
 
-defs = dg.Definitions(assets=[d2b_dbt_models], resources={"dbt": dbt_resource()})
+defs = dg.Definitions(assets=list(DBT_ASSETS), resources={"dbt": dbt_resource()})

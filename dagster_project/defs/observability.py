@@ -1,7 +1,8 @@
 """Pipeline history: the Dagster instance's runs, materializations and checks, in the warehouse.
 
 The ``ops/dagster_*`` tables are a snapshot of the instance taken during each run (replaced
-whole, so re-running is safe); dbt's ``pipeline_health_*`` marts join them with the landing
+whole, so re-running is safe), after ingest and the dbt build and tests it records; dbt's
+``pipeline_health_*`` marts, built after it in the same run, join them with the landing
 registry and quarantine, and the serving snapshot carries them to the Data health page.
 """
 
@@ -61,17 +62,27 @@ def _utc(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
 
 
-def runs_frame(instance: dg.DagsterInstance) -> pd.DataFrame:
-    """Recent runs with status and duration."""
+#: Status recorded for the run taking the history: it runs after the dbt build and its tests,
+#: so they passed; the run goes on to build the health marts and publish. (Its Dagster status
+#: is still STARTED, which the Data health page would show for a finished build.)
+RECORDING_RUN_STATUS = "BUILT"
+
+
+def runs_frame(instance: dg.DagsterInstance, recording_run_id: str | None = None) -> pd.DataFrame:
+    """Recent runs with status and duration.
+
+    ``recording_run_id`` (the run taking the history) has status ``RECORDING_RUN_STATUS``.
+    """
     rows = []
     for record in instance.get_run_records(limit=RUN_HISTORY_LIMIT):
         run = record.dagster_run
         started, ended = _utc(record.start_time), _utc(record.end_time)
+        status = RECORDING_RUN_STATUS if run.run_id == recording_run_id else run.status.value
         rows.append(
             {
                 "run_id": run.run_id,
                 "job_name": run.job_name,
-                "status": run.status.value,
+                "status": status,
                 "started_at": started,
                 "ended_at": ended,
                 "duration_seconds": (
@@ -111,12 +122,15 @@ def assets_frame(instance: dg.DagsterInstance, catalog: list[CatalogEntry]) -> p
 
 
 def checks_frame(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> pd.DataFrame:
-    """Per asset check: the latest execution's status and outcome."""
+    """Per asset check: the latest execution's status and outcome.
+
+    The history runs after the checks it records, so within a run they are this run's.
+    """
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
     rows = []
     for key in sorted(check_keys, key=lambda k: k.to_user_string()):
         record = latest.get(key)
-        # a check planned but not yet evaluated (e.g. in this very run) has no outcome yet
+        # a check planned but not evaluated (its asset's step failed or was skipped) has none
         evaluation = record.evaluation if record else None
         passed = getattr(evaluation, "passed", None)
         severity = getattr(evaluation, "severity", None)
@@ -145,6 +159,26 @@ def checks_frame(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey
     )
 
 
+def recorded_before_history(specs: list[dg.AssetSpec], skip: set[dg.AssetKey]) -> set[dg.AssetKey]:
+    """The assets the history runs after.
+
+    Every asset of ``specs`` except those built from the history (the health marts and what
+    reads them, e.g. publish) and ``skip`` (assets of other jobs, such as the billing run).
+    """
+    children: dict[dg.AssetKey, set[dg.AssetKey]] = {}
+    for spec in specs:
+        for dep in spec.deps:
+            children.setdefault(dep.asset_key, set()).add(spec.key)
+    downstream: set[dg.AssetKey] = set()
+    frontier = list(HISTORY_DDL)
+    while frontier:
+        for child in children.get(frontier.pop(), ()):
+            if child not in downstream:
+                downstream.add(child)
+                frontier.append(child)
+    return {spec.key for spec in specs} - downstream - skip - set(HISTORY_DDL)
+
+
 def build_history_asset(
     catalog: list[CatalogEntry], check_keys: list[dg.AssetCheckKey], after: list[dg.AssetKey]
 ) -> dg.AssetsDefinition:
@@ -171,7 +205,7 @@ def build_history_asset(
     )
     def _history(context: dg.AssetExecutionContext, d2b: D2BSettingsResource):
         frames = {
-            RUNS_KEY: runs_frame(context.instance),
+            RUNS_KEY: runs_frame(context.instance, context.run_id),
             ASSETS_KEY: assets_frame(context.instance, catalog),
             CHECKS_KEY: checks_frame(context.instance, check_keys),
         }

@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from dagster_project.defs.dbt_models import d2b_dbt_models
+from dagster_project.defs.dbt_models import DBT_ASSETS
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from ingest.warehouse import connect
 from serving.snapshot import DEFAULT_KEEP, publish
 
 #: dbt places every mart in schema "marts": the first part of its asset key.
-MART_KEYS = [key for key in d2b_dbt_models.keys if key.path[0] == "marts"]
+MART_KEYS = [key for assets in DBT_ASSETS for key in assets.keys if key.path[0] == "marts"]
 
 
 class PublishConfig(dg.Config):

@@ -76,8 +76,8 @@ if require_snapshot() and require_tables(*HEALTH_TABLES):
 
     st.subheader("Checks that did not pass")
     st.caption(
-        "Latest evaluation of each check as the pipeline history recorded it: a blocking "
-        "check that failed stopped its run; a warning check that fired held nothing back."
+        "Each check's latest evaluation, this build's own: a blocking check that failed "
+        "stopped its run; a warning check that fired held nothing back."
     )
     table(checks, "health_checks", empty="Every evaluated check passed.")
 
@@ -85,6 +85,10 @@ if require_snapshot() and require_tables(*HEALTH_TABLES):
     table(assets, "pipeline_health_assets", empty="No assets recorded yet.")
 
     st.subheader("Recent runs")
+    st.caption(
+        "`built` is the run that built this snapshot: its models and checks had passed when it "
+        "recorded this history, before publishing."
+    )
     finished = runs.dropna(subset=["duration_seconds"])
     if not finished.empty:
         figure = px.bar(

@@ -3,7 +3,10 @@
 -- every resource and month.
 
 -- an asset check of timesheet_compliance_monthly in Dagster (it reads two models)
-{{ config(meta={'dagster': {'ref': {'name': 'timesheet_compliance_monthly'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'timesheet_compliance_monthly'}},
+}) }}
 
 select
     utilization.resource_id,

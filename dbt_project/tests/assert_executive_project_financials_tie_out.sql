@@ -6,7 +6,10 @@
 --     currency (the pro-rata split neither loses nor invents a cent).
 
 -- an asset check of project_financials_monthly in Dagster (the test reads more than one model)
-{{ config(meta={'dagster': {'ref': {'name': 'project_financials_monthly'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'project_financials_monthly'}},
+}) }}
 
 with
 

@@ -3,7 +3,10 @@
 -- and known by the as-of date; billable = approved, billable flag, valid).
 
 -- an asset check of utilization_monthly in Dagster (the test reads more than one model)
-{{ config(meta={'dagster': {'ref': {'name': 'utilization_monthly'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'utilization_monthly'}},
+}) }}
 
 with
 

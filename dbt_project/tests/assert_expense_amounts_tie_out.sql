@@ -4,7 +4,10 @@
 -- billing_exceptions, per reimbursement currency.
 
 -- an asset check of fct_expenses in Dagster (the test reads more than one model)
-{{ config(meta={'dagster': {'ref': {'name': 'fct_expenses'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'fct_expenses'}},
+}) }}
 
 with
 

@@ -3,7 +3,10 @@
 -- subtotal (legacy or written back) must equal the sum of its lines.
 
 -- an asset check of fct_invoice_lines in Dagster (the test reads more than one model)
-{{ config(meta={'dagster': {'ref': {'name': 'fct_invoice_lines'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'fct_invoice_lines'}},
+}) }}
 
 with
 

@@ -6,7 +6,10 @@
 -- counted: the calendar could not tell.
 
 -- an asset check of record_lags in Dagster (the test reads two models)
-{{ config(meta={'dagster': {'ref': {'name': 'record_lags'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'record_lags'}},
+}) }}
 
 with
 

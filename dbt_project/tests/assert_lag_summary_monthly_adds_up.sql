@@ -2,7 +2,10 @@
 -- lag_summary row: measured, open, SLA breaches and open past the SLA.
 
 -- an asset check of lag_summary_monthly in Dagster (the test reads two models)
-{{ config(meta={'dagster': {'ref': {'name': 'lag_summary_monthly'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'lag_summary_monthly'}},
+}) }}
 
 with
 

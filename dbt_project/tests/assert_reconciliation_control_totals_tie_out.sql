@@ -6,7 +6,10 @@
 -- the ERP's.
 
 -- an asset check of reconciliation_control_totals in Dagster (the test reads two models)
-{{ config(meta={'dagster': {'ref': {'name': 'reconciliation_control_totals'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'reconciliation_control_totals'}},
+}) }}
 
 with
 

@@ -3,7 +3,10 @@
 -- and every record an invoice issued by then bills, each by its correlation id.
 
 -- an asset check of reconciliation_records in Dagster (the test reads several models)
-{{ config(meta={'dagster': {'ref': {'name': 'reconciliation_records'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'reconciliation_records'}},
+}) }}
 
 with
 

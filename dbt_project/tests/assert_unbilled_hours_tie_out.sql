@@ -2,7 +2,10 @@
 -- hours of fct_time_entries (as of the as-of date), in total and in value.
 
 -- an asset check of unbilled_approved_hours in Dagster (the test reads more than one model)
-{{ config(meta={'dagster': {'ref': {'name': 'unbilled_approved_hours'}}}) }}
+{{ config(meta={
+    'invariant': 'tie_out',
+    'dagster': {'ref': {'name': 'unbilled_approved_hours'}},
+}) }}
 
 with
 

@@ -74,6 +74,7 @@ THRESHOLD_NAMES = (
     "timesheet_deadline_business_days",
     "leakage_unbilled_days",
     "daily_hours_limit",
+    "history_years",
 )
 
 SLA_THRESHOLDS = SourceSchema(

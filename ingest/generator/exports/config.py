@@ -38,6 +38,7 @@ SAMPLE_THRESHOLDS: tuple[tuple[str, int, str], ...] = (
     ),
     ("leakage_unbilled_days", 90, "Approved billable work unbilled for more days is leakage"),
     ("daily_hours_limit", 16, "A worker's hours on one day above N are an exception"),
+    ("history_years", 10, "Records dated over N years before the as-of date are implausible"),
 )
 
 

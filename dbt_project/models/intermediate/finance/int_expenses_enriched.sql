@@ -64,10 +64,24 @@ clients as (
 
 ),
 
+-- joined by project code: a code two contracts share names neither (int_projects_matched)
+unique_contract_codes as (
+
+    select project_code
+    from {{ ref('stg_salesforce__contracts') }}
+    where not is_deleted
+    group by project_code
+    having count(*) = 1
+
+),
+
 contracts as (
 
-    select * from {{ ref('stg_salesforce__contracts') }}
-    where not is_deleted
+    select staged.*
+    from {{ ref('stg_salesforce__contracts') }} as staged
+    inner join unique_contract_codes
+        on staged.project_code = unique_contract_codes.project_code
+    where not staged.is_deleted
 
 ),
 

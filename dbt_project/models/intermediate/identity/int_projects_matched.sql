@@ -1,7 +1,9 @@
 -- Which Salesforce contract a PSA project bills under (docs/design.md §3 identity): the explicit
 -- key first (the project code equals the contract's PSA_Project_Code__c), then the MDM
 -- identity mapping (source_system, 'project', PSA project id) -> contract Id. The canonical
--- project code is the project's own code, else its contract's.
+-- project code is the project's own code, else its contract's. A code two contracts share
+-- is no explicit key (the firm's data can hold that; stg_salesforce__contracts warns): the
+-- project then matches through a mapping or is an `unmatched_project` exception.
 
 with
 
@@ -18,6 +20,27 @@ contracts as (
         project_code
     from {{ ref('stg_salesforce__contracts') }}
     where not is_deleted
+
+),
+
+-- the project codes that name one contract: only those are an explicit key
+unique_codes as (
+
+    select project_code
+    from contracts
+    group by project_code
+    having count(*) = 1
+
+),
+
+contracts_by_code as (
+
+    select
+        contracts.contract_source_id,
+        contracts.project_code
+    from contracts
+    inner join unique_codes
+        on contracts.project_code = unique_codes.project_code
 
 ),
 
@@ -43,7 +66,7 @@ matched as (
             when by_mapping.contract_source_id is not null then 'identity_mapping'
         end as contract_match_method
     from projects
-    left join contracts as by_code
+    left join contracts_by_code as by_code
         on projects.project_code = by_code.project_code
     left join mappings
         on

@@ -1,6 +1,7 @@
 -- One row per calendar day the firm's data touches: from the earliest dated record (FX
 -- rates, work, expenses, invoices, holidays) to the later of the as-of date and the last
--- holiday planned, so calendars and daily FX have no gaps.
+-- holiday planned, so calendars and daily FX have no gaps. Only dates in the firm's history
+-- window count (macro is_plausible_date): one year typed wrong must not move the calendar.
 
 with
 
@@ -14,26 +15,31 @@ bounds as (
             min(effective_date) as first_date,
             max(effective_date) as last_date
         from {{ ref('stg_erp__fx_rates') }}
+        where {{ is_plausible_date('effective_date') }}
         union all
         select
             min(work_date) as first_date,
             max(work_date) as last_date
         from {{ ref('int_time_entry_versions') }}
+        where {{ is_plausible_date('work_date') }}
         union all
         select
             min(transaction_date) as first_date,
             max(transaction_date) as last_date
         from {{ ref('stg_concur__expenses') }}
+        where {{ is_plausible_date('transaction_date') }}
         union all
         select
             min(invoice_date) as first_date,
             max(invoice_date) as last_date
         from {{ ref('stg_erp__invoices') }}
+        where {{ is_plausible_date('invoice_date') }}
         union all
         select
             min(holiday_date) as first_date,
             max(holiday_date) as last_date
         from {{ ref('stg_hris__holidays') }}
+        where {{ is_plausible_date('holiday_date') }}
         union all
         select
             {{ as_of_date() }} as first_date,

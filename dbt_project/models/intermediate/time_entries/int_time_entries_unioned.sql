@@ -3,6 +3,9 @@
 -- state change; the most recent updated_at (then the most recent load) is the entry's
 -- current state. An entry whose current version is deleted in its PSA (deleted_at) is
 -- retired: it leaves delivered hours (fct_lifecycle_events keeps its `deleted` event).
+-- An entry whose current version is dated outside the firm's history window (a year typed
+-- wrong) is held out of every figure too: it is an `implausible_date` exception
+-- (int_time_entries_implausible) until the PSA corrects its date.
 -- Incremental: a daily run rebuilds the entries worked on or after the cutoff
 -- (macros/incremental.sql); an entry is ranked over all its versions, so those with any
 -- version from the cutoff on are ranked, and those whose latest version is kept.
@@ -89,6 +92,7 @@ latest as (
     where
         version_rank = 1
         and deleted_at is null
+        and {{ is_plausible_date('work_date') }}
         and {{ on_or_after_cutoff('work_date', cutoff) }}
 
 )

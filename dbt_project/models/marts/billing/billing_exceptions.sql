@@ -17,6 +17,14 @@ findings as (
     select * from {{ ref('int_project_exceptions') }}
     union all
     select * from {{ ref('int_invoice_exceptions') }}
+    union all
+    select
+        source_system,
+        source_entity,
+        source_id,
+        reason,
+        detail
+    from {{ ref('int_time_entry_date_exceptions') }}
 
 ),
 
@@ -44,6 +52,28 @@ time_entries as (
         rate_currency as currency,
         first_ingested_at
     from {{ ref('int_time_entries_rated') }}
+
+),
+
+-- held out of every figure for an implausible date: no record date (the date is the fault)
+time_entries_held_out as (
+
+    select
+        source_system,
+        source_id,
+        source_entity,
+        'time_entry' as record_kind,
+        cast(null as date) as record_date,
+        project_code,
+        cast(null as varchar) as contract_source_id,
+        cast(null as varchar) as account_source_id,
+        cast(null as varchar) as legal_entity,
+        cast(null as varchar) as employee_id,
+        hours,
+        cast(null as decimal(18, 2)) as amount,
+        cast(null as varchar) as currency,
+        first_ingested_at
+    from {{ ref('int_time_entry_date_exceptions') }}
 
 ),
 
@@ -134,6 +164,8 @@ invoices as (
 records as (
 
     select * from time_entries
+    union all
+    select * from time_entries_held_out
     union all
     select * from expenses
     union all

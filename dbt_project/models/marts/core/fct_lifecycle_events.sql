@@ -44,14 +44,30 @@ retired_entries as (
 
 ),
 
+-- entries held out for an implausible date: no events until the PSA corrects the date
+held_out_entries as (
+
+    select
+        source_system,
+        source_id
+    from {{ ref('int_time_entry_date_exceptions') }}
+
+),
+
 entry_versions as (
 
     select * from all_entry_versions
     where
-        {{ entries_from_cutoff(ref('fct_time_entries'), cutoff) }}
-        or (source_system, source_id) in (
-            select (retired_entries.source_system, retired_entries.source_id)
-            from retired_entries
+        (
+            {{ entries_from_cutoff(ref('fct_time_entries'), cutoff) }}
+            or (source_system, source_id) in (
+                select (retired_entries.source_system, retired_entries.source_id)
+                from retired_entries
+            )
+        )
+        and (source_system, source_id) not in (
+            select (held_out_entries.source_system, held_out_entries.source_id)
+            from held_out_entries
         )
 
 ),

@@ -10,9 +10,11 @@ renamed as (
 
     -- the canonical project columns every PSA's staging has (its contract)
     select
-        -- ids: time entries refer to a Toggl project by its name
+        -- ids: time entries refer to a Toggl project by its name; a name two projects share
+        -- names neither (Toggl allows it: the warning test on project_name says so), so
+        -- their entries are `unknown_project` exceptions instead of counting twice
         cast(id as varchar) as project_source_id,
-        name as project_ref,
+        case when count(*) over (partition by name) = 1 then name end as project_ref,
         cast(client_id as varchar) as client_source_id,
 
         -- attributes: the name starts with the project code where the project has one
