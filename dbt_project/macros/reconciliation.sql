@@ -40,11 +40,17 @@
 {#- Business days in (start_date, finish_date]: 0 when both fall on the same day or the finish
     is the weekend after a Friday start; null when either date is null. With `legal_entity`,
     the entity's non-working weekdays in that range do not count (a record without an entity
-    runs on Monday to Friday). -#}
+    runs on Monday to Friday). A finish before the start (a source stamped backwards) counts
+    the same days negative: business_days(a, b) = -business_days(b, a). -#}
 {% macro business_days(start_date, finish_date, legal_entity=none) -%}
     ({{ weekdays_through(finish_date) }} - {{ weekdays_through(start_date) }}
     {%- if legal_entity is not none %}
-        - {{ non_working_weekdays(legal_entity, start_date, finish_date) }}
+        - case when {{ finish_date }} >= {{ start_date }} then 1 else -1 end
+        * {{ non_working_weekdays(
+            legal_entity,
+            'least(' ~ start_date ~ ', ' ~ finish_date ~ ')',
+            'greatest(' ~ start_date ~ ', ' ~ finish_date ~ ')'
+        ) }}
     {%- endif %})
 {%- endmacro %}
 

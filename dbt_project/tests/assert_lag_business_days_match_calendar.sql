@@ -1,7 +1,8 @@
 -- Fails for every (start date, finish date, legal entity) of record_lags whose business days
 -- (the closed form of macro business_days) differ from the Monday-to-Friday days in
 -- (start, finish] that are not non-working dates of the entity (config/business_calendars),
--- counted one by one on dim_calendar; open records are counted up to the as-of date.
+-- counted one by one on dim_calendar; open records are counted up to the as-of date. A span
+-- stamped backwards (finish before start) counts the days of (finish, start] negative.
 -- Spans that leave the calendar (it covers the days the firm's data touches) are not
 -- counted: the calendar could not tell.
 
@@ -17,8 +18,9 @@ spans as (
 
     select distinct
         legal_entity,
-        start_date,
-        coalesce(finish_date, as_of_date) as finish_date,
+        least(start_date, coalesce(finish_date, as_of_date)) as first_date,
+        greatest(start_date, coalesce(finish_date, as_of_date)) as last_date,
+        case when coalesce(finish_date, as_of_date) >= start_date then 1 else -1 end as direction,
         coalesce(lag_business_days, open_age_business_days) as business_days
     from {{ ref('record_lags') }}
 
@@ -52,8 +54,9 @@ counted as (
 
     select
         spans.legal_entity,
-        spans.start_date,
-        spans.finish_date,
+        spans.first_date,
+        spans.last_date,
+        spans.direction,
         spans.business_days,
         count(
             case
@@ -65,18 +68,23 @@ counted as (
     cross join calendar_bounds
     left join calendar_days
         on
-            spans.start_date < calendar_days.calendar_date
-            and spans.finish_date >= calendar_days.calendar_date
+            spans.first_date < calendar_days.calendar_date
+            and spans.last_date >= calendar_days.calendar_date
     left join non_working_dates
         on
             spans.legal_entity = non_working_dates.legal_entity
             and calendar_days.calendar_date = non_working_dates.non_working_date
     where
-        spans.start_date >= calendar_bounds.first_date
-        and spans.finish_date <= calendar_bounds.last_date
-    group by spans.legal_entity, spans.start_date, spans.finish_date, spans.business_days
+        spans.first_date >= calendar_bounds.first_date
+        and spans.last_date <= calendar_bounds.last_date
+    group by
+        spans.legal_entity,
+        spans.first_date,
+        spans.last_date,
+        spans.direction,
+        spans.business_days
 
 )
 
 select * from counted
-where business_days != weekdays
+where business_days != direction * weekdays

@@ -77,7 +77,10 @@ labour as (
         time_entries.is_unbilled_wip
         and not time_entries.has_contract_exception
         and not time_entries.is_batched
-        and time_entries.resolved_bill_rate is not null
+        -- nothing to invoice: no hours (a zero-hour entry) or no price (a rate of 0, pro bono);
+        -- negative hours are negative_hours exceptions, excluded above
+        and time_entries.hours > 0
+        and time_entries.resolved_bill_rate > 0
         and contracts.billing_method = 'time_and_materials'
 
 ),
