@@ -51,6 +51,7 @@ def billed_home(sample_run: PipelineRun, tmp_path_factory) -> Path:
     from erp import outbox
     from erp.adapters.filedrop import FileDropAdapter
     from erp.candidates import batches_for_period
+    from erp.outbox import store as outbox_store
     from erp.run_billing import run_billing
     from erp.settings import DEFAULT_CURRENCIES
     from ingest.warehouse import connect
@@ -67,7 +68,7 @@ def billed_home(sample_run: PipelineRun, tmp_path_factory) -> Path:
         currencies={code for code, _ in DEFAULT_CURRENCIES} - {"SGD", "AUD"},
     )
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(outbox, "_now", lambda: BILLED_AT)
+        mp.setattr(outbox_store, "now_utc", lambda: BILLED_AT)
         with connect(warehouse) as con:
             for period in ("2025-04", "2025-05"):
                 run_billing(con, erp, batches_for_period(con, period), f"dash-{period}")

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from erp.model import BillingBatch
+from erp.outbox import store
 from erp.outbox.store import (
     DEAD_LETTER,
     READY,
@@ -20,7 +21,6 @@ from erp.outbox.store import (
     existing_batches,
     in_transaction,
     insert_rows,
-    now_utc,
 )
 
 
@@ -91,7 +91,7 @@ def freeze(
             )
             con.execute("DELETE FROM ops.erp_outbox_lines WHERE batch_key = ?", [batch.batch_key])
         corrections = _drop_overlaps(con, corrections, result)
-        now = now_utc()
+        now = store.now_utc()
         insert_rows(con, "ops.erp_outbox", [_outbox_row(b, run_id, now) for b in new])
         for batch in corrections:
             totals = batch.control_totals()

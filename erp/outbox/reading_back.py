@@ -17,10 +17,10 @@ from erp.adapters.base import (
     ErpInvoice,
     ErpInvoiceLine,
 )
+from erp.outbox import store
 from erp.outbox.store import (
     ensure_schema,
     in_transaction,
-    now_utc,
 )
 from erp.step_hook import NO_STEP_HOOK, StepHook
 from ingest.sinks import DuckDBSink, LoadContext
@@ -53,7 +53,7 @@ def read_back(
     ensure_schema(con)
     keys = [k for (k,) in con.execute("SELECT batch_key FROM ops.erp_outbox ORDER BY 1").fetchall()]
     invoices = adapter.read_invoices(keys) if keys else []
-    load = read_back_load(adapter.name, run_id, invoices, now_utc())
+    load = read_back_load(adapter.name, run_id, invoices, store.now_utc())
     invoice_rows = [
         {"_path": load.source_file, "_row_number": number, **_invoice_row(inv, adapter.name)}
         for number, inv in enumerate(invoices, start=1)

@@ -10,6 +10,7 @@ import duckdb
 from erp.adapters.base import (
     INVALID_STATE,
 )
+from erp.outbox import store
 from erp.outbox.store import (
     MISMATCH,
     RECONCILED,
@@ -17,7 +18,6 @@ from erp.outbox.store import (
     Audit,
     ensure_schema,
     in_transaction,
-    now_utc,
     set_status,
 )
 
@@ -86,7 +86,7 @@ def reconcile(
     result = ReconcileResult()
     audit = Audit(run_id, actor)
     updates: list[dict[str, Any]] = []
-    now = now_utc()
+    now = store.now_utc()
     for row in rows:
         (
             key,

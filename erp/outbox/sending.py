@@ -17,6 +17,7 @@ from erp.adapters.base import (
     TransientErpError,
 )
 from erp.model import BillingBatch
+from erp.outbox import store
 from erp.outbox.store import (
     DEAD_LETTER,
     FAILED_RETRYABLE,
@@ -26,7 +27,6 @@ from erp.outbox.store import (
     ensure_schema,
     in_transaction,
     load_batches,
-    now_utc,
     set_status,
 )
 from erp.step_hook import NO_STEP_HOOK, StepHook
@@ -83,7 +83,7 @@ def send(
     """
     ensure_schema(con)
     result = SendResult()
-    now = now_utc()
+    now = store.now_utc()
     todo = []
     for batch, row in load_batches(con, [READY, FAILED_RETRYABLE]):
         if (
@@ -148,7 +148,7 @@ def _record_transient(
     actor: str,
 ) -> None:
     audit = Audit(run_id, actor)
-    next_at = now_utc() + timedelta(seconds=delay)
+    next_at = store.now_utc() + timedelta(seconds=delay)
     updates = []
     for batch, _ in chunk:
         key = batch.batch_key
@@ -190,7 +190,7 @@ def _record_outcomes(
 ) -> None:
     audit = Audit(run_id, actor)
     sent, dead = [], []
-    now = now_utc()
+    now = store.now_utc()
     for (batch, _), outcome in zip(chunk, outcomes, strict=True):
         key = batch.batch_key
         if outcome.batch_key != key:

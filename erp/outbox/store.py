@@ -115,7 +115,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def now_utc() -> datetime:
-    """The current time as the warehouse stores it."""
+    """The current time as the warehouse stores it.
+
+    Every step reads the clock as ``store.now_utc()``, so a test freezes all of them at once
+    by patching this one name.
+    """
     # Warehouse convention: naive TIMESTAMP columns hold UTC.
     return datetime.now(UTC).replace(tzinfo=None)
 
