@@ -17,6 +17,7 @@ entity's non-working weekdays; a breach is a lag over 0):
   2400000004 US01  Thu 4 Jun -> Fri 5 Jun   {5 Jun}                 = 1  breach
   2400000005 MX01  Fri 5 Jun -> Sat 6 Jun   {}                      = 0  no breach
   2400000007 US01  Sat 6 Jun -> Sun 7 Jun   {} (a Sunday holiday is no weekday) = 0
+  2400000008 US01  Tue 2 Jun -> Wed 3 Jun   {3 Jun} - holiday 3 Jun = 0  no breach (the May credit)
 (2400000006's approval status is unknown: it waits for no approver and has no lag.)
 
 Values: 2400000003 is 6 h x 180.00 BRL = 1080.00 BRL on 3 June, when BRL has no rate: a
@@ -71,6 +72,7 @@ def test_a_holiday_inside_a_lag_moves_its_business_days_and_its_breach(firm_run)
         ("2400000004", "US01", 1, 0, True),
         ("2400000005", "MX01", 0, 0, False),
         ("2400000007", "US01", 0, 0, False),
+        ("2400000008", "US01", 0, 0, False),
     ]
 
 
@@ -99,5 +101,5 @@ def test_a_currency_without_a_rate_is_a_missing_fx_rate_exception(firm_run):
 
 def test_the_build_publishes_with_the_missing_rate(firm_run):
     pointer = json.loads((firm_run.warehouse.parent / "serving" / "CURRENT").read_text())
-    assert pointer["tables"]["marts.fct_time_entries"] == 7
+    assert pointer["tables"]["marts.fct_time_entries"] == 8
     assert pointer["tables"]["quarantine.rejected_rows"] == 0
