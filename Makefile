@@ -25,7 +25,7 @@ run: install  ## generate a sample firm if the landing zone is empty, build ever
 	$(UV) run d2b run
 
 test: install lint  ## lint, then the default test suite (slow suites excluded)
-	$(UV) run pytest --durations=20
+	$(UV) run pytest -n 2 --dist loadgroup --durations=20
 
 browser-deps:  ## Debian's Chromium for the browser suite (Playwright drives it; no download)
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \

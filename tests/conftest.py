@@ -11,6 +11,21 @@ from ingest.generator import GenerationResult, generate
 from tests.harvest_pages import Entry, write_page
 from tests.pipeline_runs import PipelineRun, run_pipeline
 
+#: Fixtures whose firm is built once per session: under ``pytest -n`` (``make test``) every test
+#: using one runs on the same worker, so the firm is built once, not once per worker.
+_SAMPLE_FIRM_FIXTURES = {"sample", "sample_run", "sample_home", "billed_home", "scale_02_run"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for ``--dist loadgroup``: the sample firm's users together, else by module
+    (a module's fixtures are built once)."""
+    for item in items:
+        uses_sample = _SAMPLE_FIRM_FIXTURES & set(getattr(item, "fixturenames", ()))
+        group = "sample_firm" if uses_sample else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 #: The default sample firm of the test suite (scale 0.02, about 100 people).
 SAMPLE_AS_OF = date(2025, 6, 30)
 SAMPLE_SEED = 42
@@ -36,10 +51,27 @@ def d2b_home(tmp_path, monkeypatch) -> Settings:
 
 @pytest.fixture(scope="session")
 def dbt_manifest():
-    """dbt's manifest, parsed once per test session (prepare_if_dev does nothing here)."""
-    from dagster_project.dbt import prepare_manifest
+    """dbt's manifest, parsed once per test session (prepare_if_dev does nothing here).
 
-    return prepare_manifest(force=True)
+    Under ``pytest -n`` the workers share ``dbt_project/target``: the first to take the lock
+    parses, the others find the manifest this run already wrote.
+    """
+    import fcntl
+    import os
+
+    from dagster_project.dbt import dbt_project, prepare_manifest
+
+    target = dbt_project.project_dir / dbt_project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    this_run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid-{os.getpid()}")
+    parsed_by = target / "parsed_by_test_run"
+    with open(target / "parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if parsed_by.exists() and parsed_by.read_text() == this_run:
+            return dbt_project.manifest_path
+        manifest = prepare_manifest(force=True)
+        parsed_by.write_text(this_run)
+        return manifest
 
 
 @pytest.fixture(scope="module")
