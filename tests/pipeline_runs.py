@@ -8,6 +8,7 @@ read the same warehouse, so the default suite builds the sample firm once.
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -53,6 +54,21 @@ def run_pipeline(landing: Path, truth_dir: Path, home: Path, as_of: date) -> Ite
         yield PipelineRun(home / "warehouse.duckdb", truth_dir, landing, as_of, checks)
     finally:
         mp.undo()
+
+
+#: The small firm written by hand from the vendors' documentation, and its as-of date.
+FIRM_BY_HAND = Path(__file__).parent / "fixtures" / "firm_by_hand"
+FIRM_BY_HAND_AS_OF = date(2026, 6, 30)
+
+
+def run_firm_by_hand(home: Path, *layers: Path) -> Iterator[PipelineRun]:
+    """The hand-written firm with ``layers`` (fixture folders) landed over it, in that order,
+    through every asset as of :data:`FIRM_BY_HAND_AS_OF` (a generator)."""
+    landing = home / "landing"
+    shutil.copytree(FIRM_BY_HAND, landing)
+    for layer in layers:
+        shutil.copytree(layer, landing, dirs_exist_ok=True)
+    yield from run_pipeline(landing, home / "no_truth", home, FIRM_BY_HAND_AS_OF)
 
 
 def read_truth(truth_dir: Path, name: str) -> list[dict[str, str]]:

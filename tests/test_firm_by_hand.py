@@ -17,30 +17,21 @@ own configuration (config/: US01 with US tax rules only, a meals and airfare pol
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from tests.pipeline_runs import PipelineRun, query, run_pipeline
+from tests.pipeline_runs import PipelineRun, query, run_firm_by_hand
 
 #: Whole-pipeline builds on hand-written landings: the slow step of CI runs them.
 pytestmark = pytest.mark.slow
-
-FIRM = Path(__file__).parent / "fixtures" / "firm_by_hand"
-AS_OF = date(2026, 6, 30)
 
 
 @pytest.fixture(scope="module")
 def firm_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
     """The hand-written firm through every asset (ALL_ASSETS job), as of 2026-06-30."""
-    home = tmp_path_factory.mktemp("firm_by_hand_home")
-    landing = home / "landing"
-    shutil.copytree(FIRM, landing)
-    yield from run_pipeline(landing, home / "no_truth", home, AS_OF)
+    yield from run_firm_by_hand(tmp_path_factory.mktemp("firm_by_hand_home"))
 
 
 def test_the_build_publishes_a_serving_snapshot(firm_run):

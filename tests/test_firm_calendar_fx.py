@@ -28,32 +28,24 @@ missing_fx_rate exception (finance), its reporting value empty, its hours still 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.pipeline_runs import PipelineRun, query, run_pipeline
+from tests.pipeline_runs import PipelineRun, query, run_firm_by_hand
 
 #: A whole-pipeline build on a hand-written landing: the slow step of CI runs it.
 pytestmark = pytest.mark.slow
 
-FIRM = Path(__file__).parent / "fixtures" / "firm_by_hand"
 CALENDAR_AND_FX = Path(__file__).parent / "fixtures" / "firm_calendar_fx"
-AS_OF = date(2026, 6, 30)
 
 
 @pytest.fixture(scope="module")
 def firm_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
     """The hand-written firm with its calendar and FX rates through every asset."""
-    home = tmp_path_factory.mktemp("firm_calendar_fx_home")
-    landing = home / "landing"
-    shutil.copytree(FIRM, landing)
-    shutil.copytree(CALENDAR_AND_FX, landing, dirs_exist_ok=True)
-    yield from run_pipeline(landing, home / "no_truth", home, AS_OF)
+    yield from run_firm_by_hand(tmp_path_factory.mktemp("firm_calendar_fx_home"), CALENDAR_AND_FX)
 
 
 def test_a_holiday_inside_a_lag_moves_its_business_days_and_its_breach(firm_run):

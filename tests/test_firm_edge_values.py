@@ -16,32 +16,24 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.pipeline_runs import PipelineRun, query, run_pipeline
+from tests.pipeline_runs import PipelineRun, query, run_firm_by_hand
 
 #: A whole-pipeline build on a hand-written landing: the slow step of CI runs it.
 pytestmark = pytest.mark.slow
 
-FIRM = Path(__file__).parent / "fixtures" / "firm_by_hand"
 EDGE_VALUES = Path(__file__).parent / "fixtures" / "firm_edge_values"
-AS_OF = date(2026, 6, 30)
 
 
 @pytest.fixture(scope="module")
 def firm_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
     """The hand-written firm with the two edge entries through every asset."""
-    home = tmp_path_factory.mktemp("firm_edge_values_home")
-    landing = home / "landing"
-    shutil.copytree(FIRM, landing)
-    shutil.copytree(EDGE_VALUES, landing, dirs_exist_ok=True)
-    yield from run_pipeline(landing, home / "no_truth", home, AS_OF)
+    yield from run_firm_by_hand(tmp_path_factory.mktemp("firm_edge_values_home"), EDGE_VALUES)
 
 
 def test_the_invariants_hold_on_the_edge_values(firm_run):

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -213,30 +213,31 @@ def test_a_harvest_re_export_of_a_window_without_an_entry_retires_it(project):
     ) == [("1002", reexport_loaded_at)]
 
 
+def land_export_and_re_export(project: Path, re_export_delivered_after: timedelta) -> None:
+    """Land one week's export (1001: 2 h, 1002: 3 h) and its re-export without 1002, the
+    re-export delivered (file mtime) ``re_export_delivered_after`` the export, for one load."""
+    week = (date(2025, 6, 2), date(2025, 6, 8))
+    export = "time_entries_2025-06-02_2025-06-08_page_0001.json"
+    re_export = "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json"
+    land_harvest_page(
+        project,
+        export,
+        [Entry(1001, date(2025, 6, 2), 2.0), Entry(1002, date(2025, 6, 3), 3.0)],
+        window=week,
+    )
+    land_harvest_page(project, re_export, [Entry(1001, date(2025, 6, 2), 2.0)], window=week)
+    files = project.parent / "landing" / "harvest" / "time_entries"
+    delivered = datetime(2025, 6, 9, 6, 0)
+    os.utime(files / export, (delivered.timestamp(),) * 2)
+    re_delivered = (delivered + re_export_delivered_after).timestamp()
+    os.utime(files / re_export, (re_delivered,) * 2)
+
+
 def test_a_re_export_landed_with_its_export_in_one_load_retires_by_delivery_order(project):
     # A firm's first backfill: the week's export and its re-export arrive together and are
     # loaded at once, so both files share a load time; the re-export was delivered later (its
     # mtime), and 1002, missing from it, is retired, known at that load.
-    week = (date(2025, 6, 2), date(2025, 6, 8))
-    land_harvest_page(
-        project,
-        "time_entries_2025-06-02_2025-06-08_page_0001.json",
-        [Entry(1001, date(2025, 6, 2), 2.0), Entry(1002, date(2025, 6, 3), 3.0)],
-        window=week,
-    )
-    land_harvest_page(
-        project,
-        "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json",
-        [Entry(1001, date(2025, 6, 2), 2.0)],
-        window=week,
-    )
-    files = project.parent / "landing" / "harvest" / "time_entries"
-    delivered = datetime(2025, 6, 9, 6, 0).timestamp()
-    os.utime(files / "time_entries_2025-06-02_2025-06-08_page_0001.json", (delivered,) * 2)
-    os.utime(
-        files / "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json",
-        (delivered + 86_400,) * 2,
-    )
+    land_export_and_re_export(project, re_export_delivered_after=timedelta(days=1))
     build_time_entry_facts(project)
 
     facts = query(
@@ -255,26 +256,7 @@ def test_a_re_export_landed_with_its_export_in_one_load_retires_by_delivery_orde
 def test_an_export_delivered_after_its_re_export_retires_nothing(project):
     # The same two files, the re-export delivered first: the later file lists 1002 again, so
     # the earlier re-export cannot mean it was deleted; both entries stay delivered.
-    week = (date(2025, 6, 2), date(2025, 6, 8))
-    land_harvest_page(
-        project,
-        "time_entries_2025-06-02_2025-06-08_page_0001.json",
-        [Entry(1001, date(2025, 6, 2), 2.0), Entry(1002, date(2025, 6, 3), 3.0)],
-        window=week,
-    )
-    land_harvest_page(
-        project,
-        "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json",
-        [Entry(1001, date(2025, 6, 2), 2.0)],
-        window=week,
-    )
-    files = project.parent / "landing" / "harvest" / "time_entries"
-    delivered = datetime(2025, 6, 9, 6, 0).timestamp()
-    os.utime(files / "time_entries_2025-06-02_2025-06-08_page_0001.json", (delivered,) * 2)
-    os.utime(
-        files / "time_entries_2025-06-02_2025-06-08_export_2_page_0001.json",
-        (delivered - 86_400,) * 2,
-    )
+    land_export_and_re_export(project, re_export_delivered_after=timedelta(days=-1))
     build_time_entry_facts(project)
 
     facts = query(
