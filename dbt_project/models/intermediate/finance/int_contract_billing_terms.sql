@@ -10,7 +10,15 @@ with
 
 contracts as (
 
-    select * from {{ ref('stg_salesforce__contracts') }}
+    select
+        *,
+        -- the schedule line type a method bills by
+        case billing_method
+            when 'fixed_fee' then 'instalment'
+            when 'retainer' then 'retainer_period'
+            when 'milestone' then 'milestone'
+        end as schedule_line_type
+    from {{ ref('stg_salesforce__contracts') }}
     where not is_deleted
 
 ),
@@ -22,12 +30,6 @@ schedule_lines as (
 
 ),
 
-{%- set line_type_of_method = {
-    'fixed_fee': 'instalment',
-    'retainer': 'retainer_period',
-    'milestone': 'milestone',
-} %}
-
 lines_per_contract as (
 
     select
@@ -35,12 +37,9 @@ lines_per_contract as (
         count(*) as schedule_line_count
     from schedule_lines
     inner join contracts
-        on schedule_lines.contract_source_id = contracts.contract_source_id
-    where
-        {%- for method, line_type in line_type_of_method.items() %}
-            (contracts.billing_method = '{{ method }}' and schedule_lines.line_type = '{{ line_type }}')
-            {{- " or" if not loop.last }}
-        {%- endfor %}
+        on
+            schedule_lines.contract_source_id = contracts.contract_source_id
+            and schedule_lines.line_type = contracts.schedule_line_type
     group by schedule_lines.contract_source_id
 
 ),

@@ -90,7 +90,9 @@ labour as (
         and time_entries.hours > 0
         and time_entries.resolved_bill_rate > 0
         and contracts.billing_method = 'time_and_materials'
-        and time_entries.correlation_id not in (select held_over_cap.correlation_id from held_over_cap)
+        and time_entries.correlation_id not in (
+            select held_over_cap.correlation_id from held_over_cap
+        )
 
 ),
 
