@@ -1,5 +1,4 @@
-"""Salesforce Data Loader CSV exports (snapshots): accounts, contracts, rate card lines and
-billing schedule lines.
+"""Salesforce Data Loader CSV exports (snapshots): accounts, contracts, rate cards, schedules.
 
 Columns are Salesforce API field names; raw columns use snake_case names of them.
 """
