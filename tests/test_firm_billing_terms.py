@@ -1,6 +1,6 @@
 """The hand-written firm (tests/fixtures/firm_by_hand/: its people, client and configuration)
-with its own contracts, projects and time (tests/fixtures/firm_billing_terms/, laid over it
-after the firm's own time is removed), worked out by hand from the definitions
+with its own contracts, projects, time and one ERP invoice (tests/fixtures/firm_billing_terms/,
+laid over it after the firm's own time is removed), worked out by hand from the definitions
 (docs/sources.md "salesforce", docs/design.md §4). Every entry is Ada's or Ben's, a
 Consultant at 200.00 USD, approved the day after its work date; as of 2026-06-30:
 
@@ -9,8 +9,9 @@ Consultant at 200.00 USD, approved the day after its work date; as of 2026-06-30
   6 h = 1200.00), the first is WIP at rate (1200.00). A milestone line on this T&M contract
   is ignored.
 - P-2002, fixed fee with three 10000.00 instalments due 31 May, 30 June and 31 July: due
-  20000.00, nothing invoiced, unbilled 20000.00. Its 4 h of 2 March and 8 h of 3 June are
-  no WIP at rate, and the March hours no unbilled_over_90_days leakage.
+  20000.00; invoice INV-US01-000001 (released 8 June) bills the first instalment, 10000.00,
+  on a labour line carrying the 8 h of 3 June: unbilled 10000.00. Its uninvoiced 4 h of
+  2 March are no WIP at rate and no unbilled_over_90_days leakage.
 - P-2003, retainer: June's period (5000.00, 10 h included, overage 150.00 per hour) has 8 h
   + 4 h = 12 h approved: 2 h overage = 300.00, due 5300.00; July's period has not started.
 - P-2004, milestone: "Design signed off" 8000.00 accepted 15 June is due; "Go-live" 12000.00
@@ -67,7 +68,7 @@ def test_each_method_has_its_unbilled_amount(firm_run):
     assert rows == [
         ("P-2001", "time_and_materials", "hours", None, d("0.00"), d("1200.00"), d("1200.00"),
          d("6.0000"), d("1200.00")),
-        ("P-2002", "fixed_fee", "schedule", d("20000.00"), d("0.00"), d("0.00"), d("20000.00"),
+        ("P-2002", "fixed_fee", "schedule", d("20000.00"), d("10000.00"), d("0.00"), d("10000.00"),
          d("0.0000"), d("0.00")),
         ("P-2003", "retainer", "schedule", d("5300.00"), d("0.00"), d("0.00"), d("5300.00"),
          d("0.0000"), d("0.00")),
@@ -93,7 +94,6 @@ def test_schedule_billed_and_capped_work_is_no_wip_at_rate(firm_run):
     assert excluded == [
         ("2500000002", "over_cap", Decimal("6.0000"), Decimal("1200.00")),
         ("2500000003", "billed_by_schedule", Decimal("4.0000"), Decimal("800.00")),
-        ("2500000004", "billed_by_schedule", Decimal("8.0000"), Decimal("1600.00")),
         ("2500000005", "billed_by_schedule", Decimal("8.0000"), Decimal("1600.00")),
         ("2500000006", "billed_by_schedule", Decimal("4.0000"), Decimal("800.00")),
         ("2500000007", "billed_by_schedule", Decimal("5.0000"), Decimal("1000.00")),
