@@ -8,9 +8,9 @@
 --   and belongs to a closed billing period (the month of its work or transaction date,
 --   ended by the as-of date).
 -- Only time-and-materials contracts bill hours x rate. Fixed-fee, retainer and milestone
--- contracts bill a fee schedule the CRM export does not carry; their rebillable expenses
--- are candidates all the same. Work held past a not-to-exceed cap
--- (wip_excluded_time_entries, over_cap) is no candidate.
+-- contracts bill a fee schedule (contract_unbilled_by_method), which the write-back does not
+-- bill yet; their rebillable expenses are candidates all the same. Work held past a
+-- not-to-exceed cap (wip_excluded_time_entries, over_cap) is no candidate.
 
 with
 
