@@ -1,5 +1,6 @@
 -- Fails if the WIP mart does not hold exactly the approved, billable, valid, uninvoiced
--- hours of fct_time_entries (as of the as-of date), in total and in value.
+-- hours of fct_time_entries (as of the as-of date) valued at rate (less
+-- wip_excluded_time_entries: schedule-billed work and work held past a cap), in total and in value.
 
 -- an asset check of unbilled_approved_hours in Dagster (the test reads more than one model)
 {{ config(meta={
@@ -23,6 +24,9 @@ expected as (
         and not is_invoiced
         and approved_at < {{ as_of_end() }}
         and (created_at is null or created_at < {{ as_of_end() }})
+        and correlation_id not in (
+            select excluded.correlation_id from {{ ref('wip_excluded_time_entries') }} as excluded
+        )
 
 ),
 

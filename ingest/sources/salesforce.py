@@ -1,4 +1,4 @@
-"""Salesforce Data Loader CSV exports (snapshots): accounts, contracts, rate card lines.
+"""Salesforce Data Loader CSV exports (snapshots): accounts, contracts, rate cards, schedules.
 
 Columns are Salesforce API field names; raw columns use snake_case names of them.
 """
@@ -66,6 +66,9 @@ CONTRACTS = SourceSchema(
         Column("payment_terms", "VARCHAR", source="Payment_Terms__c"),
         Column("fixed_fee_amount", "DECIMAL(18, 2)", source="Fixed_Fee_Amount__c"),
         Column("retainer_monthly_fee", "DECIMAL(18, 2)", source="Retainer_Monthly_Fee__c"),
+        # Not-to-exceed caps (optional fields: an export without them has no caps).
+        Column("not_to_exceed_hours", "DECIMAL(12, 2)", source="Not_To_Exceed_Hours__c"),
+        Column("not_to_exceed_amount", "DECIMAL(18, 2)", source="Not_To_Exceed_Amount__c"),
         Column("activated_date", "TIMESTAMP", source="ActivatedDate"),
         Column("owner_id", "VARCHAR", source="OwnerId"),
         *_AUDIT,
@@ -91,6 +94,34 @@ RATE_CARDS = SourceSchema(
     ),
 )
 
+BILLING_SCHEDULES = SourceSchema(
+    system="salesforce",
+    entity="billing_schedules",
+    key=("id",),
+    snapshot=True,
+    description=(
+        "Billing schedule lines of fixed-fee, retainer and milestone contracts "
+        "(custom object Billing_Schedule_Line__c)."
+    ),
+    columns=(
+        Column("id", "VARCHAR", source="Id", required=True),
+        Column("name", "VARCHAR", source="Name"),
+        Column("contract_id", "VARCHAR", source="Contract__c", required=True),
+        # instalment (fixed fee), retainer_period, milestone
+        Column("line_type", "VARCHAR", source="Line_Type__c", required=True),
+        Column("description", "VARCHAR", source="Description__c"),
+        Column("amount", "DECIMAL(18, 2)", source="Amount__c", required=True),
+        Column("currency_iso_code", "VARCHAR", source="CurrencyIsoCode", required=True),
+        Column("due_date", "DATE", source="Due_Date__c"),
+        Column("period_start", "DATE", source="Period_Start__c"),
+        Column("period_end", "DATE", source="Period_End__c"),
+        Column("included_hours", "DECIMAL(12, 2)", source="Included_Hours__c"),
+        Column("overage_rate", "DECIMAL(18, 4)", source="Overage_Rate__c"),
+        Column("acceptance_date", "DATE", source="Acceptance_Date__c"),
+        *_AUDIT,
+    ),
+)
+
 #: How often the firm loads salesforce (ingest/sources/cadence.py).
 CADENCE = MASTER_DATA_NIGHTLY
 
@@ -100,5 +131,5 @@ DAILY_ACTIVITY = ()
 
 ENTITIES = tuple(
     SourceEntity(schema=schema, reader=CsvReader(), file_suffixes=(".csv",))
-    for schema in (ACCOUNTS, CONTRACTS, RATE_CARDS)
+    for schema in (ACCOUNTS, CONTRACTS, RATE_CARDS, BILLING_SCHEDULES)
 )

@@ -8,8 +8,9 @@
 --   and belongs to a closed billing period (the month of its work or transaction date,
 --   ended by the as-of date).
 -- Only time-and-materials contracts bill hours x rate. Fixed-fee, retainer and milestone
--- contracts bill a fee schedule the CRM export does not carry; their rebillable expenses
--- are candidates all the same.
+-- contracts bill a fee schedule (contract_unbilled_by_method), which the write-back does not
+-- bill yet; their rebillable expenses are candidates all the same. Work held past a
+-- not-to-exceed cap (wip_excluded_time_entries, over_cap) is no candidate.
 
 with
 
@@ -28,6 +29,13 @@ expenses as (
 contracts as (
 
     select * from {{ ref('dim_contracts') }}
+
+),
+
+held_over_cap as (
+
+    select correlation_id from {{ ref('wip_excluded_time_entries') }}
+    where exclusion_reason = 'over_cap'
 
 ),
 
@@ -82,6 +90,9 @@ labour as (
         and time_entries.hours > 0
         and time_entries.resolved_bill_rate > 0
         and contracts.billing_method = 'time_and_materials'
+        and time_entries.correlation_id not in (
+            select held_over_cap.correlation_id from held_over_cap
+        )
 
 ),
 

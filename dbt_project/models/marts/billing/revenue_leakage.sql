@@ -4,7 +4,9 @@
 --                          (resolved - effective rate) x hours
 --   unbilled_over_90_days  approved, billable, valid work or a rebillable approved expense
 --                          not batched nor invoiced more than `leakage_unbilled_days` days
---                          after approval: its full value
+--                          after approval: its full value (not the hours of a contract
+--                          billed by its schedule, nor work held past a cap:
+--                          wip_excluded_time_entries)
 --   expired_contract_work  billable work logged after its contract ended
 --                          (exception expired_contract): hours x resolved rate
 -- Amounts are in the contract currency and the reporting currency. A record can leak for
@@ -21,6 +23,12 @@ time_entries as (
 expenses as (
 
     select * from {{ ref('fct_expenses') }}
+
+),
+
+wip_excluded as (
+
+    select correlation_id from {{ ref('wip_excluded_time_entries') }}
 
 ),
 
@@ -106,6 +114,7 @@ unbilled_time as (
         and not is_batched
         and {{ dbt.datediff('cast(approved_at as date)', as_of_date(), 'day') }}
         > {{ firm_threshold('leakage_unbilled_days') }}
+        and correlation_id not in (select wip_excluded.correlation_id from wip_excluded)
 
 ),
 

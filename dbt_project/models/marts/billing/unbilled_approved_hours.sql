@@ -3,6 +3,8 @@
 -- ERP invoice line released by then; value = hours x resolved bill rate (contract
 -- currency, and the reporting currency: each entry at its work date's rate). Aged by days
 -- from the approval date to the as-of date, in both currencies.
+-- Work not valued at rate is left out (wip_excluded_time_entries): the hours of a contract
+-- billed by its schedule (fixed fee, retainer, milestone) and work held past a cap.
 -- Contract-level exceptions do not remove hours: a blocked contract is never billed, so
 -- its work accumulates here (docs/generator.md, unbilled_wip.csv).
 
@@ -19,6 +21,12 @@ as_of as (
 time_entries as (
 
     select * from {{ ref('fct_time_entries') }}
+
+),
+
+excluded as (
+
+    select correlation_id from {{ ref('wip_excluded_time_entries') }}
 
 ),
 
@@ -44,6 +52,7 @@ approved_unbilled as (
     where
         time_entries.is_unbilled_wip
         and (time_entries.created_at is null or time_entries.created_at < as_of.as_of_end)
+        and time_entries.correlation_id not in (select excluded.correlation_id from excluded)
 
 ),
 

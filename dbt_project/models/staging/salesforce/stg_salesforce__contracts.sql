@@ -25,6 +25,8 @@ renamed as (
         payment_terms,
         fixed_fee_amount,
         retainer_monthly_fee,
+        not_to_exceed_hours,
+        not_to_exceed_amount,
         activated_date as activated_at,
         owner_id,
         coalesce(is_deleted, false) as is_deleted,
