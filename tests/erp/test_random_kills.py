@@ -5,7 +5,7 @@ Unlike tests/erp/test_fault_kills.py (a kill at each named step), the kill here 
 outside at a moment drawn from a seeded random generator, anywhere from the interpreter's
 start to the end of the run: bootstrapping the ERP database, freezing, sending, reading back.
 The same moments are drawn on every run of the test. tests/test_recovery.py kills ``d2b run``
-the same way; the two make the 20 kills of the acceptance.
+during ingest and during the dbt build.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from erp.settings import TrytonSettings
 
 from .conftest import REPO, assert_exactly_once, billing_cli_command, child_env, write_batches
 
-#: Billing runs killed: with tests/test_recovery.py's killed ``d2b run``s, 20 in all.
+#: Billing runs killed, each at its own random moment.
 BILLING_KILLS = 14
 SEED = 21
 
