@@ -21,16 +21,18 @@ held_out as (
 staged_lines as (
 
     select
-        invoice_line_source_id,
-        max(invoice_source_id) as invoice_source_id,
-        max(amount) as amount
-    from {{ ref('stg_erp__invoice_lines') }}
+        staged.invoice_line_source_id,
+        max(staged.invoice_source_id) as invoice_source_id,
+        max(staged.amount) as amount
+    from {{ ref('stg_erp__invoice_lines') }} as staged
     -- lines of the invoices known at the as-of date (staging dates invoices, not lines), less
     -- those of invoices held out of every figure for an implausible date
     where
-        invoice_source_id in (select invoice_source_id from {{ ref('stg_erp__invoices') }})
-        and invoice_source_id not in (select held_out.source_id from held_out)
-    group by invoice_line_source_id
+        staged.invoice_source_id in (
+            select invoices.invoice_source_id from {{ ref('stg_erp__invoices') }} as invoices
+        )
+        and staged.invoice_source_id not in (select held_out.source_id from held_out)
+    group by staged.invoice_line_source_id
 
 ),
 
