@@ -456,6 +456,8 @@ def _step_name(step_key: str | None) -> str:
 
 
 def _dashboard(args) -> int:
+    from d2b.web import dashboard_host_options
+
     settings = _settings()
     app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
     command = [
@@ -475,6 +477,7 @@ def _dashboard(args) -> int:
         # Viewers see a generic message; the traceback (server paths) goes to this console.
         "--client.showErrorDetails",
         "none",
+        *dashboard_host_options(args.address),  # a foreign Host header is refused (d2b/web.py)
     ]
     print(f"dashboards for D2B_HOME={settings.home} on http://{args.address}:{args.port}")
     os.execv(command[0], command)

@@ -17,7 +17,6 @@ checked on this machine: the instance lives under ``D2B_HOME``, a local director
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from d2b.files import process_alive
 from dagster_project.resources import WAREHOUSE_POOL
 from serving.snapshot import remove_partials
 
@@ -87,41 +87,6 @@ class SlotHolder:
             f"waiting for the warehouse: pool {WAREHOUSE_POOL} is held by run {self.run_id} "
             f"({self.job_name}, step {self.step_key}){since}{process}; Ctrl-C stops waiting"
         )
-
-
-def process_alive(pid: int, seen_at: float) -> bool:
-    """Whether process ``pid`` exists and already ran at ``seen_at`` (epoch seconds).
-
-    A zombie is dead. A process started after ``seen_at`` reuses the PID of a dead one
-    (Linux tells its start time; elsewhere a live PID counts as alive, so a live writer's
-    slot is never freed).
-    """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process: it exists
-    state = _linux_process_state(pid)
-    if state is None:
-        return True
-    status, started_at = state
-    # /proc's start time is in clock ticks: allow a second of rounding.
-    return status != "Z" and started_at <= seen_at + 1.0
-
-
-def _linux_process_state(pid: int) -> tuple[str, float] | None:
-    """(state letter, start time in epoch seconds) from /proc, or None where there is none."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = Path("/proc/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    state, start_ticks = fields[0], int(fields[19])  # fields 3 and 22 of proc(5)
-    boot_time = next(int(line.split()[1]) for line in boot.splitlines() if line.startswith("btime"))
-    return state, boot_time + start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def run_worker(instance: dg.DagsterInstance, run_id: str) -> Worker | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import uuid
@@ -26,6 +27,7 @@ from typing import Any
 
 import duckdb
 
+from d2b.files import PRIVATE_UMASK
 from erp import outbox
 from erp.adapters import make_adapter
 from erp.adapters.base import ErpAdapter
@@ -165,6 +167,7 @@ def settings_from_args(args: argparse.Namespace) -> ErpSettings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints a JSON summary (or the dry-run plan)."""
+    os.umask(PRIVATE_UMASK)  # the outbox, ERP files and logs hold billing data: the user's only
     return run_from_args(build_parser().parse_args(argv))
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from d2b.files import process_alive
 from dagster_project.instance import DAGSTER_YAML
 from dagster_project.recovery import (
-    process_alive,
     recover_dead_runs,
     slot_holders,
     wait_for_warehouse,
@@ -182,7 +182,7 @@ def test_a_reused_pid_is_not_the_dead_worker():
 
 
 def _started_at(pid: int) -> float:
-    from dagster_project.recovery import _linux_process_state
+    from d2b.files import _linux_process_state
 
     state = _linux_process_state(pid)
     if state is None:

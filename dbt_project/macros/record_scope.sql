@@ -189,7 +189,10 @@
                 on records_on_changed_invoices.correlation_id = entries.correlation_id
             union all
             select min(transaction_date) from {{ ref('stg_concur__expenses') }}
-            where expense_source_id in (select expense_source_id from changed_expenses)
+            where
+                expense_source_id in (select expense_source_id from changed_expenses)
+                -- a date outside the history window shapes no month
+                and {{ is_plausible_date('transaction_date') }}
             union all
             select min(work_date) from {{ ref('fct_time_entries') }}
             where

@@ -1,7 +1,8 @@
 -- Fails if expense money is lost or double-counted between staging and the marts: the
 -- posted amounts of the distinct Concur entries in staging must equal those in fct_expenses,
 -- and equal the valid entries' amounts plus the amounts of the excepted entries in
--- billing_exceptions, per reimbursement currency.
+-- billing_exceptions, per reimbursement currency (less the entries held out of every figure
+-- for an implausible date: int_record_date_exceptions).
 
 -- an asset check of fct_expenses in Dagster (the test reads more than one model)
 {{ config(meta={
@@ -11,6 +12,13 @@
 
 with
 
+held_out as (
+
+    select source_id from {{ ref('int_record_date_exceptions') }}
+    where source_entity = 'expenses'
+
+),
+
 staged as (
 
     select
@@ -18,6 +26,7 @@ staged as (
         max(reimbursement_currency) as currency,
         max(posted_amount) as amount
     from {{ ref('stg_concur__expenses') }}
+    where expense_source_id not in (select held_out.source_id from held_out)
     group by expense_source_id
 
 ),
@@ -52,7 +61,9 @@ excepted as (
         currency,
         amount
     from {{ ref('billing_exceptions') }}
-    where source_entity = 'expenses'
+    where
+        source_entity = 'expenses'
+        and source_id not in (select held_out.source_id from held_out)
 
 ),
 

@@ -4,7 +4,7 @@ Layout under the drop root (``D2B_ERP_FILEDROP_DIR``, default ``$D2B_HOME/erp/fi
 
     <root>/<batch_key>.csv               written by this adapter: waiting for the ERP import
     <root>/acknowledged/<batch_key>.csv  moved there by the ERP import once it has booked it
-    <root>/.partial/<batch_key>.csv.tmp  a file being written (never picked up by the ERP)
+    <root>/.partial/.<batch_key>.csv.<pid>.partial  a file being written (never picked up)
 
 A file is written whole to ``.partial/``, flushed to disk, then renamed into the root with
 :func:`os.replace`, which is atomic on one file system: the ERP (and :meth:`read_invoices`)
@@ -43,6 +43,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from d2b.files import partial_path, remove_orphaned_partials
 from erp.adapters.base import (
     INVALID_STATE,
     BusinessErpError,
@@ -207,6 +208,7 @@ class FileDropAdapter(ErpAdapter):
         results: dict[str, CreateResult] = {}
         wrote = False
         try:
+            remove_orphaned_partials(self.root / PARTIAL)  # left by killed writers
             for batch in batches:
                 key = batch.batch_key
                 if key in results:
@@ -232,12 +234,12 @@ class FileDropAdapter(ErpAdapter):
     def _write_atomically(self, name: str, content: bytes) -> None:
         """Write ``content`` to ``.partial/``, flush it to disk, then rename it into the root.
 
-        A temporary file left by a killed writer is overwritten by the next write of the same
-        batch (the outbox sends every batch until it is recorded ``sent``).
+        The temporary name carries this process's id: the next write removes a temporary
+        file whose writer was killed (:func:`d2b.files.remove_orphaned_partials`).
         """
         partial_dir = self.root / PARTIAL
         partial_dir.mkdir(parents=True, exist_ok=True)
-        partial = partial_dir / f"{name}.tmp"
+        partial = partial_path(partial_dir / name)
         with open(partial, "wb") as handle:
             handle.write(content)
             handle.flush()

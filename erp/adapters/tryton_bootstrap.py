@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -29,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from d2b.files import partial_path, remove_orphaned_partials
 from erp.keys import canonical_json
 from erp.model import currency_digits
 from erp.settings import TrytonSettings
@@ -142,6 +144,7 @@ def ensure_sqlite_database(settings: TrytonSettings) -> bool:
     name, then rename), so an existing file is always a complete database.
     """
     target = settings.database_file
+    remove_leftovers(settings)
     if target.exists():
         return False
     with _lock:
@@ -149,11 +152,29 @@ def ensure_sqlite_database(settings: TrytonSettings) -> bool:
             return False
         template = _ensure_template(settings)
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        partial = partial_path(target)
         _sqlite_backup(template, partial)
         os.replace(partial, target)
         logger.info("ERP database %s created from template %s", target, template.name)
         return True
+
+
+#: A template build's database file (named after its process), with SQLite's side files.
+_TEMPLATE_BUILD = re.compile(r"^d2b_erp_build_\w+_(?P<pid>\d+)\.sqlite(?:-wal|-shm|-journal)?$")
+
+
+def remove_leftovers(settings: TrytonSettings) -> list[Path]:
+    """Delete what killed bootstraps and copies left behind; return the files removed.
+
+    Partial database and template copies and template builds go when their process is gone;
+    a live process's files are kept.
+    """
+    removed = remove_orphaned_partials(settings.database_file.parent)
+    removed += remove_orphaned_partials(settings.templates)
+    removed += remove_orphaned_partials(settings.templates, _TEMPLATE_BUILD)
+    for path in removed:
+        logger.info("removed %s, left by an interrupted ERP bootstrap", path)
+    return removed
 
 
 def _sqlite_backup(source: Path, destination: Path) -> None:
@@ -184,8 +205,9 @@ def _ensure_template(settings: TrytonSettings) -> Path:
         except BaseException:
             build.unlink(missing_ok=True)
             raise
-    _sqlite_backup(build, template.with_suffix(".partial"))
-    os.replace(template.with_suffix(".partial"), template)
+    partial = partial_path(template)
+    _sqlite_backup(build, partial)
+    os.replace(partial, template)
     build.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         Path(str(build) + suffix).unlink(missing_ok=True)
@@ -409,6 +431,6 @@ def remove_sqlite_database(settings: TrytonSettings) -> None:
 def copy_sqlite_database(source: TrytonSettings, destination: TrytonSettings) -> None:
     """Copy one embedded database to another name or directory (snapshots in tests)."""
     destination.database_file.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.database_file.with_suffix(".partial")
+    partial = partial_path(destination.database_file)
     _sqlite_backup(source.database_file, partial)
     shutil.move(partial, destination.database_file)

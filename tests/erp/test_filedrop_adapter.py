@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -207,18 +209,27 @@ def test_files_the_erp_acknowledged_read_back_as_posted(warehouse, filedrop):
 def test_a_killed_write_leaves_no_visible_file(filedrop):
     batches = sample_batches(2, lines_per_batch=5)
     # What a writer killed mid-file leaves: a truncated temporary file, never the real name.
-    partial = filedrop.root / ".partial" / f"{batches[0].batch_key}.csv.tmp"
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    partial = filedrop.root / ".partial" / f".{batches[0].batch_key}.csv.{killed.pid}.partial"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(filedrop.render(batches[0])[:100])
+    # a write under way in a live process (this one) is left alone
+    live = filedrop.root / ".partial" / f".{batches[1].batch_key}.csv.{os.getpid()}.partial"
+    live.write_bytes(b"being written")
     assert filedrop.find_by_keys([b.batch_key for b in batches]) == {}
     assert filedrop.read_invoices(None) == []
 
-    results = filedrop.create_if_absent(batches)
+    results = filedrop.create_if_absent(batches[:1])
     assert all(r.created for r in results)
     assert not partial.exists()
+    assert live.read_bytes() == b"being written"
+    live.unlink()
+    assert all(r.created for r in filedrop.create_if_absent(batches[1:]))
     invoices = filedrop.read_invoices(None)
     assert {inv.state for inv in invoices} == {"draft"}
     assert len(invoices) == 2
+    assert list(live.parent.iterdir()) == []
 
 
 def test_erp_folder_unavailable_is_transient_then_recovers(tmp_path, warehouse):

@@ -18,10 +18,12 @@ exported as (
 
 ),
 
+-- an invoice dated outside the history window is held out of every figure, its lines too
+-- (int_invoice_lines_enriched): an implausible_date exception (int_record_date_exceptions)
 invoices as (
 
     select * from exported
-    where version_rank = 1
+    where version_rank = 1 and {{ is_plausible_date('invoice_date') }}
 
 ),
 

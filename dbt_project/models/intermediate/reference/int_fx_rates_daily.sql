@@ -3,7 +3,9 @@
 -- base currency (USD) per unit; the base currency itself is 1 on every day.
 -- Precedence (docs/design.md §3): a currency the ERP publishes takes the ERP's rates only;
 -- the firm's config/fx_rates supplies the currencies the ERP does not publish. A currency
--- with no rate on a day has no row: the record is a missing_fx_rate exception.
+-- with no rate on a day has no row: the record is a missing_fx_rate exception. A rate dated
+-- outside the history window applies on no day: an implausible_date exception
+-- (int_record_date_exceptions).
 
 with
 
@@ -14,6 +16,7 @@ erp_rates as (
         effective_date,
         base_per_unit
     from {{ ref('stg_erp__fx_rates') }}
+    where {{ is_plausible_date('effective_date') }}
 
 ),
 
@@ -27,6 +30,7 @@ firm_rates as (
     where
         base_currency = '{{ var("fx_base_currency", "USD") }}'
         and currency not in (select erp_rates.currency from erp_rates)
+        and {{ is_plausible_date('effective_date') }}
 
 ),
 

@@ -1,7 +1,7 @@
 -- The exception queue (docs/design.md §5): one row per (record, reason) over time entries, Concur
--- expenses, Salesforce contracts, PSA projects and ERP invoices, with category, severity
--- and owner team (seed exception_reasons), the date the pipeline first saw the record, and
--- the record's identity and money for triage. An excepted record is never billed until
+-- expenses, Salesforce contracts, PSA projects, ERP invoices and FX rates, with category,
+-- severity and owner team (seed exception_reasons), the date the pipeline first saw the
+-- record, and the record's identity and money for triage. An excepted record is never billed until
 -- its exception is resolved.
 
 with
@@ -25,6 +25,14 @@ findings as (
         reason,
         detail
     from {{ ref('int_time_entry_date_exceptions') }}
+    union all
+    select
+        source_system,
+        source_entity,
+        source_id,
+        reason,
+        detail
+    from {{ ref('int_record_date_exceptions') }}
 
 ),
 
@@ -74,6 +82,28 @@ time_entries_held_out as (
         cast(null as varchar) as currency,
         first_ingested_at
     from {{ ref('int_time_entry_date_exceptions') }}
+
+),
+
+-- expenses, invoices and FX rates held out for an implausible date: no record date either
+records_held_out as (
+
+    select
+        source_system,
+        source_id,
+        source_entity,
+        record_kind,
+        cast(null as date) as record_date,
+        project_code,
+        cast(null as varchar) as contract_source_id,
+        cast(null as varchar) as account_source_id,
+        cast(null as varchar) as legal_entity,
+        cast(null as varchar) as employee_id,
+        cast(null as decimal(12, 4)) as hours,
+        amount,
+        currency,
+        first_ingested_at
+    from {{ ref('int_record_date_exceptions') }}
 
 ),
 
@@ -166,6 +196,8 @@ records as (
     select * from time_entries
     union all
     select * from time_entries_held_out
+    union all
+    select * from records_held_out
     union all
     select * from expenses
     union all
