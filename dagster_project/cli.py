@@ -17,14 +17,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bench import SUITES
+from d2b.files import PRIVATE_UMASK
 from d2b.settings import Settings, help_text
 from ingest.landing import has_files
 
 #: The small sample firm ``d2b run`` generates into an empty landing zone (about 100 people).
 SAMPLE_SCALE = 0.02
 SAMPLE_SEED = 42
-#: Files 0600, directories 0700.
-PRIVATE_UMASK = 0o077
 
 
 def main(argv: Sequence[str] | None = None) -> int:
