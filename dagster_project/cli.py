@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except CliError as error:
         print(f"d2b: error: {error}", file=sys.stderr)
-        return 1
+        return error.exit_code
     except KeyboardInterrupt:
         print("d2b: interrupted", file=sys.stderr)
         return 130
@@ -54,9 +54,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 class CliError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
+    exit_code = 1
+
+
+class UsageError(CliError):
+    """A mistake in the command or its inputs (a value, a directory): exit 2, like argparse."""
+
+    exit_code = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line: the message and where to read the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="d2b",
         description="Deliver-to-Bill: deliver-to-bill analytics for professional-services firms.",
         epilog=f"environment variables (read when a command runs):\n{help_text()}",
@@ -90,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     generate.add_argument(
-        "--scale", type=float, default=SAMPLE_SCALE, help="firm size (1.0 = 5,000 people)"
+        "--scale", type=_scale, default=SAMPLE_SCALE, help="firm size (1.0 = 5,000 people)"
     )
     generate.add_argument("--seed", type=int, default=SAMPLE_SEED, help="random seed")
     generate.add_argument(
@@ -229,6 +244,16 @@ def _billing_plan(args) -> int:
     return 0
 
 
+def _scale(text: str) -> float:
+    try:
+        scale = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
+    if not scale > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"the scale must be a positive number, not {text}")
+    return scale
+
+
 def _scales(text: str) -> tuple[float, ...]:
     try:
         scales = tuple(float(part) for part in text.split(",") if part.strip())
@@ -306,14 +331,19 @@ def _generate_into(settings: Settings, out: Path, truth: Path | None, args) -> N
         raise CliError(f"the synthetic firm generator is not available: {error}") from error
     as_of = args.as_of or date.today()
     started = time.perf_counter()
-    result = generate(
-        out,
-        scale=args.scale,
-        seed=args.seed,
-        as_of=as_of,
-        truth_dir=truth,
-        progress=not getattr(args, "quiet", False),
-    )
+    try:
+        result = generate(
+            out,
+            scale=args.scale,
+            seed=args.seed,
+            as_of=as_of,
+            truth_dir=truth,
+            progress=not getattr(args, "quiet", False),
+        )
+    except (ValueError, FileExistsError, NotADirectoryError) as error:
+        # checked before anything is written: a non-empty ground-truth directory, a truth
+        # directory inside the landing zone, an output path that is a file
+        raise UsageError(str(error)) from error
     for line in result.summary_lines():
         print(line)
     print(f"generated in {time.perf_counter() - started:.1f} s")
@@ -323,8 +353,10 @@ def _generate(args) -> int:
     settings = _settings()
     out = (args.out or settings.landing).expanduser().absolute()
     truth = args.truth.expanduser().absolute() if args.truth else None
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file; generate into an empty directory")
     if out.exists() and has_files(out):
-        raise CliError(f"{out} already holds files; generate into an empty directory")
+        raise UsageError(f"{out} already holds files; generate into an empty directory")
     _generate_into(settings, out, truth, args)
     return 0
 
@@ -333,6 +365,9 @@ def _run(args) -> int:
     from dagster_project.instance import ensure_dagster_home
 
     settings = _settings()
+    _check_landing(settings)
+    if args.as_of is not None:
+        _check_as_of(settings.warehouse, args.as_of)
     print(f"D2B_HOME={settings.home}\nlanding: {settings.landing}\nwarehouse: {settings.warehouse}")
     if not has_files(settings.landing):
         if args.no_sample:
@@ -384,6 +419,47 @@ def _run(args) -> int:
     if snapshot is not None:
         print(f"Serving snapshot {snapshot.version}: {snapshot.path}")
     return 0
+
+
+def _check_landing(settings: Settings) -> None:
+    """Refuse a landing zone set to a directory that does not exist, or to a file.
+
+    A typo or an unmounted share: the sample firm is generated only into the default
+    landing zone, under D2B_HOME.
+    """
+    landing = settings.landing
+    if landing.exists() and not landing.is_dir():
+        raise UsageError(f"the landing zone {landing} (D2B_LANDING) is a file, not a directory")
+    if not landing.exists() and landing != settings.home / "landing":
+        raise UsageError(f"the landing zone {landing} (D2B_LANDING) does not exist")
+
+
+def _check_as_of(warehouse: Path, as_of: date) -> None:
+    """Refuse an as-of date before the first time entry of the warehouse's last build.
+
+    Such a build would publish empty marts over the good snapshot. A first run (no
+    warehouse yet) cannot tell before loading; its generated sample follows ``as_of``.
+    """
+    import duckdb
+
+    from ingest.warehouse import connect, table_exists
+
+    if not warehouse.exists():
+        return
+    try:
+        with connect(warehouse, read_only=True) as con:
+            if not table_exists(con, "marts.fct_time_entries"):
+                return
+            first_day = con.execute("SELECT min(work_date) FROM marts.fct_time_entries").fetchone()[
+                0
+            ]
+    except duckdb.IOException:  # the writer holds the file: wait_for_warehouse reports it
+        return
+    if first_day is not None and as_of < first_day:
+        raise UsageError(
+            f"--as-of {as_of} is before the data, whose first time entry is of {first_day}: "
+            "nothing to build or publish"
+        )
 
 
 def _checks_not_passed(result) -> list:
