@@ -324,7 +324,14 @@ def _settings() -> Settings:
     return settings
 
 
-def _generate_into(settings: Settings, out: Path, truth: Path | None, args) -> None:
+def _generate_into(
+    settings: Settings, out: Path, truth: Path | None, args, listing: bool = True
+) -> None:
+    """Generate a firm into ``out`` and say what was written.
+
+    Every entity's rows, or (``listing`` False, for ``d2b run``) only where it went and
+    how long it took.
+    """
     try:
         from ingest.generator import generate
     except ImportError as error:  # pragma: no cover - only before the generator lands
@@ -344,7 +351,8 @@ def _generate_into(settings: Settings, out: Path, truth: Path | None, args) -> N
         # checked before anything is written: a non-empty ground-truth directory, a truth
         # directory inside the landing zone, an output path that is a file
         raise UsageError(str(error)) from error
-    for line in result.summary_lines():
+    lines = result.summary_lines()
+    for line in lines if listing else lines[:1]:
         print(line)
     print(f"generated in {time.perf_counter() - started:.1f} s")
 
@@ -374,37 +382,44 @@ def _run(args) -> int:
             raise CliError(f"the landing zone {settings.landing} is empty")
         print(f"landing zone is empty: generating the sample firm (scale {SAMPLE_SCALE})")
         sample = argparse.Namespace(
-            scale=SAMPLE_SCALE, seed=SAMPLE_SEED, as_of=args.as_of, quiet=False
+            scale=SAMPLE_SCALE, seed=SAMPLE_SEED, as_of=args.as_of, quiet=True
         )
-        _generate_into(settings, settings.landing, None, sample)
+        _generate_into(settings, settings.landing, None, sample, listing=False)
 
     ensure_dagster_home(settings)
     import dagster as dg
 
     from dagster_project.dbt import prepare_manifest
     from dagster_project.recovery import wait_for_warehouse
+    from dagster_project.run_output import output_to_log, run_log_path, with_phase_lines
 
+    log_path = run_log_path(settings.home)
+    print(f"log (Dagster events, dbt output): {log_path}")
     with dg.DagsterInstance.get() as instance:
         # A killed run's slot would block this run forever; a live one is waited for here,
         # where Ctrl-C and SIGTERM work (docs/operations.md, "Recovery").
         wait_for_warehouse(instance, settings.serving)
         started = time.perf_counter()
         since = datetime.now(UTC).replace(tzinfo=None)  # ingest stamps rejections in naive UTC
-        prepare_manifest(force=True)  # pick up any model edits since the last run
-        from dagster_project.definitions import ALL_ASSETS_JOB, defs
-        from dagster_project.defs.dbt_models import as_of_run_config
+        with output_to_log(log_path) as terminal:
+            print("parsing the dbt project", file=terminal)
+            prepare_manifest(force=True)  # pick up any model edits since the last run
+            from dagster_project.definitions import ALL_ASSETS_JOB, defs
+            from dagster_project.defs.dbt_models import as_of_run_config
 
-        definitions = defs()
-        job = definitions.resolve_job_def(ALL_ASSETS_JOB)
-        result = job.execute_in_process(
-            instance=instance, run_config=as_of_run_config(args.as_of), raise_on_error=False
-        )
+            definitions = defs()
+            job, run_config = with_phase_lines(
+                definitions.resolve_job_def(ALL_ASSETS_JOB), as_of_run_config(args.as_of), terminal
+            )
+            result = job.execute_in_process(
+                instance=instance, run_config=run_config, raise_on_error=False
+            )
     elapsed = time.perf_counter() - started
     from serving.summary import held_summary, warehouse_summary
 
     if not result.success:
         # After the logs, a few lines that say why (docs/design.md §8).
-        for line in _failure_report(result, settings):
+        for line in _failure_report(result, settings, log_path):
             print(line, file=sys.stderr)
         raise CliError(f"run {result.run_id} failed after {elapsed:.1f} s")
 
@@ -418,6 +433,7 @@ def _run(args) -> int:
     snapshot = current(settings.serving)
     if snapshot is not None:
         print(f"Serving snapshot {snapshot.version}: {snapshot.path}")
+    print("Next: `d2b dashboard` for the executive overview, exception queue and data health")
     return 0
 
 
@@ -487,7 +503,7 @@ def _checks_not_passed(result) -> list:
     return outcomes
 
 
-def _failure_report(result, settings: Settings) -> list[str]:
+def _failure_report(result, settings: Settings, log_path: Path) -> list[str]:
     """Which steps failed and why, the dbt models and tests behind it, where to look next."""
     from dagster_project.dbt import dbt_project
     from dagster_project.defs.dbt_models import d2b_dbt_models
@@ -510,6 +526,7 @@ def _failure_report(result, settings: Settings) -> list[str]:
         problems, skipped = dbt_problems(targets[-1], settings.warehouse)
         next_steps.append(f"dbt log: {targets[-1] / 'dbt.log'}")
     next_steps += [
+        f"this run's log: {log_path}",
         f"the run's events and logs: `d2b dev`, then Runs, run {result.run_id}",
         "the last published state: the Data health page (`d2b dashboard`)",
     ]
@@ -518,16 +535,11 @@ def _failure_report(result, settings: Settings) -> list[str]:
 
 def _step_name(step_key: str | None) -> str:
     """A step of the all-assets job, as a user knows it."""
-    from dagster_project.defs.dbt_models import d2b_dbt_models, d2b_pipeline_health_models
-    from dagster_project.defs.serving import serving_snapshot
+    from dagster_project.run_output import INGEST_PREFIX, phase_label
 
-    known = {
-        d2b_dbt_models.op.name: "dbt build",
-        d2b_pipeline_health_models.op.name: "dbt build of the health marts",
-        serving_snapshot.op.name: "publish",
-    }
-    if step_key in known:
-        return f"{known[step_key]} ({step_key})"
+    label = phase_label(step_key)
+    if label and not step_key.startswith(INGEST_PREFIX):
+        return f"{label} ({step_key})"
     return step_key or "run"  # the ingest steps are named ingest_<system>
 
 
