@@ -473,8 +473,8 @@ def _check_as_of(warehouse: Path, as_of: date) -> None:
         return
     if first_day is not None and as_of < first_day:
         raise UsageError(
-            f"--as-of {as_of} is before the data, whose first time entry is of {first_day}: "
-            "nothing to build or publish"
+            f"--as-of {as_of} is before the data (its first time entry is of {first_day}): "
+            "nothing would be built or published"
         )
 
 
