@@ -329,15 +329,14 @@ def _generate_into(
 ) -> None:
     """Generate a firm into ``out`` and say what was written.
 
-    Every entity's rows, or (``listing`` False, for ``d2b run``) only where it went and
-    how long it took.
+    Every entity's rows and the defects planted, or (``listing`` False, for ``d2b run``)
+    only where it went and how long it took.
     """
     try:
         from ingest.generator import generate
     except ImportError as error:  # pragma: no cover - only before the generator lands
         raise CliError(f"the synthetic firm generator is not available: {error}") from error
     as_of = args.as_of or date.today()
-    started = time.perf_counter()
     try:
         result = generate(
             out,
@@ -351,10 +350,9 @@ def _generate_into(
         # checked before anything is written: a non-empty ground-truth directory, a truth
         # directory inside the landing zone, an output path that is a file
         raise UsageError(str(error)) from error
-    lines = result.summary_lines()
-    for line in lines if listing else lines[:1]:
+    lines = result.summary_lines()  # where it went, each entity's rows, ..., the time taken
+    for line in lines if listing else [lines[0], lines[-1]]:
         print(line)
-    print(f"generated in {time.perf_counter() - started:.1f} s")
 
 
 def _generate(args) -> int:
