@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except CliError as error:
         print(f"d2b: error: {error}", file=sys.stderr)
-        return 1
+        return error.exit_code
     except KeyboardInterrupt:
         print("d2b: interrupted", file=sys.stderr)
         return 130
@@ -53,9 +53,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 class CliError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
+    exit_code = 1
+
+
+class UsageError(CliError):
+    """A mistake in the command or its inputs (a value, a directory): exit 2, like argparse."""
+
+    exit_code = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line: the message and where to read the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="d2b",
         description="Deliver-to-Bill: deliver-to-bill analytics for professional-services firms.",
         epilog=f"environment variables (read when a command runs):\n{help_text()}",
@@ -89,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     generate.add_argument(
-        "--scale", type=float, default=SAMPLE_SCALE, help="firm size (1.0 = 5,000 people)"
+        "--scale", type=_scale, default=SAMPLE_SCALE, help="firm size (1.0 = 5,000 people)"
     )
     generate.add_argument("--seed", type=int, default=SAMPLE_SEED, help="random seed")
     generate.add_argument(
@@ -228,6 +243,16 @@ def _billing_plan(args) -> int:
     return 0
 
 
+def _scale(text: str) -> float:
+    try:
+        scale = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
+    if not scale > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"the scale must be a positive number, not {text}")
+    return scale
+
+
 def _scales(text: str) -> tuple[float, ...]:
     try:
         scales = tuple(float(part) for part in text.split(",") if part.strip())
@@ -298,32 +323,45 @@ def _settings() -> Settings:
     return settings
 
 
-def _generate_into(settings: Settings, out: Path, truth: Path | None, args) -> None:
+def _generate_into(
+    settings: Settings, out: Path, truth: Path | None, args, listing: bool = True
+) -> None:
+    """Generate a firm into ``out`` and say what was written.
+
+    Every entity's rows and the defects planted, or (``listing`` False, for ``d2b run``)
+    only where it went and how long it took.
+    """
     try:
         from ingest.generator import generate
     except ImportError as error:  # pragma: no cover - only before the generator lands
         raise CliError(f"the synthetic firm generator is not available: {error}") from error
     as_of = args.as_of or date.today()
-    started = time.perf_counter()
-    result = generate(
-        out,
-        scale=args.scale,
-        seed=args.seed,
-        as_of=as_of,
-        truth_dir=truth,
-        progress=not getattr(args, "quiet", False),
-    )
-    for line in result.summary_lines():
+    try:
+        result = generate(
+            out,
+            scale=args.scale,
+            seed=args.seed,
+            as_of=as_of,
+            truth_dir=truth,
+            progress=not getattr(args, "quiet", False),
+        )
+    except (ValueError, FileExistsError, NotADirectoryError) as error:
+        # checked before anything is written: a non-empty ground-truth directory, a truth
+        # directory inside the landing zone, an output path that is a file
+        raise UsageError(str(error)) from error
+    lines = result.summary_lines()  # where it went, each entity's rows, ..., the time taken
+    for line in lines if listing else [lines[0], lines[-1]]:
         print(line)
-    print(f"generated in {time.perf_counter() - started:.1f} s")
 
 
 def _generate(args) -> int:
     settings = _settings()
     out = (args.out or settings.landing).expanduser().absolute()
     truth = args.truth.expanduser().absolute() if args.truth else None
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file; generate into an empty directory")
     if out.exists() and has_files(out):
-        raise CliError(f"{out} already holds files; generate into an empty directory")
+        raise UsageError(f"{out} already holds files; generate into an empty directory")
     _generate_into(settings, out, truth, args)
     return 0
 
@@ -332,43 +370,53 @@ def _run(args) -> int:
     from dagster_project.instance import ensure_dagster_home
 
     settings = _settings()
+    _check_landing(settings)
+    if args.as_of is not None:
+        _check_as_of(settings.warehouse, args.as_of)
     print(f"D2B_HOME={settings.home}\nlanding: {settings.landing}\nwarehouse: {settings.warehouse}")
     if not has_files(settings.landing):
         if args.no_sample:
             raise CliError(f"the landing zone {settings.landing} is empty")
         print(f"landing zone is empty: generating the sample firm (scale {SAMPLE_SCALE})")
         sample = argparse.Namespace(
-            scale=SAMPLE_SCALE, seed=SAMPLE_SEED, as_of=args.as_of, quiet=False
+            scale=SAMPLE_SCALE, seed=SAMPLE_SEED, as_of=args.as_of, quiet=True
         )
-        _generate_into(settings, settings.landing, None, sample)
+        _generate_into(settings, settings.landing, None, sample, listing=False)
 
     ensure_dagster_home(settings)
     import dagster as dg
 
     from dagster_project.dbt import prepare_manifest
     from dagster_project.recovery import wait_for_warehouse
+    from dagster_project.run_output import output_to_log, run_log_path, with_phase_lines
 
+    log_path = run_log_path(settings.home)
+    print(f"log (Dagster events, dbt output): {log_path}")
     with dg.DagsterInstance.get() as instance:
         # A killed run's slot would block this run forever; a live one is waited for here,
         # where Ctrl-C and SIGTERM work (docs/operations.md, "Recovery").
         wait_for_warehouse(instance, settings.serving)
         started = time.perf_counter()
         since = datetime.now(UTC).replace(tzinfo=None)  # ingest stamps rejections in naive UTC
-        prepare_manifest(force=True)  # pick up any model edits since the last run
-        from dagster_project.definitions import ALL_ASSETS_JOB, defs
-        from dagster_project.defs.dbt_models import as_of_run_config
+        with output_to_log(log_path) as terminal:
+            print("parsing the dbt project", file=terminal)
+            prepare_manifest(force=True)  # pick up any model edits since the last run
+            from dagster_project.definitions import ALL_ASSETS_JOB, defs
+            from dagster_project.defs.dbt_models import as_of_run_config
 
-        definitions = defs()
-        job = definitions.resolve_job_def(ALL_ASSETS_JOB)
-        result = job.execute_in_process(
-            instance=instance, run_config=as_of_run_config(args.as_of), raise_on_error=False
-        )
+            definitions = defs()
+            job, run_config = with_phase_lines(
+                definitions.resolve_job_def(ALL_ASSETS_JOB), as_of_run_config(args.as_of), terminal
+            )
+            result = job.execute_in_process(
+                instance=instance, run_config=run_config, raise_on_error=False
+            )
     elapsed = time.perf_counter() - started
     from serving.summary import held_summary, warehouse_summary
 
     if not result.success:
         # After the logs, a few lines that say why (docs/design.md §8).
-        for line in _failure_report(result, settings):
+        for line in _failure_report(result, settings, log_path):
             print(line, file=sys.stderr)
         raise CliError(f"run {result.run_id} failed after {elapsed:.1f} s")
 
@@ -382,7 +430,49 @@ def _run(args) -> int:
     snapshot = current(settings.serving)
     if snapshot is not None:
         print(f"Serving snapshot {snapshot.version}: {snapshot.path}")
+    print("Next: `d2b dashboard` for the executive overview, exception queue and data health")
     return 0
+
+
+def _check_landing(settings: Settings) -> None:
+    """Refuse a landing zone set to a directory that does not exist, or to a file.
+
+    A typo or an unmounted share: the sample firm is generated only into the default
+    landing zone, under D2B_HOME.
+    """
+    landing = settings.landing
+    if landing.exists() and not landing.is_dir():
+        raise UsageError(f"the landing zone {landing} (D2B_LANDING) is a file, not a directory")
+    if not landing.exists() and landing != settings.home / "landing":
+        raise UsageError(f"the landing zone {landing} (D2B_LANDING) does not exist")
+
+
+def _check_as_of(warehouse: Path, as_of: date) -> None:
+    """Refuse an as-of date before the first time entry of the warehouse's last build.
+
+    Such a build would publish empty marts over the good snapshot. A first run (no
+    warehouse yet) cannot tell before loading; its generated sample follows ``as_of``.
+    """
+    import duckdb
+
+    from ingest.warehouse import connect, table_exists
+
+    if not warehouse.exists():
+        return
+    try:
+        with connect(warehouse, read_only=True) as con:
+            if not table_exists(con, "marts.fct_time_entries"):
+                return
+            first_day = con.execute("SELECT min(work_date) FROM marts.fct_time_entries").fetchone()[
+                0
+            ]
+    except duckdb.IOException:  # the writer holds the file: wait_for_warehouse reports it
+        return
+    if first_day is not None and as_of < first_day:
+        raise UsageError(
+            f"--as-of {as_of} is before the data (its first time entry is of {first_day}): "
+            "nothing would be built or published"
+        )
 
 
 def _checks_not_passed(result) -> list:
@@ -410,7 +500,7 @@ def _checks_not_passed(result) -> list:
     return outcomes
 
 
-def _failure_report(result, settings: Settings) -> list[str]:
+def _failure_report(result, settings: Settings, log_path: Path) -> list[str]:
     """Which steps failed and why, the dbt models and tests behind it, where to look next."""
     from dagster_project.dbt import dbt_project
     from dagster_project.defs.dbt_models import d2b_dbt_models
@@ -433,6 +523,7 @@ def _failure_report(result, settings: Settings) -> list[str]:
         problems, skipped = dbt_problems(targets[-1], settings.warehouse)
         next_steps.append(f"dbt log: {targets[-1] / 'dbt.log'}")
     next_steps += [
+        f"this run's log: {log_path}",
         f"the run's events and logs: `d2b dev`, then Runs, run {result.run_id}",
         "the last published state: the Data health page (`d2b dashboard`)",
     ]
@@ -441,16 +532,11 @@ def _failure_report(result, settings: Settings) -> list[str]:
 
 def _step_name(step_key: str | None) -> str:
     """A step of the all-assets job, as a user knows it."""
-    from dagster_project.defs.dbt_models import d2b_dbt_models, d2b_pipeline_health_models
-    from dagster_project.defs.serving import serving_snapshot
+    from dagster_project.run_output import INGEST_PREFIX, phase_label
 
-    known = {
-        d2b_dbt_models.op.name: "dbt build",
-        d2b_pipeline_health_models.op.name: "dbt build of the health marts",
-        serving_snapshot.op.name: "publish",
-    }
-    if step_key in known:
-        return f"{known[step_key]} ({step_key})"
+    label = phase_label(step_key)
+    if label and not step_key.startswith(INGEST_PREFIX):
+        return f"{label} ({step_key})"
     return step_key or "run"  # the ingest steps are named ingest_<system>
 
 

@@ -22,6 +22,13 @@ run_monitoring:
   enabled: true
   free_slots_after_run_end_seconds: 60
 """
+#: Loading the definitions (the dbt manifest) takes minutes on a busy 2-core machine;
+#: Dagster's default of 180 s made `d2b dev` give up on its own code server.
+CODE_SERVERS_YAML = """\
+code_servers:
+  local_startup_timeout: 600
+"""
+DAGSTER_YAML += CODE_SERVERS_YAML
 
 
 def ensure_dagster_home(settings: Settings) -> Path:
@@ -36,5 +43,8 @@ def ensure_dagster_home(settings: Settings) -> Path:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
+    elif "code_servers:" not in (written := config.read_text()):
+        # an instance an older d2b created: add the start-up timeout, keep the rest as it is
+        config.write_text(written.rstrip("\n") + "\n" + CODE_SERVERS_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home

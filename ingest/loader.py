@@ -30,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -734,6 +735,28 @@ def _register(
     )
 
 
+class Registration(NamedTuple):
+    """A landing file as its latest registration in ``ops.landed_files`` saw it."""
+
+    size_bytes: int
+    mtime_ns: int | None
+    """None for files registered before mtimes were noted."""
+    sha256: str
+
+
+def latest_registrations(
+    con: duckdb.DuckDBPyConnection, entity_prefix: str = ""
+) -> dict[str, Registration]:
+    """The latest registration of each file under ``entity_prefix`` (all files by default)."""
+    rows = con.execute(
+        "SELECT source_file, size_bytes, file_mtime_ns, file_sha256 FROM ops.landed_files "
+        "WHERE starts_with(source_file, ?) "
+        "QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY loaded_at DESC) = 1",
+        [entity_prefix],
+    ).fetchall()
+    return {path: Registration(size, mtime, sha) for path, size, mtime, sha in rows}
+
+
 def _registered_stats(
     con: duckdb.DuckDBPyConnection, entity_prefix: str
 ) -> dict[str, tuple[int, int]]:
@@ -742,13 +765,11 @@ def _registered_stats(
     Files registered without an mtime (before the column existed) are left out: they are
     hashed once more, and their mtime noted then.
     """
-    rows = con.execute(
-        "SELECT source_file, size_bytes, file_mtime_ns FROM ops.landed_files "
-        "WHERE starts_with(source_file, ?) "
-        "QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY loaded_at DESC) = 1",
-        [entity_prefix],
-    ).fetchall()
-    return {path: (size, mtime) for path, size, mtime in rows if mtime is not None}
+    return {
+        path: (known.size_bytes, known.mtime_ns)
+        for path, known in latest_registrations(con, entity_prefix).items()
+        if known.mtime_ns is not None
+    }
 
 
 def _utc_now() -> datetime:

@@ -11,73 +11,134 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from ingest.warehouse import connect, table_exists
 
-_TOP_PROJECTS = 10
+#: How many clients the summary names, largest work in progress first.
+TOP_CLIENTS = 5
+#: The aging buckets of unbilled_approved_hours: (column suffix, label).
+AGING_BUCKETS = (
+    ("0_30", "0-30"),
+    ("31_60", "31-60"),
+    ("61_90", "61-90"),
+    ("91_120", "91-120"),
+    ("over_120", "over 120"),
+)
 
 
-def warehouse_summary(warehouse: Path) -> list[str]:
-    """Lines describing what was loaded, what was rejected and the headline mart figures."""
-    lines: list[str] = []
+def money(amount, currency: str | None) -> str:
+    """An amount as a person reads it: currency code, whole units (half up), thousands apart."""
+    if amount is None:
+        return "no value"
+    whole = Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{currency or '(no currency)'} {whole:,}"
+
+
+def count_of(count: int, noun: str) -> str:
+    """``1 record``, ``2 records``: a count with its noun."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def warehouse_summary(warehouse: Path, top: int = TOP_CLIENTS) -> list[str]:
+    """Lines in money after a run: loads, work in progress, revenue leakage.
+
+    The files loaded so far, the work in progress (unbilled approved time) with its aging
+    and its largest clients by name, and revenue leakage by cause.
+    """
     with connect(warehouse, read_only=True) as con:
-        files = con.execute(
-            "SELECT status, count(*), sum(rows_loaded), sum(rows_rejected) "
-            "FROM ops.landed_files GROUP BY status ORDER BY status"
-        ).fetchall()
-        lines.append("Landing zone (all loads so far):")
-        for status, count, loaded, rejected in files:
-            lines.append(
-                f"  {status:<12} {count:>6} files  {loaded or 0:>10,} rows loaded"
-                f"  {rejected or 0:>8,} rows rejected"
-            )
-        rejected_files = con.execute(
-            "SELECT reason, count(*) FROM quarantine.rejected_files GROUP BY reason ORDER BY reason"
-        ).fetchall()
-        for reason, count in rejected_files:
-            lines.append(f"  rejected file reason {reason}: {count}")
-        row_reasons = con.execute(
-            "SELECT reason, count(*) FROM quarantine.rejected_rows GROUP BY reason ORDER BY reason"
-        ).fetchall()
-        for reason, count in row_reasons:
-            lines.append(f"  rejected row reason {reason}: {count}")
-
+        lines = [_loads_line(con)]
         (entries, hours) = con.execute(
             "SELECT count(*), coalesce(sum(hours), 0) FROM marts.fct_time_entries"
         ).fetchone()
-        lines.append(f"Time entries (fct_time_entries): {entries:,} entries, {hours:,.2f} hours")
+        lines.append(f"Time entries: {entries:,} entries, {hours:,.2f} hours")
+        lines += _wip_lines(con, top)
+        if table_exists(con, "marts.revenue_leakage"):
+            lines += _leakage_lines(con)
+    return lines
 
-        totals = con.execute(
-            "SELECT any_value(as_of_date), count(*), coalesce(sum(time_entry_count), 0), "
-            "coalesce(sum(unbilled_approved_hours), 0), coalesce(sum(hours_aged_0_30), 0), "
-            "coalesce(sum(hours_aged_31_60), 0), coalesce(sum(hours_aged_61_90), 0), "
-            "coalesce(sum(hours_aged_91_120), 0), coalesce(sum(hours_aged_over_120), 0) "
-            "FROM marts.unbilled_approved_hours"
-        ).fetchone()
-        as_of, projects, count, hours, *aging = totals
+
+def _loads_line(con) -> str:
+    files = con.execute(
+        "SELECT status, count(*), coalesce(sum(rows_loaded), 0) FROM ops.landed_files "
+        "GROUP BY status ORDER BY status = 'loaded' DESC, status"
+    ).fetchall()
+    parts = [
+        f"{count:,} {status}" + (f" ({rows:,} rows)" if status == "loaded" else "")
+        for status, count, rows in files
+    ]
+    return "Files loaded so far: " + (", ".join(parts) or "none")
+
+
+def _wip_lines(con, top: int) -> list[str]:
+    as_of, projects, entries, hours = con.execute(
+        "SELECT any_value(as_of_date), count(*), coalesce(sum(time_entry_count), 0), "
+        "coalesce(sum(unbilled_approved_hours), 0) FROM marts.unbilled_approved_hours"
+    ).fetchone()
+    by_currency = con.execute(
+        "SELECT reporting_currency, sum(unbilled_value_reporting), "
+        + ", ".join(f"sum(value_aged_{suffix}_reporting)" for suffix, _ in AGING_BUCKETS)
+        + " FROM marts.unbilled_approved_hours WHERE unbilled_value_reporting IS NOT NULL "
+        "GROUP BY ALL ORDER BY 2 DESC"
+    ).fetchall()
+    worth = " and ".join(money(row[1], row[0]) for row in by_currency)
+    lines = [
+        f"Unbilled approved hours as of {as_of}: {hours:,.2f} hours in {entries:,} entries "
+        f"on {projects:,} projects" + (f", worth {worth} (work in progress)" if worth else "")
+    ]
+    for currency, _, *aged in by_currency:
         lines.append(
-            f"Unbilled approved hours as of {as_of}: {hours:,.2f} hours in {count:,} entries "
-            f"on {projects:,} projects"
+            "  aged by days since approval: "
+            + "; ".join(
+                f"{label} {money(value, currency)}"
+                for (_, label), value in zip(AGING_BUCKETS, aged, strict=True)
+            )
         )
-        buckets = ("0-30", "31-60", "61-90", "91-120", ">120")
+    clients = con.execute(
+        # a project without a known client (or no master data at all) shows as itself
+        "SELECT coalesce(c.client_name, p.psa_client_name, "
+        "         u.source_system || ':' || u.project_source_id) AS client, "
+        "       u.reporting_currency, sum(u.unbilled_value_reporting), "
+        "       sum(u.value_aged_over_120_reporting), sum(u.unbilled_approved_hours) "
+        "FROM marts.unbilled_approved_hours AS u "
+        "LEFT JOIN marts.dim_projects AS p ON p.project_id = u.project_id "
+        "LEFT JOIN marts.dim_clients AS c ON c.client_id = p.client_id "
+        "GROUP BY ALL ORDER BY 3 DESC NULLS LAST, 5 DESC, 1 LIMIT ?",
+        [top],
+    ).fetchall()
+    if clients:
+        lines.append(f"  largest {len(clients)} clients by work in progress:")
+    width = max((len(client) for client, *_ in clients), default=0)
+    for client, currency, value, over_120, client_hours in clients:
+        old = f", {money(over_120, currency)} over 120 days" if over_120 else ""
         lines.append(
-            "  aged (days since approval): "
-            + ", ".join(f"{b}: {h:,.2f}" for b, h in zip(buckets, aging, strict=True))
+            f"    {client:<{width}}  {money(value, currency):>15}  ({client_hours:,.2f} h{old})"
         )
-        top = con.execute(
-            "SELECT source_system, project_source_id, unbilled_approved_hours, time_entry_count "
-            "FROM marts.unbilled_approved_hours "
-            "ORDER BY unbilled_approved_hours DESC, project_source_id LIMIT ?",
-            [_TOP_PROJECTS],
-        ).fetchall()
-        if top:
-            lines.append(f"  top {len(top)} projects:")
-            for system, project, project_hours, project_entries in top:
-                lines.append(
-                    f"    {system}:{project:<14} {project_hours:>12,.2f} h"
-                    f"  ({project_entries:,} entries)"
-                )
+    return lines
+
+
+def _leakage_lines(con) -> list[str]:
+    causes = con.execute(
+        "SELECT cause, reporting_currency, sum(leakage_amount_reporting), count(*) "
+        "FROM marts.revenue_leakage GROUP BY ALL ORDER BY 3 DESC NULLS LAST, cause"
+    ).fetchall()
+    if not causes:
+        return ["Revenue leakage: none found"]
+    totals: dict[str | None, float] = {}
+    for _, currency, amount, _ in causes:
+        totals[currency] = totals.get(currency, 0) + (amount or 0)
+    records = sum(count for *_, count in causes)
+    lines = [
+        f"Revenue leakage: {' and '.join(money(v, c) for c, v in totals.items())} "
+        f"in {count_of(records, 'record')}, by cause:"
+    ]
+    width = max(len(cause) for cause, *_ in causes)
+    for cause, currency, amount, count in causes:
+        label = cause.replace("_", " ")
+        lines.append(
+            f"  {label:<{width}}  {money(amount, currency):>15}  ({count_of(count, 'record')})"
+        )
     return lines
 
 

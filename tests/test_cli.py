@@ -7,6 +7,9 @@ import shutil
 import subprocess
 import sys
 from datetime import date, datetime
+from pathlib import Path
+
+import pytest
 
 from tests.harvest_pages import Entry, write_page
 from tests.support.d2b_cli import run_d2b
@@ -165,3 +168,51 @@ def test_a_run_that_held_records_says_what_and_why(held_run):
         line.startswith("  rejected files (") and line.endswith(": 1: broken.json") for line in held
     ), held
     assert "  exceptions for delivery: 2 (future_dated 2)" in held
+
+
+#: The most lines ``d2b run`` may print on a fresh home (stdout and stderr together).
+RUN_OUTPUT_LINES = 60
+
+
+def _run_output_ends_with_the_summary(result) -> list[str]:
+    """The run's lines on the terminal, checked for what every run prints; returned."""
+    lines = result.stdout.splitlines() + result.stderr.splitlines()
+    assert len(lines) <= RUN_OUTPUT_LINES, "\n".join(lines)
+    assert "DEBUG" not in result.stdout + result.stderr
+    log_lines = [line for line in lines if line.startswith("log (Dagster events, dbt output): ")]
+    assert len(log_lines) == 1, lines
+    log = Path(log_lines[0].split(": ", 1)[1])
+    assert log.parent.name == "logs" and "STEP_START" in log.read_text()
+    out = result.stdout.splitlines()
+    assert any(line.startswith("ingest: ") for line in out), out
+    assert any(line.startswith("dbt build: ") and " models, " in line for line in out), out
+    assert any(line.startswith("publish in ") for line in out), out
+    assert out[-1].startswith("Next: `d2b dashboard`"), out
+    return out
+
+
+def test_a_run_prints_its_phases_and_a_summary_and_logs_the_detail(held_run):
+    home, result = held_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = _run_output_ends_with_the_summary(result)
+    assert "What was held and why:" in out
+    assert Path(out[1].split(": ", 1)[1]).parent == home  # the landing zone's line
+    assert result.stderr == ""
+
+
+@pytest.mark.slow
+def test_a_first_run_on_the_sample_firm_prints_at_most_60_lines_ending_in_money(tmp_path):
+    """``make run`` on a fresh home: the sample firm is generated, built and summarized."""
+    result = run_d2b("run", home=tmp_path / "home", timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = _run_output_ends_with_the_summary(result)
+    summary = out[out.index(next(line for line in out if line.startswith("run "))) :]
+    worth = next(line for line in summary if line.startswith("Unbilled approved hours as of "))
+    assert ", worth USD " in worth and worth.endswith(" (work in progress)")
+    assert "  largest 5 clients by work in progress:" in summary
+    assert any(line.startswith("Revenue leakage: USD ") for line in summary)
+    assert any(line.startswith("  exceptions for ") for line in summary)
+    assert any(line.startswith("  rejected files (") for line in summary)
+    # clients by name, not by a system's internal id
+    clients = summary[summary.index("  largest 5 clients by work in progress:") + 1 :][:5]
+    assert not any(line.strip().startswith(("harvest:", "toggl:")) for line in clients), clients

@@ -5,8 +5,10 @@ import json
 import logging
 import urllib.request
 from collections import defaultdict
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from d2b.redaction import redact_text
 from d2b.settings import Settings
@@ -16,6 +18,8 @@ from dagster_project.defs.ingest import ingest_assets
 from dagster_project.recovery import recover_dead_runs
 from dagster_project.resources import D2BSettingsResource
 from ingest.landing import discover, file_sha256
+from ingest.loader import Registration, latest_registrations
+from ingest.warehouse import connect, table_exists
 
 logger = logging.getLogger("d2b.alerts")
 
@@ -81,8 +85,11 @@ def landing_sensor(jobs: dict) -> dg.SensorDefinition:
     """Start a refresh of a system when new files land in its folder.
 
     The cursor remembers each file's size and modification time, so only new or changed
-    files are hashed. One run per system per evaluation covers all its new files; its run
-    key is the hash of those files' SHA-256s, so the same files never start a second run.
+    files are hashed. A file the warehouse already registered (ops.landed_files, with the
+    same size and mtime or the same bytes) is not new either: ``d2b dev`` started after
+    ``d2b run`` starts no run for what that run loaded. One run per system per evaluation
+    covers all its new files; its run key is the hash of those files' SHA-256s, so the same
+    files never start a second run.
     """
 
     @dg.sensor(
@@ -94,7 +101,13 @@ def landing_sensor(jobs: dict) -> dg.SensorDefinition:
     )
     def _sensor(context: dg.SensorEvaluationContext, d2b: D2BSettingsResource):
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-        landing = d2b.settings().landing
+        settings = d2b.settings()
+        landing = settings.landing
+        try:
+            registered = _loaded_files(settings.warehouse)
+        except duckdb.IOException:
+            # A run holds the warehouse; look again next tick rather than guess.
+            return dg.SkipReason("the warehouse is being written; the landing zone is read later")
         new_by_system: dict[str, list[tuple[str, str]]] = defaultdict(list)
         current: dict[str, str] = {}
         for landed in discover(landing):
@@ -103,7 +116,13 @@ def landing_sensor(jobs: dict) -> dg.SensorDefinition:
             current[landed.relative_path] = fingerprint
             if seen.get(landed.relative_path) == fingerprint or landed.system not in jobs:
                 continue
-            new_by_system[landed.system].append((landed.relative_path, file_sha256(landed.path)))
+            known = registered.get(landed.relative_path)
+            if known and (known.size_bytes, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+                continue
+            sha256 = file_sha256(landed.path)
+            if known and known.sha256 == sha256:  # touched, not changed: ingest skips it too
+                continue
+            new_by_system[landed.system].append((landed.relative_path, sha256))
 
         requests = []
         for system, files in sorted(new_by_system.items()):
@@ -119,6 +138,16 @@ def landing_sensor(jobs: dict) -> dg.SensorDefinition:
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
 
     return _sensor
+
+
+def _loaded_files(warehouse: Path) -> dict[str, Registration]:
+    """The landing files the warehouse has registered (none before its first load)."""
+    if not warehouse.exists():
+        return {}
+    with connect(warehouse, read_only=True) as con:
+        if not table_exists(con, "ops.landed_files"):
+            return {}
+        return latest_registrations(con)
 
 
 class AlertResource(dg.ConfigurableResource):

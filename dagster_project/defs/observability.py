@@ -179,13 +179,17 @@ def recorded_before_history(specs: list[dg.AssetSpec], skip: set[dg.AssetKey]) -
     return {spec.key for spec in specs} - downstream - skip - set(HISTORY_DDL)
 
 
+#: The op (and step) that copies the instance's history into the warehouse.
+HISTORY_OP = "dagster_history"
+
+
 def build_history_asset(
     catalog: list[CatalogEntry], check_keys: list[dg.AssetCheckKey], after: list[dg.AssetKey]
 ) -> dg.AssetsDefinition:
     """The asset that copies the instance's history into ``ops.dagster_*``."""
 
     @dg.multi_asset(
-        name="dagster_history",
+        name=HISTORY_OP,
         specs=[
             dg.AssetSpec(
                 key,
