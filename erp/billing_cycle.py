@@ -69,37 +69,10 @@ def bill_periods(
     outbox.ensure_schema(con)
     for period in periods:
         check_as_of(con, period, as_of)
-    auto = releasing.auto_release_entities(con)
-    held_records = releasing.held_records(con)
-    billed = []
-    for period in periods:
-        batches = batches_for_period(con, period, held=held_records)
-        frozen = outbox.freeze(con, batches, run_id, await_release=True)
-        auto_released = releasing.release(
-            con,
-            run_id,
-            by="config/billing_release",
-            period=period,
-            legal_entities=auto,
-            rule="auto",
-        )
-        manual = (
-            releasing.release(con, run_id, by=by, period=period)
-            if release
-            else releasing.ReleaseResult()
-        )
-        billed.append(
-            PeriodBilling(
-                period=period,
-                candidate_batches=len(batches),
-                candidate_lines=sum(len(b.lines) for b in batches),
-                held_records=_held_in_period(con, period, held_records),
-                freeze=frozen,
-                auto_released=auto_released.released,
-                released=manual.released,
-                held={**auto_released.held, **manual.held},
-            )
-        )
+    billed = [
+        freeze_period(con, period, as_of=as_of, run_id=run_id, by=by, release=release)
+        for period in periods
+    ]
     sent = outbox.send(con, adapter, run_id, backoff=backoff or outbox.Backoff(), sleep=sleep)
     ((in_flight,),) = con.execute(
         "SELECT count(*) FROM ops.erp_outbox WHERE status IN (?, ?)", [SENT, MISMATCH]
@@ -109,6 +82,54 @@ def bill_periods(
         loaded = outbox.read_back(con, adapter, run_id)
         tied = outbox.reconcile(con, run_id, adapter.name)
     return BillingCycle(run_id, billed, sent, loaded, tied)
+
+
+#: Who releases batches by the firm's auto-release rule, in the audit log.
+AUTO_RELEASE_ACTOR = "config/billing_release"
+
+
+def freeze_period(
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    *,
+    as_of: date,
+    run_id: str,
+    by: str = AUTO_RELEASE_ACTOR,
+    release: bool = False,
+) -> PeriodBilling:
+    """Freeze ``period`` behind the release gate and release what may go (see the module doc).
+
+    Raises :class:`erp.candidates.StaleCandidatesError`, freezing nothing, when the period's
+    candidates were built as of another date than ``as_of``.
+    """
+    outbox.ensure_schema(con)
+    check_as_of(con, period, as_of)
+    held_records = releasing.held_records(con)
+    batches = batches_for_period(con, period, held=held_records)
+    frozen = outbox.freeze(con, batches, run_id, await_release=True)
+    auto = releasing.release(
+        con,
+        run_id,
+        by=AUTO_RELEASE_ACTOR,
+        period=period,
+        legal_entities=releasing.auto_release_entities(con),
+        rule="auto",
+    )
+    manual = (
+        releasing.release(con, run_id, by=by, period=period)
+        if release
+        else releasing.ReleaseResult()
+    )
+    return PeriodBilling(
+        period=period,
+        candidate_batches=len(batches),
+        candidate_lines=sum(len(b.lines) for b in batches),
+        held_records=_held_in_period(con, period, held_records),
+        freeze=frozen,
+        auto_released=auto.released,
+        released=manual.released,
+        held={**auto.held, **manual.held},
+    )
 
 
 def _held_in_period(con: duckdb.DuckDBPyConnection, period: str, held: set[str]) -> int:
