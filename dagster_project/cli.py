@@ -645,6 +645,8 @@ def _run(args) -> int:
     from serving.snapshot import current
 
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s")
+    for line in _bill_closed_periods(settings, args.as_of or datetime.now(UTC).date()):
+        print(line)
     for line in warehouse_summary(settings.warehouse):
         print(line)
     for line in held_summary(settings.warehouse, _checks_not_passed(result), since):
@@ -653,6 +655,106 @@ def _run(args) -> int:
     if snapshot is not None:
         print(f"Serving snapshot {snapshot.version}: {snapshot.path}")
     return 0
+
+
+#: The marts that read the billing run's tables (the ERP's read back and the outbox), rebuilt
+#: after billing so the published snapshot shows it (docs/erp.md).
+DBT_AFTER_BILLING = (
+    "source:erp_api+ source:ops.erp_outbox_correlations+ source:ops.erp_outbox+ "
+    "source:ops.audit_log+"
+)
+
+
+def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
+    """Bill every closed period with candidates into the ERP, then rebuild and publish.
+
+    The same steps as ``d2b bill`` (erp.billing_cycle) behind the same release gate: the
+    entities the firm releases automatically are sent, the others wait for `d2b bill
+    --release`. With nothing new to freeze or read back it costs one query, so a second
+    run sends nothing and rebuilds nothing. Returns the summary lines.
+    """
+    from erp.adapters import make_adapter
+    from erp.billing_cycle import AUTO_RELEASE_ACTOR, bill_periods
+    from erp.candidates import CANDIDATES_RELATION
+    from erp.settings import ErpSettings
+    from ingest.warehouse import connect, table_exists
+    from serving.snapshot import publish
+
+    started = time.perf_counter()
+    with connect(settings.warehouse) as con:
+        if not table_exists(con, CANDIDATES_RELATION):
+            return []
+        periods = [
+            period
+            for (period,) in con.execute(
+                f"SELECT DISTINCT period FROM {CANDIDATES_RELATION} ORDER BY period"
+            ).fetchall()
+        ]
+        ready = 0
+        if outbox_exists(con):
+            ((ready,),) = con.execute(
+                "SELECT count(*) FROM ops.erp_outbox WHERE status IN "
+                "('ready', 'failed_retryable', 'sent')"
+            ).fetchall()
+        if not periods and not ready:
+            return ["billing: nothing new to bill"]
+        try:
+            adapter = make_adapter(ErpSettings.from_env())
+        except ValueError as error:
+            raise CliError(str(error)) from error
+        try:
+            cycle = bill_periods(
+                con,
+                adapter,
+                periods,
+                as_of=as_of,
+                run_id=f"run-billing-{datetime.now(UTC):%Y%m%dT%H%M%S}",
+                by=AUTO_RELEASE_ACTOR,
+            )
+        finally:
+            adapter.close()
+        waiting = con.execute(
+            "SELECT count(*) FROM ops.erp_outbox WHERE status = 'awaiting_release'"
+        ).fetchall()[0][0]
+    _dbt_build(DBT_AFTER_BILLING, as_of)
+    with connect(settings.warehouse) as con:
+        publish(con, settings.serving)
+    frozen = sum(len(p.freeze.frozen) for p in cycle.periods)
+    reconciled = len(cycle.reconcile.reconciled) if cycle.reconcile else 0
+    return [
+        f"billing {', '.join(periods) or '(no new candidates)'}: {frozen} batches frozen, "
+        f"{len(cycle.send.created)} invoices sent to the ERP, {reconciled} reconciled, "
+        f"{len(cycle.send.dead_lettered)} dead letters, {waiting} awaiting release "
+        f"({time.perf_counter() - started:.1f} s)"
+    ]
+
+
+def _dbt_build(select: str, as_of: date) -> None:
+    """``dbt build --select <select>`` as of ``as_of``; raises :class:`CliError` on failure."""
+    import subprocess
+
+    from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
+
+    completed = subprocess.run(
+        [
+            dbt_executable(),
+            "--quiet",
+            "build",
+            "--select",
+            select,
+            "--vars",
+            f'{{"as_of_date": "{as_of.isoformat()}"}}',
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode:
+        tail = (completed.stdout + completed.stderr).strip().splitlines()[-5:]
+        raise CliError(f"dbt build after billing failed: {' | '.join(tail)}")
 
 
 def _checks_not_passed(result) -> list:
