@@ -15,7 +15,7 @@ import pytest
 
 from bench.sample import sample_batches
 from dagster_project.cli import main
-from tests.candidates import write_candidates
+from tests.candidates import write_candidates, write_release_rules
 from tests.support.d2b_cli import d2b_environment, run_d2b
 
 PERIOD = "2026-03"
@@ -60,16 +60,9 @@ def home(tmp_path) -> Path:
     """A home whose warehouse holds March candidates of four clients, built as of AS_OF, and
     auto-release rules for US01 and DE01 only."""
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    write_candidates(con, sample_batches(4, period=PERIOD, lines_per_batch=3))
-    con.execute(
-        "ALTER TABLE marts.billing_batch_candidates ADD COLUMN as_of_date DATE "
-        f"DEFAULT DATE '{AS_OF}'"
-    )
-    con.execute(
-        "CREATE SCHEMA staging; CREATE TABLE staging.stg_config__billing_release AS "
-        "SELECT * FROM (VALUES ('US01', true), ('UK01', false), ('DE01', true)) "
-        "AS t(legal_entity, auto_release)"
-    )
+    batches = sample_batches(4, period=PERIOD, lines_per_batch=3)
+    write_candidates(con, batches, as_of=date.fromisoformat(AS_OF), auto_release=False)
+    write_release_rules(con, {"US01": True, "UK01": False, "DE01": True})
     con.close()
     return tmp_path
 

@@ -19,7 +19,7 @@ from erp.candidates import StaleCandidatesError, batches_for_period
 from erp.outbox import NO_BACKOFF, releasing
 from erp.outbox import store as outbox_store
 from erp.outbox.store import AWAITING_RELEASE, READY, Audit
-from tests.candidates import write_candidates
+from tests.candidates import write_candidates, write_release_rules
 
 from .conftest import audit_events
 
@@ -45,25 +45,13 @@ def batches():
 @pytest.fixture
 def candidates(warehouse, batches):
     """The batches' records as the candidates mart, built as of ``AS_OF``."""
-    write_candidates(warehouse, batches)
-    warehouse.execute(
-        f"ALTER TABLE marts.billing_batch_candidates ADD COLUMN as_of_date DATE "
-        f"DEFAULT DATE '{AS_OF}'"
-    )
+    write_candidates(warehouse, batches, as_of=AS_OF, auto_release=False)
     return warehouse
 
 
 def auto_release(con, *entities: str) -> None:
-    """The firm's auto-release rules as the config staging model holds them."""
-    con.execute(
-        "CREATE SCHEMA IF NOT EXISTS staging; CREATE OR REPLACE TABLE "
-        "staging.stg_config__billing_release (legal_entity VARCHAR, auto_release BOOLEAN)"
-    )
-    for entity in ("US01", "UK01", "DE01", "CA01"):
-        con.execute(
-            "INSERT INTO staging.stg_config__billing_release VALUES (?, ?)",
-            [entity, entity in entities],
-        )
+    """The firm's auto-release rules: ``entities`` automatic, the others by a person."""
+    write_release_rules(con, {e: e in entities for e in ("US01", "UK01", "DE01", "CA01")})
 
 
 def statuses(con) -> dict[str, str]:
