@@ -310,8 +310,7 @@ def _bill(args) -> int:
         adapter = make_adapter(erp_settings)
         try:
             if args.dry_run:
-                held = releasing.held_records(con) if outbox_exists(con) else set()
-                candidates = batches_for_period(con, args.period, held=held)
+                candidates = batches_for_period(con, args.period, held=releasing.held_records(con))
                 for line in _plan_lines(args.period, outbox.plan(con, adapter, candidates)):
                     print(line)
                 return 0
@@ -419,6 +418,7 @@ def _require_something_to_bill(con, period: str, as_of: date) -> None:
 
 
 def _plan_lines(period: str, items) -> list[str]:
+    items = [item for item in items if item.period == period]  # the plan covers every period
     lines = [f"billing period {period} (dry run: nothing changed): {len(items)} batches"]
     lines.append(f"{'action':<18} {'batch':<18} {'client':<20} {'lines':>6} {'amount':>16}  why")
     for item in items:
@@ -431,7 +431,9 @@ def _plan_lines(period: str, items) -> list[str]:
 
 def _money(amount, currency: str) -> str:
     """An amount as people read it: thousands separated, two decimals, then the currency."""
-    return f"{amount:,.2f} {currency}"
+    from decimal import Decimal
+
+    return f"{Decimal(amount):,.2f} {currency}"
 
 
 def bill_summary(con, cycle, period: str) -> list[str]:

@@ -90,6 +90,9 @@ def test_bill_refuses_candidates_built_for_another_as_of_date(home, d2b):
 
 
 def test_bill_sends_auto_released_entities_and_the_rest_on_release(home, d2b):
+    plan = d2b(home, "bill", "--period", PERIOD, "--as-of", AS_OF, "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert plan.stdout.count("freeze_and_create") == 4 and "nothing changed" in plan.stdout
     first = d2b(home, "bill", "--period", PERIOD, "--as-of", AS_OF)
     assert first.returncode == 0, first.stderr
     out = first.stdout
@@ -122,6 +125,8 @@ def test_bill_sends_auto_released_entities_and_the_rest_on_release(home, d2b):
     assert "released 0 by the entities' auto-release rule, 1 by hand" in second.stdout
     assert "awaiting release: 1 batches (1 on hold)" in second.stdout
     assert "PO missing (by bob until 2099-01-01)" in second.stdout
+    plan = d2b(home, "bill", "--period", PERIOD, "--as-of", AS_OF, "--dry-run")
+    assert plan.stdout.count("await_release") == 1 and plan.stdout.count("skip") == 3
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute(
             "SELECT actor, detail->>'rule' FROM ops.audit_log WHERE event = 'released' "

@@ -70,8 +70,16 @@ def today() -> date:
 
 
 def active_holds(con: duckdb.DuckDBPyConnection, scope: str | None = None) -> list[Hold]:
-    """Holds neither lifted nor expired, oldest first (``scope``: batch, record or both)."""
-    ensure_schema(con)
+    """Holds neither lifted nor expired, oldest first (``scope``: batch, record or both).
+
+    Reads only (a read-only connection works): none before the first hold.
+    """
+    ((found,),) = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'ops' AND table_name = 'billing_hold_lifts'"
+    ).fetchall()
+    if not found:
+        return []
     rows = con.execute(
         "SELECT hold_id, scope, target, approver, reason, expires_on FROM ops.billing_holds "
         "WHERE hold_id NOT IN (SELECT hold_id FROM ops.billing_hold_lifts) "
