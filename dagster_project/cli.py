@@ -13,7 +13,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench import SUITES
@@ -67,6 +67,12 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+class NothingToDo(CliError):
+    """The input is well formed but names nothing to work on (exit status 2, like bad usage)."""
+
+    exit_code = 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,6 +158,55 @@ def _parser() -> argparse.ArgumentParser:
     )
     billing_plan.add_argument("--period", required=True, type=_period, help="YYYY-MM")
     billing_plan.set_defaults(handler=_billing_plan)
+
+    bill = commands.add_parser(
+        "bill",
+        help="bill one period: freeze, release, send to the ERP, read back, reconcile",
+        description=(
+            "Bill one closed period into the ERP (D2B_ERP_ADAPTER). Its candidate records "
+            "(marts.billing_batch_candidates, built as of --as-of) are frozen into batches "
+            "that wait for release; the entities the firm releases automatically "
+            "(config/billing_release) go on, the others with --release. Then every released "
+            "batch is sent exactly once, read back and reconciled. Held batches and records "
+            "wait (d2b hold). Prints what was billed and what awaits release, and why."
+        ),
+    )
+    bill.add_argument("--period", required=True, type=_period, help="YYYY-MM")
+    bill.add_argument(
+        "--release", action="store_true", help="release the period's batches awaiting release"
+    )
+    bill.add_argument(
+        "--by", default=None, help="who releases (recorded in the audit log; default the OS user)"
+    )
+    bill.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="the as-of date the marts were built for (default today, UTC)",
+    )
+    bill.add_argument(
+        "--dry-run", action="store_true", help="show what would happen; change nothing"
+    )
+    bill.set_defaults(handler=_bill)
+
+    hold = commands.add_parser(
+        "hold",
+        help="hold a batch awaiting release or a record from billing; list or lift holds",
+        description=(
+            "A held batch is not released and a held record (time entry or expense, by "
+            "correlation id) is not frozen into a batch until the hold expires or is lifted. "
+            "Placing and lifting holds is recorded in the audit log."
+        ),
+    )
+    target = hold.add_mutually_exclusive_group(required=True)
+    target.add_argument("--batch", help="hold this batch (its key; it must await release)")
+    target.add_argument("--record", help="hold this record (its correlation id)")
+    target.add_argument("--list", action="store_true", help="list the holds in force")
+    target.add_argument("--lift", metavar="HOLD_ID", help="lift this hold")
+    hold.add_argument("--reason", help="why (required to place a hold)")
+    hold.add_argument("--until", type=_date, help="the hold expires on this date (YYYY-MM-DD)")
+    hold.add_argument("--by", default=None, help="approver (default the OS user)")
+    hold.set_defaults(handler=_hold)
 
     suites = "\n".join(f"  {name:<11} {summary}" for name, (_, summary) in SUITES.items())
     bench = commands.add_parser(
@@ -251,6 +306,220 @@ def _scale(text: str) -> float:
     if not scale > 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"the scale must be a positive number, not {text}")
     return scale
+
+
+def _bill(args) -> int:
+    from erp import outbox
+    from erp.adapters import make_adapter
+    from erp.billing_cycle import bill_periods
+    from erp.candidates import CANDIDATES_RELATION, StaleCandidatesError, batches_for_period
+    from erp.outbox import releasing
+    from erp.settings import ErpSettings
+    from ingest.warehouse import connect, table_exists
+
+    settings = _settings()
+    as_of = args.as_of or datetime.now(UTC).date()
+    if not settings.warehouse.exists():
+        raise CliError(f"no warehouse at {settings.warehouse}: run `d2b run` first")
+    try:
+        erp_settings = ErpSettings.from_env()
+    except ValueError as error:
+        raise CliError(str(error)) from error
+    with connect(settings.warehouse, read_only=args.dry_run) as con:
+        if not table_exists(con, CANDIDATES_RELATION):
+            raise CliError(f"{CANDIDATES_RELATION} does not exist: build the marts first")
+        _require_something_to_bill(con, args.period, as_of)
+        adapter = make_adapter(erp_settings)
+        try:
+            if args.dry_run:
+                candidates = batches_for_period(con, args.period, held=releasing.held_records(con))
+                for line in _plan_lines(args.period, outbox.plan(con, adapter, candidates)):
+                    print(line)
+                return 0
+            cycle = bill_periods(
+                con,
+                adapter,
+                [args.period],
+                as_of=as_of,
+                run_id=f"bill-{args.period}-{datetime.now(UTC):%Y%m%dT%H%M%S}",
+                by=args.by or _os_user(),
+                release=args.release,
+            )
+        except StaleCandidatesError as error:
+            raise CliError(str(error)) from error
+        finally:
+            adapter.close()
+        for line in bill_summary(con, cycle, args.period):
+            print(line)
+    return 0
+
+
+def _hold(args) -> int:
+    from erp.outbox import releasing
+    from ingest.warehouse import connect
+
+    settings = _settings()
+    if not settings.warehouse.exists():
+        raise CliError(f"no warehouse at {settings.warehouse}: run `d2b run` first")
+    by = args.by or _os_user()
+    run_id = f"hold-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    with connect(settings.warehouse) as con:
+        try:
+            if args.list:
+                holds = releasing.active_holds(con)
+                print(f"{len(holds)} holds in force")
+                for h in holds:
+                    print(
+                        f"  {h.hold_id} {h.scope:<6} {h.target} until {h.expires_on} "
+                        f"by {h.approver}: {h.reason}"
+                    )
+                return 0
+            if args.lift:
+                releasing.lift_hold(con, args.lift, by=by, run_id=run_id)
+                print(f"lifted {args.lift}")
+                return 0
+            if not args.reason or not args.until:
+                raise CliError("a hold needs --reason and --until")
+            scope = releasing.BATCH if args.batch else releasing.RECORD
+            hold_id = releasing.place_hold(
+                con,
+                scope,
+                args.batch or args.record,
+                approver=by,
+                reason=args.reason,
+                expires_on=args.until,
+                run_id=run_id,
+            )
+        except ValueError as error:
+            raise CliError(str(error)) from error
+    print(f"{hold_id}: {scope} {args.batch or args.record} held until {args.until}")
+    return 0
+
+
+def outbox_exists(con) -> bool:
+    """Whether the billing run has created its tables in this warehouse."""
+    from erp.outbox.store import outbox_exists as exists
+
+    return exists(con)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers): say so rather than guess
+        return "unknown-user"
+
+
+def _require_something_to_bill(con, period: str, as_of: date) -> None:
+    """Raise :class:`NothingToDo` (with the reason) when ``period`` has nothing to bill."""
+    from erp.candidates import CANDIDATES_RELATION
+
+    period_start = date.fromisoformat(f"{period}-01")
+    next_start = date(period_start.year + period_start.month // 12, period_start.month % 12 + 1, 1)
+    if next_start > as_of + timedelta(days=1):
+        raise NothingToDo(
+            f"{period} is not closed as of {as_of}: a period is billed once it has ended"
+        )
+    ((candidates,),) = con.execute(
+        f"SELECT count(*) FROM {CANDIDATES_RELATION} WHERE period = ?", [period]
+    ).fetchall()
+    batches = 0
+    if outbox_exists(con):
+        ((batches,),) = con.execute(
+            "SELECT count(*) FROM ops.erp_outbox WHERE period = ?", [period]
+        ).fetchall()
+    if candidates or batches:
+        return
+    raise NothingToDo(
+        f"{period} has no candidates: no approved, billable, priced record of that month is "
+        "waiting to be invoiced (already on an ERP invoice, held back by an exception, or none "
+        "was logged)"
+    )
+
+
+def _plan_lines(period: str, items) -> list[str]:
+    items = [item for item in items if item.period == period]  # the plan covers every period
+    lines = [f"billing period {period} (dry run: nothing changed): {len(items)} batches"]
+    lines.append(f"{'action':<18} {'batch':<18} {'client':<20} {'lines':>6} {'amount':>16}  why")
+    for item in items:
+        lines.append(
+            f"{item.action:<18} {item.batch_key[:16]:<18} {item.client_ref[:20]:<20} "
+            f"{item.line_count:>6} {_money(item.amount, item.currency):>16}  {item.reason}"
+        )
+    return lines
+
+
+def _money(amount, currency: str) -> str:
+    """An amount as people read it: thousands separated, two decimals, then the currency."""
+    from decimal import Decimal
+
+    return f"{Decimal(amount):,.2f} {currency}"
+
+
+def bill_summary(con, cycle, period: str) -> list[str]:
+    """The readable summary of a billing run for ``period``: what was billed, what waits."""
+    from erp.outbox import releasing
+
+    (billed,) = [p for p in cycle.periods if p.period == period]
+    lines = [
+        f"billing period {period} (run {cycle.run_id}): {billed.candidate_batches} candidate "
+        f"batches, {billed.candidate_lines} lines"
+    ]
+    if billed.held_records:
+        lines.append(f"  {billed.held_records} records on hold, not billed (d2b hold --list)")
+    frozen = billed.freeze
+    lines.append(
+        f"  frozen {len(frozen.frozen)} new, {len(frozen.unchanged)} already frozen, "
+        f"{len(frozen.rejected)} rejected"
+    )
+    for key, reason in frozen.rejected.items():
+        lines.append(f"    rejected {key[:16]}: {reason}")
+    lines.append(
+        f"  released {len(billed.auto_released)} by the entities' auto-release rule, "
+        f"{len(billed.released)} by hand"
+    )
+    sent = cycle.send
+    lines.append(
+        f"  sent {len(sent.created)} invoices to the ERP ({len(sent.adopted)} already there), "
+        f"{len(sent.dead_lettered)} dead letters, {len(sent.failed_retryable)} to retry"
+    )
+    if cycle.reconcile is not None:
+        lines.append(
+            f"  reconciled {len(cycle.reconcile.reconciled)}, "
+            f"{len(cycle.reconcile.mismatched)} mismatched"
+        )
+    lines.append(f"{period} in the outbox, by status and currency:")
+    rows = con.execute(
+        "SELECT status, currency, count(*), sum(line_count), sum(total_amount) "
+        "FROM ops.erp_outbox WHERE period = ? GROUP BY ALL ORDER BY ALL",
+        [period],
+    ).fetchall()
+    for status, currency, batches, line_count, amount in rows:
+        lines.append(
+            f"  {status:<18} {batches:>5} batches {line_count:>6} lines "
+            f"{_money(amount, currency):>18}"
+        )
+    waiting = releasing.awaiting_release(con, period)
+    if waiting:
+        holds = {h.target: h for h in releasing.active_holds(con, releasing.BATCH)}
+        held = [key for key in waiting if key in holds]
+        lines.append(
+            f"awaiting release: {len(waiting)} batches ({len(held)} on hold); release with "
+            f"`d2b bill --period {period} --release`"
+        )
+        for key in held:
+            hold = holds[key]
+            lines.append(
+                f"  held {key[:16]}: {hold.reason} (by {hold.approver} until {hold.expires_on})"
+            )
+        if len(held) < len(waiting):
+            lines.append(
+                f"  {len(waiting) - len(held)} not on hold: their legal entities are not "
+                "released automatically (config/billing_release), a person releases them"
+            )
+    return lines
 
 
 def _scales(text: str) -> tuple[float, ...]:
@@ -423,6 +692,8 @@ def _run(args) -> int:
     from serving.snapshot import current
 
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s")
+    for line in _bill_closed_periods(settings, args.as_of or datetime.now(UTC).date()):
+        print(line)
     for line in warehouse_summary(settings.warehouse):
         print(line)
     for line in held_summary(settings.warehouse, _checks_not_passed(result), since):
@@ -473,6 +744,106 @@ def _check_as_of(warehouse: Path, as_of: date) -> None:
             f"--as-of {as_of} is before the data (its first time entry is of {first_day}): "
             "nothing would be built or published"
         )
+
+
+#: The marts that read the billing run's tables (the ERP's read back and the outbox), rebuilt
+#: after billing so the published snapshot shows it (docs/erp.md).
+DBT_AFTER_BILLING = (
+    "source:erp_api+ source:ops.erp_outbox_correlations+ source:ops.erp_outbox+ "
+    "source:ops.audit_log+"
+)
+
+
+def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
+    """Bill every closed period with candidates into the ERP, then rebuild and publish.
+
+    The same steps as ``d2b bill`` (erp.billing_cycle) behind the same release gate: the
+    entities the firm releases automatically are sent, the others wait for `d2b bill
+    --release`. With nothing new to freeze or read back it costs one query, so a second
+    run sends nothing and rebuilds nothing. Returns the summary lines.
+    """
+    from erp.adapters import make_adapter
+    from erp.billing_cycle import AUTO_RELEASE_ACTOR, bill_periods
+    from erp.candidates import CANDIDATES_RELATION
+    from erp.settings import ErpSettings
+    from ingest.warehouse import connect, table_exists
+    from serving.snapshot import publish
+
+    started = time.perf_counter()
+    with connect(settings.warehouse) as con:
+        if not table_exists(con, CANDIDATES_RELATION):
+            return []
+        periods = [
+            period
+            for (period,) in con.execute(
+                f"SELECT DISTINCT period FROM {CANDIDATES_RELATION} ORDER BY period"
+            ).fetchall()
+        ]
+        ready = 0
+        if outbox_exists(con):
+            ((ready,),) = con.execute(
+                "SELECT count(*) FROM ops.erp_outbox WHERE status IN "
+                "('ready', 'failed_retryable', 'sent')"
+            ).fetchall()
+        if not periods and not ready:
+            return ["billing: nothing new to bill"]
+        try:
+            adapter = make_adapter(ErpSettings.from_env())
+        except ValueError as error:
+            raise CliError(str(error)) from error
+        try:
+            cycle = bill_periods(
+                con,
+                adapter,
+                periods,
+                as_of=as_of,
+                run_id=f"run-billing-{datetime.now(UTC):%Y%m%dT%H%M%S}",
+                by=AUTO_RELEASE_ACTOR,
+            )
+        finally:
+            adapter.close()
+        waiting = con.execute(
+            "SELECT count(*) FROM ops.erp_outbox WHERE status = 'awaiting_release'"
+        ).fetchall()[0][0]
+    _dbt_build(DBT_AFTER_BILLING, as_of)
+    with connect(settings.warehouse) as con:
+        publish(con, settings.serving)
+    frozen = sum(len(p.freeze.frozen) for p in cycle.periods)
+    reconciled = len(cycle.reconcile.reconciled) if cycle.reconcile else 0
+    return [
+        f"billing {', '.join(periods) or '(no new candidates)'}: {frozen} batches frozen, "
+        f"{len(cycle.send.created)} invoices sent to the ERP, {reconciled} reconciled, "
+        f"{len(cycle.send.dead_lettered)} dead letters, {waiting} awaiting release "
+        f"({time.perf_counter() - started:.1f} s)"
+    ]
+
+
+def _dbt_build(select: str, as_of: date) -> None:
+    """``dbt build --select <select>`` as of ``as_of``; raises :class:`CliError` on failure."""
+    import subprocess
+
+    from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
+
+    completed = subprocess.run(
+        [
+            dbt_executable(),
+            "--quiet",
+            "build",
+            "--select",
+            select,
+            "--vars",
+            f'{{"as_of_date": "{as_of.isoformat()}"}}',
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode:
+        tail = (completed.stdout + completed.stderr).strip().splitlines()[-5:]
+        raise CliError(f"dbt build after billing failed: {' | '.join(tail)}")
 
 
 def _checks_not_passed(result) -> list:

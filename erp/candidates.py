@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -119,14 +120,56 @@ def candidate_rows(
 
 
 def batches_for_period(
-    con: duckdb.DuckDBPyConnection, period: str, relation: str = CANDIDATES_RELATION
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    relation: str = CANDIDATES_RELATION,
+    *,
+    held: Iterable[str] = (),
 ) -> list[BillingBatch]:
-    """Group the candidate records of ``period`` into billing batches, ordered by batch key."""
+    """Group the candidate records of ``period`` into billing batches, ordered by batch key.
+
+    Records whose correlation id is in ``held`` (on hold, :mod:`erp.outbox.releasing`) are
+    left out: they are billed once the hold ends.
+    """
     columns = ", ".join(CANDIDATE_COLUMNS)
     rows = con.execute(
-        f"SELECT {columns} FROM {relation} WHERE period = ? ORDER BY correlation_id", [period]
+        f"SELECT {columns} FROM {relation} WHERE period = ? "
+        "AND NOT list_contains(?::VARCHAR[], correlation_id) ORDER BY correlation_id",
+        [period, sorted(held)],
     ).fetchall()
     return batches_from_rows(dict(zip(CANDIDATE_COLUMNS, row, strict=True)) for row in rows)
+
+
+class StaleCandidatesError(ValueError):
+    """The candidates were built for another as-of date than the billing run's."""
+
+
+def check_as_of(
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    as_of: date,
+    relation: str = CANDIDATES_RELATION,
+) -> None:
+    """Refuse to bill ``period`` from candidates built as of another date than ``as_of``.
+
+    Billing is pinned to its period's facts: candidates of a past-date rebuild would freeze
+    part of a month, and the next run would bill the rest as a second invoice. Raises
+    :class:`StaleCandidatesError` naming the dates.
+    """
+    built = sorted(
+        day
+        for (day,) in con.execute(
+            f"SELECT DISTINCT as_of_date FROM {relation} WHERE period = ?", [period]
+        ).fetchall()
+    )
+    stale = [day for day in built if day != as_of]
+    if stale:
+        dates = ", ".join(str(day) for day in built)
+        raise StaleCandidatesError(
+            f"the candidates of {period} were built as of {dates}, not the billing run's "
+            f"as-of date {as_of}: rebuild the marts as of {as_of} (d2b run --as-of {as_of}) "
+            "before billing"
+        )
 
 
 def batches_from_rows(rows: Iterable[dict[str, Any]]) -> list[BillingBatch]:

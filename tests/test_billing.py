@@ -10,7 +10,7 @@ import pytest
 from bench.sample import sample_batches
 from dagster_project.defs.billing import BILLING_JOB, billing_schedule
 from ingest.warehouse import connect
-from tests.candidates import write_candidates
+from tests.candidates import write_candidates, write_release_rules
 
 
 @pytest.fixture
@@ -20,11 +20,16 @@ def filedrop_home(d2b_home, monkeypatch):
     return d2b_home
 
 
-def run_period(partition_key: str, *, raise_on_error: bool = True):
+def run_period(partition_key: str, *, raise_on_error: bool = True, as_of: str | None = None):
     from dagster_project.definitions import defs
 
     job = defs().resolve_job_def(BILLING_JOB)
-    return job.execute_in_process(partition_key=partition_key, raise_on_error=raise_on_error)
+    config = {"ops": {"billing__erp_outbox": {"config": {"as_of_date": as_of}}}}
+    return job.execute_in_process(
+        partition_key=partition_key,
+        raise_on_error=raise_on_error,
+        run_config=config if as_of else None,
+    )
 
 
 def outbox_statuses(settings) -> dict[str, int]:
@@ -49,7 +54,11 @@ def test_a_period_is_billed_once_and_a_rerun_changes_nothing(filedrop_home, dbt_
     freeze = result.asset_materializations_for_node("billing__erp_outbox")[0].metadata
     assert freeze["frozen"].value == len(march) and freeze["rejected"].value == 0
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"no_rejected_batches": True, "batches_tie_out": True}
+    assert checks == {
+        "no_rejected_batches": True,
+        "candidates_built_as_of_run": True,
+        "batches_tie_out": True,
+    }
     with connect(filedrop_home.warehouse) as con:
         audit_before = con.execute("SELECT count(*) FROM ops.audit_log").fetchall()
         lines = con.execute("SELECT count(*) FROM raw.erp_api__invoice_lines").fetchall()
@@ -66,6 +75,28 @@ def test_a_period_is_billed_once_and_a_rerun_changes_nothing(filedrop_home, dbt_
 
     run_period("2026-04-01")
     assert outbox_statuses(filedrop_home) == {"reconciled": len(march) + len(april)}
+
+
+def test_the_job_sends_released_batches_only_and_never_bills_stale_candidates(
+    filedrop_home, dbt_manifest
+):
+    march = sample_batches(clients=4, period="2026-03")  # US01, UK01, DE01, CA01
+    with connect(filedrop_home.warehouse) as con:
+        write_candidates(con, march, auto_release=False)
+        write_release_rules(con, {"US01": True, "UK01": False})
+
+    stale = run_period("2026-03-01", as_of="2026-04-20", raise_on_error=False)
+
+    checks = {e.check_name: e.passed for e in stale.get_asset_check_evaluations()}
+    assert checks["candidates_built_as_of_run"] is False
+    assert outbox_statuses(filedrop_home) == {}
+
+    result = run_period("2026-03-01")
+
+    assert result.success
+    assert outbox_statuses(filedrop_home) == {"reconciled": 1, "awaiting_release": 3}
+    freeze = result.asset_materializations_for_node("billing__erp_outbox")[0].metadata
+    assert freeze["auto_released"].value == 1 and freeze["awaiting_release"].value == 3
 
 
 def test_billing_without_candidates_fails_with_a_clear_message(filedrop_home, dbt_manifest):

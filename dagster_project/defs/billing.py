@@ -4,8 +4,13 @@ Monthly billing-period partitions. For a period:
 
 1. ``billing/erp_outbox`` freezes the period's candidate records
    (``marts.billing_batch_candidates``) into ``ops.erp_outbox`` as batches with idempotency
-   keys and control totals. A blocking check (``no_rejected_batches``) stops the run when a
-   batch could not be frozen (it overlaps another batch or changes one already sent).
+   keys and control totals, waiting for release (``awaiting_release``); the entities the firm
+   releases automatically (``config/billing_release``) are released at once, the others by a
+   person (``d2b bill --release``). Records on hold are left out. A blocking check
+   (``no_rejected_batches``) stops the run when a batch could not be frozen (it overlaps
+   another batch or changes one already sent); another (``candidates_built_as_of_run``)
+   freezes nothing when the candidates were built as of another date than the run's
+   (``as_of_date`` in the run config, default today).
 2. ``billing/erp_send`` posts every ``ready`` and due ``failed_retryable`` batch through the
    ERP adapter (``D2B_ERP_ADAPTER``: Tryton by default, or file drop); business errors go to
    ``dead_letter`` with the ERP's message.
@@ -24,6 +29,8 @@ schedule runs the closed period on the 3rd of each month; past periods are backf
 launching the partitioned job for them.
 """
 
+from datetime import UTC, date, datetime
+
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
@@ -33,7 +40,9 @@ from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from erp import outbox
 from erp.adapters import make_adapter
 from erp.adapters.base import ErpAdapter
-from erp.candidates import CANDIDATES_RELATION, batches_for_period
+from erp.billing_cycle import freeze_period
+from erp.candidates import CANDIDATES_RELATION, StaleCandidatesError
+from erp.outbox import releasing
 from erp.settings import ErpSettings
 from ingest.warehouse import connect, table_exists
 
@@ -75,6 +84,16 @@ class ErpResource(dg.ConfigurableResource):
         return make_adapter(ErpSettings.from_env())
 
 
+class BillingRunConfig(dg.Config):
+    """The billing run's as-of date: the date its candidates must have been built for."""
+
+    as_of_date: str | None = None
+
+    def as_of(self) -> date:
+        """The as-of date (``YYYY-MM-DD``), today (UTC) by default."""
+        return date.fromisoformat(self.as_of_date) if self.as_of_date else datetime.now(UTC).date()
+
+
 @dg.asset(
     key=OUTBOX_KEY,
     deps=[CANDIDATES_KEY],
@@ -90,11 +109,25 @@ class ErpResource(dg.ConfigurableResource):
             asset=OUTBOX_KEY,
             blocking=True,
             description="Every candidate batch of the period was frozen (none rejected).",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "candidates_built_as_of_run",
+            asset=OUTBOX_KEY,
+            blocking=True,
+            description=(
+                "The candidates were built as of the run's as-of date (a past-date rebuild "
+                "never feeds billing)."
+            ),
+        ),
     ],
-    description="The period's candidate batches frozen in ops.erp_outbox with control totals.",
+    description=(
+        "The period's candidate batches frozen in ops.erp_outbox with control totals, "
+        "released by the entity's auto-release rule or awaiting a person's release."
+    ),
 )
-def erp_outbox(context: dg.AssetExecutionContext, d2b: D2BSettingsResource):
+def erp_outbox(
+    context: dg.AssetExecutionContext, d2b: D2BSettingsResource, config: BillingRunConfig
+):
     """Freeze the period's candidate batches (idempotent: a re-run changes nothing)."""
     period = period_of(context.partition_key)
     with connect(d2b.settings().warehouse) as con:
@@ -103,8 +136,18 @@ def erp_outbox(context: dg.AssetExecutionContext, d2b: D2BSettingsResource):
             raise dg.Failure(
                 f"{CANDIDATES_RELATION} does not exist: build the marts before billing",
             )
-        batches = batches_for_period(con, period)
-        result = outbox.freeze(con, batches, context.run_id)
+        try:
+            billed = freeze_period(con, period, as_of=config.as_of(), run_id=context.run_id)
+        except StaleCandidatesError as error:
+            context.log.error(str(error))
+            yield dg.MaterializeResult(metadata={"period": period, "frozen": 0})
+            yield dg.AssetCheckResult(
+                check_name="candidates_built_as_of_run", passed=False, metadata={"why": str(error)}
+            )
+            yield dg.AssetCheckResult(check_name="no_rejected_batches", passed=True)
+            return
+        result = billed.freeze
+        waiting = releasing.awaiting_release(con, period)
         totals = con.execute(
             "SELECT count(*), coalesce(sum(line_count), 0), coalesce(sum(total_amount), 0) "
             "FROM ops.erp_outbox WHERE period = ?",
@@ -115,16 +158,20 @@ def erp_outbox(context: dg.AssetExecutionContext, d2b: D2BSettingsResource):
     yield dg.MaterializeResult(
         metadata={
             "period": period,
-            "candidate_batches": len(batches),
+            "candidate_batches": billed.candidate_batches,
+            "held_records": billed.held_records,
             "frozen": len(result.frozen),
             "unchanged": len(result.unchanged),
             "corrected": len(result.corrected),
             "rejected": len(result.rejected),
+            "auto_released": len(billed.auto_released),
+            "awaiting_release": len(waiting),
             "outbox_batches": totals[0],
             "outbox_lines": totals[1],
             "outbox_amount": float(totals[2]),
         }
     )
+    yield dg.AssetCheckResult(check_name="candidates_built_as_of_run", passed=True)
     yield dg.AssetCheckResult(
         check_name="no_rejected_batches",
         passed=not result.rejected,

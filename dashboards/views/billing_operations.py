@@ -13,7 +13,13 @@ import streamlit as st
 
 from dashboards import format as fmt
 from dashboards import lags as lags_module
-from dashboards.data import BILLING_BATCH_TABLES, current_snapshot, query, table_has_rows
+from dashboards.data import (
+    BILLING_BATCH_TABLES,
+    current_snapshot,
+    query,
+    table_exists,
+    table_has_rows,
+)
 from dashboards.filters import current_filters
 from dashboards.ui import (
     filter_note,
@@ -34,7 +40,15 @@ TABLES = (
     "marts.dim_resources",
 )
 QUEUE_AGES = ("0–7 days", "8–30 days", "31–90 days", "> 90 days")
-STATUSES = ("ready", "sent", "failed_retryable", "dead_letter", "reconciled", "mismatch")
+STATUSES = (
+    "awaiting_release",
+    "ready",
+    "sent",
+    "failed_retryable",
+    "dead_letter",
+    "reconciled",
+    "mismatch",
+)
 LAG_LABELS = {
     "time_approval": "Time approval",
     "expense_posting": "Expense posting",
@@ -149,6 +163,21 @@ def billing_batches(params, filters) -> None:
             empty="No billing batches in scope.",
             height=320,
         )
+
+        st.markdown("**Awaiting release**")
+        waiting = outbox[outbox["status"] == "awaiting_release"]
+        if not waiting.empty:
+            st.caption(
+                "Frozen, not sent: released by the entity's auto-release rule "
+                "(config/billing_release) or by a person: `d2b bill --period P --release`."
+            )
+        table(
+            waiting[["batch_key", "period", "client_name", "legal_entity", "line_count", "amount"]],
+            "awaiting_release",
+            empty="Nothing awaits release.",
+        )
+        holds = query("ops_holds") if table_exists("ops.billing_holds") else pd.DataFrame()
+        table(holds, "billing_holds", empty="No holds in force (`d2b hold`).")
 
         st.markdown("**Dead letters**")
         dead = outbox[outbox["status"] == "dead_letter"][

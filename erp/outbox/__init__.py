@@ -10,6 +10,10 @@
       business   ▼          replay_dead_letters (after correction)
             dead_letter ─────────────────────────────────► ready
 
+A billing run (:mod:`erp.billing_cycle`) freezes into ``awaiting_release``: nothing is sent
+until a person or the legal entity's auto-release rule releases the batch
+(:mod:`~erp.outbox.releasing`); a hold keeps it waiting.
+
 Exactly once rests on two facts. The ERP is always asked "do you hold this batch key?"
 before anything is created (the adapter's ``create_if_absent``), so a run that died after
 the ERP committed and before the outbox recorded it adopts the existing invoice instead of
@@ -23,16 +27,27 @@ this package only ever inserts into that table.
 
 One module per step: :mod:`~erp.outbox.freezing`, :mod:`~erp.outbox.sending` (with the
 replay of dead letters), :mod:`~erp.outbox.reading_back`, :mod:`~erp.outbox.reconciling`,
-:mod:`~erp.outbox.dry_run` (``plan``), over :mod:`~erp.outbox.store` (tables, statuses,
-transitions, audited writes). Callers import the steps from here.
+:mod:`~erp.outbox.dry_run` (``plan``), :mod:`~erp.outbox.releasing` (the release gate and
+holds), over :mod:`~erp.outbox.store` (tables, statuses, transitions, audited writes).
+Callers import the steps from here.
 """
 
 from erp.outbox.dry_run import PlanItem, plan
 from erp.outbox.freezing import FreezeResult, freeze
 from erp.outbox.reading_back import ReadBackResult, read_back, read_back_load
 from erp.outbox.reconciling import ReconcileResult, reconcile
+from erp.outbox.releasing import (
+    Hold,
+    ReleaseResult,
+    active_holds,
+    held_records,
+    lift_hold,
+    place_hold,
+    release,
+)
 from erp.outbox.sending import NO_BACKOFF, Backoff, SendResult, replay_dead_letters, send
 from erp.outbox.store import (
+    AWAITING_RELEASE,
     DDL,
     DEAD_LETTER,
     FAILED_RETRYABLE,
@@ -48,6 +63,7 @@ from erp.outbox.store import (
 )
 
 __all__ = [
+    "AWAITING_RELEASE",
     "DDL",
     "DEAD_LETTER",
     "FAILED_RETRYABLE",
@@ -60,17 +76,24 @@ __all__ = [
     "TRANSITIONS",
     "Backoff",
     "FreezeResult",
+    "Hold",
     "PlanItem",
     "ReadBackResult",
     "ReconcileResult",
+    "ReleaseResult",
     "SendResult",
+    "active_holds",
     "ensure_schema",
     "freeze",
+    "held_records",
+    "lift_hold",
     "load_batches",
+    "place_hold",
     "plan",
     "read_back",
     "read_back_load",
     "reconcile",
+    "release",
     "replay_dead_letters",
     "send",
     "status_counts",

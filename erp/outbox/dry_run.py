@@ -13,6 +13,7 @@ from erp.adapters.base import (
 )
 from erp.model import BillingBatch
 from erp.outbox.store import (
+    AWAITING_RELEASE,
     DEAD_LETTER,
     FAILED_RETRYABLE,
     MISMATCH,
@@ -71,8 +72,8 @@ def plan(
         pending = load_batches(con, [READY, FAILED_RETRYABLE, DEAD_LETTER])
         done = con.execute(
             "SELECT batch_key, client_ref, period, status, line_count, total_amount, currency "
-            "FROM ops.erp_outbox WHERE status IN (?, ?, ?) ORDER BY batch_key",
-            [SENT, RECONCILED, MISMATCH],
+            "FROM ops.erp_outbox WHERE status IN (?, ?, ?, ?) ORDER BY batch_key",
+            [SENT, RECONCILED, MISMATCH, AWAITING_RELEASE],
         ).fetchall()
 
     def item(batch: BillingBatch, status: str | None, action: str, reason: str) -> PlanItem:
@@ -126,8 +127,11 @@ def plan(
                 client,
                 period,
                 status,
-                "skip",
-                "already in the ERP",
+                *(
+                    ("await_release", "frozen, not sent until released")
+                    if status == AWAITING_RELEASE
+                    else ("skip", "already in the ERP")
+                ),
                 count,
                 str(amount),
                 currency,

@@ -1,4 +1,8 @@
-"""Freeze: candidate billing batches into the outbox as ``ready``, idempotently."""
+"""Freeze: candidate billing batches into the outbox, idempotently.
+
+New batches enter ``ready``, or ``awaiting_release`` behind the release gate
+(:mod:`erp.outbox.releasing`), as the caller asks.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import pyarrow as pa
 from erp.model import BillingBatch
 from erp.outbox import store
 from erp.outbox.store import (
+    AWAITING_RELEASE,
     DEAD_LETTER,
     READY,
     Audit,
@@ -39,8 +44,13 @@ def freeze(
     batches: Iterable[BillingBatch],
     run_id: str,
     actor: str = "erp.freeze",
+    *,
+    await_release: bool = False,
 ) -> FreezeResult:
     """Write candidate batches to ``ops.erp_outbox`` as ``ready``, idempotently.
+
+    With ``await_release`` new batches wait in ``awaiting_release`` instead, until released
+    (:func:`erp.outbox.releasing.release`): the billing run's gate before sending.
 
     - A key already frozen with the same payload: no-op (``unchanged``).
     - A key already frozen with a different payload (a correction: rate, tax code,
@@ -92,7 +102,8 @@ def freeze(
             con.execute("DELETE FROM ops.erp_outbox_lines WHERE batch_key = ?", [batch.batch_key])
         corrections = _drop_overlaps(con, corrections, result)
         now = store.now_utc()
-        insert_rows(con, "ops.erp_outbox", [_outbox_row(b, run_id, now) for b in new])
+        status = AWAITING_RELEASE if await_release else READY
+        insert_rows(con, "ops.erp_outbox", [_outbox_row(b, run_id, now, status) for b in new])
         for batch in corrections:
             totals = batch.control_totals()
             con.execute(
@@ -139,7 +150,11 @@ def freeze(
         for batch in new:
             totals = batch.control_totals()
             audit.add(
-                batch.batch_key, "frozen", None, READY, {"period": batch.period, **totals.as_dict()}
+                batch.batch_key,
+                "frozen",
+                None,
+                status,
+                {"period": batch.period, **totals.as_dict()},
             )
             result.frozen.append(batch.batch_key)
         audit.write(con)
@@ -190,7 +205,7 @@ def _drop_overlaps(
     return kept
 
 
-def _outbox_row(batch: BillingBatch, run_id: str, now: datetime) -> dict[str, Any]:
+def _outbox_row(batch: BillingBatch, run_id: str, now: datetime, status: str) -> dict[str, Any]:
     totals = batch.control_totals()
     return {
         "batch_key": batch.batch_key,
@@ -201,7 +216,7 @@ def _outbox_row(batch: BillingBatch, run_id: str, now: datetime) -> dict[str, An
         "total_quantity": totals.quantity,
         "total_amount": totals.amount,
         "expected_tax": totals.tax_amount,
-        "status": READY,
+        "status": status,
         "attempts": 0,
         "frozen_by_run": run_id,
         "frozen_at": now,

@@ -38,6 +38,14 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
     RECONCILED: frozenset({MISMATCH}),
 }
 
+#: The release gate (docs/design.md §6): a batch frozen by a billing run waits here until a
+#: person or the legal entity's auto-release rule releases it to ``ready``; a hold keeps it.
+AWAITING_RELEASE = "awaiting_release"
+STATUSES = (AWAITING_RELEASE, *STATUSES)
+TRANSITIONS[None] = TRANSITIONS[None] | {AWAITING_RELEASE}
+# awaiting_release -> awaiting_release: a hold placed on or lifted from a waiting batch
+TRANSITIONS[AWAITING_RELEASE] = frozenset({READY, AWAITING_RELEASE})
+
 DDL = """
 CREATE SCHEMA IF NOT EXISTS ops;
 CREATE TABLE IF NOT EXISTS ops.erp_outbox (
@@ -98,6 +106,22 @@ CREATE TABLE IF NOT EXISTS ops.audit_log (
     actor VARCHAR NOT NULL,
     detail JSON,
     event_at TIMESTAMP NOT NULL
+);
+-- Holds (docs/design.md §6): a held batch is not released, a held record not frozen, until
+-- the hold expires or is lifted. Placing and lifting are audited in ops.audit_log.
+CREATE TABLE IF NOT EXISTS ops.billing_holds (
+    hold_id VARCHAR PRIMARY KEY,
+    scope VARCHAR NOT NULL,               -- batch | record
+    target VARCHAR NOT NULL,              -- the batch key or the record's correlation id
+    approver VARCHAR NOT NULL,            -- who decided the hold
+    reason VARCHAR NOT NULL,
+    expires_on DATE NOT NULL,             -- the hold ends at the start of this day (UTC)
+    placed_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ops.billing_hold_lifts (  -- insert-only, like the holds
+    hold_id VARCHAR PRIMARY KEY,
+    lifted_by VARCHAR NOT NULL,
+    lifted_at TIMESTAMP NOT NULL
 );
 """
 

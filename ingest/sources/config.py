@@ -1,7 +1,7 @@
 """The firm's own configuration, landed like any source: ``config/<entity>/<entity>_<date>.csv``.
 
 A firm's legal entities, tax rules, expense policy, service-level thresholds, business
-calendars and (where its ERP has none) FX rates are its data,
+calendars, (where its ERP has none) FX rates and billing release rules are its data,
 not the product's code (docs/sources.md, "config"). Each file is a full snapshot dated in its
 name; the newest not after the as-of date is in force, so a new version replaces the last and
 the earlier ones stay in ``raw`` as history. Rows that cannot be read (a rate that is not a
@@ -122,6 +122,23 @@ FX_RATES = SourceSchema(
 #: How often the firm loads config (ingest/sources/cadence.py).
 CADENCE = FIRM_CONFIGURATION
 
+BILLING_RELEASE = SourceSchema(
+    system="config",
+    entity="billing_release",
+    key=("legal_entity",),
+    snapshot=True,
+    description="Per legal entity: whether its frozen billing batches are released automatically.",
+    columns=(
+        Column("legal_entity", "VARCHAR", required=True, description="Entity code (US01)."),
+        Column(
+            "auto_release",
+            "BOOLEAN",
+            required=True,
+            description="true: sent without a person's release; false: waits for one.",
+        ),
+    ),
+)
+
 #: The entities of the firm's daily activity (not master data, not the ERP): what a new
 #: day's exports bring (bench.ladder holds them back and lands them as the next day).
 DAILY_ACTIVITY = ()
@@ -135,5 +152,6 @@ ENTITIES = tuple(
         SLA_THRESHOLDS,
         BUSINESS_CALENDARS,
         FX_RATES,
+        BILLING_RELEASE,
     )
 )

@@ -25,7 +25,7 @@ def warehouse():
 def store(con, rows) -> None:
     frame = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
     con.register("_rows", frame)
-    con.execute("INSERT INTO marts.billing_batch_candidates SELECT * FROM _rows")
+    con.execute("INSERT INTO marts.billing_batch_candidates BY NAME SELECT * FROM _rows")
     con.unregister("_rows")
 
 

@@ -5,7 +5,7 @@ sample firm's service levels. Its business calendar lists no non-working dates: 
 truth's business days are Monday to Friday (docs/generator.md). Its ERP publishes every
 currency it uses, so it lands no ``config/fx_rates``. Every file is dated with the first day
 of the history, so the configuration is in force for any as-of date (docs/sources.md,
-"config").
+"config"). Every legal entity's billing batches are released automatically.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ingest.generator.firm import DAY
 from ingest.generator.state import World
 from ingest.generator.writers import Landing, csv_bytes, day_str
 from ingest.sources.config import (
+    BILLING_RELEASE,
     BUSINESS_CALENDARS,
     EXPENSE_POLICY,
     LEGAL_ENTITIES,
@@ -59,6 +60,11 @@ def config_rows() -> dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]]
         "expense_policy": (_header(EXPENSE_POLICY), policy),
         "sla_thresholds": (_header(SLA_THRESHOLDS), list(SAMPLE_THRESHOLDS)),
         "business_calendars": (_header(BUSINESS_CALENDARS), []),
+        # every entity releases automatically, so `d2b run` shows the whole billing loop
+        "billing_release": (
+            _header(BILLING_RELEASE),
+            [(le.code, "true") for le in ref.LEGAL_ENTITIES],
+        ),
     }
 
 
