@@ -12,7 +12,8 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
-from dashboards.data import current_snapshot, query_parameters, snapshot_as_of
+from dashboards.data import current_snapshot, log_access, query_parameters, snapshot_as_of
+from dashboards.exports import csv_for_spreadsheets
 from dashboards.filters import LIST_FILTERS, Filters
 
 #: Global filter -> the query parameters that apply it.
@@ -169,12 +170,18 @@ def table(
     )
     box.download_button(
         "Download CSV",
-        lambda: frame.to_csv(index=False).encode(),  # written only when clicked
+        lambda: _download(frame, name),  # written only when clicked
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",
         on_click="ignore",
     )
+
+
+def _download(frame: pd.DataFrame, name: str) -> bytes:
+    """The CSV a download serves (formulas neutralised), recorded in the access log."""
+    log_access("download", detail={"file": f"{name}.csv", "rows": len(frame)})
+    return csv_for_spreadsheets(frame)
 
 
 def currency_totals(frame: pd.DataFrame | None, column: str) -> pd.Series:
