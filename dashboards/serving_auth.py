@@ -3,7 +3,7 @@
 Streamlit's ``st.login`` reads its OpenID Connect client from the ``[auth]`` section of a
 secrets file. The firm gives it either that file (``D2B_DASHBOARD_SECRETS``) or the
 ``D2B_OIDC_*`` variables, which are written to a private file in a private temporary
-directory for the server's lifetime (never under D2B_HOME, never logged). Without either,
+directory (never under D2B_HOME, never logged; ``execv`` leaves nobody to delete it). Without either,
 the dashboards sign nobody in, so they listen on loopback only.
 """
 

@@ -15,9 +15,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from d2b.settings import Settings
 from dashboards import data
+from dashboards import format as fmt
 from dashboards.access import (
     NOTHING,
     AccessError,
@@ -295,6 +297,13 @@ def test_trace_finds_only_records_in_scope(snapshot_path, sql):
     events = {**by_id, "record_kind": "time_entry", "source_id": source_id}
     assert data.run_scoped(snapshot_path, "trace_events", events, outside).empty
     assert not data.run_scoped(snapshot_path, "trace_events", events, inside).empty
+    # the search text is a bound parameter: an injection probe is just an id nothing has
+    for probe in (
+        "' or 1=1 --",
+        f"{source_id}' or '1'='1",
+        "x'); drop table marts.dim_clients; --",
+    ):
+        assert data.run_scoped(snapshot_path, "trace_find", {"needle": probe}, Scope()).empty
     # nobody's grant: nothing, not even firm-wide counts; pipeline metadata stays visible
     assert data.run_scoped(snapshot_path, "trace_time_entry", by_id, NOTHING).empty
     assert data.run_scoped(snapshot_path, "health_held_exceptions", {}, NOTHING).empty
@@ -321,3 +330,76 @@ def test_d2b_dev_listens_on_loopback_and_warns_otherwise(
     cli.main(["dev", *extra])
     assert cli._dagster_host(launched[0]) == host
     assert ("warning: the Dagster UI has no sign-in" in capsys.readouterr().err) == warned
+
+
+# --- the app's sign-in gate (AppTest, as the identity provider's user) ---------------------
+
+APP = str(Path(__file__).parent.parent / "dashboards" / "app.py")
+AUTH = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "a-test-cookie-secret-of-sufficient-length",
+        "client_id": "d2b",
+        "client_secret": "a-test-client-secret",
+        "server_metadata_url": "http://localhost:1/.well-known/openid-configuration",
+    }
+}
+
+
+@pytest.fixture
+def signed_in_app(sample_run, monkeypatch, tmp_path):
+    """A function running the app on the sample firm as ``user`` (None: signed out)."""
+    monkeypatch.delenv("D2B_DASHBOARD_DEMO")
+    monkeypatch.setenv("D2B_HOME", str(sample_run.warehouse.parent))
+    for name in ("D2B_LANDING", "D2B_WAREHOUSE", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("D2B_ACCESS_FILE", str(tmp_path / "access.toml"))
+
+    def run(user: dict | None, access: str = "", page: str | None = None) -> AppTest:
+        (tmp_path / "access.toml").write_text(access)
+        app = AppTest.from_file(APP, default_timeout=120)
+        app.secrets.update(AUTH)
+        app.user = {"is_logged_in": user is not None, **(user or {})}
+        app.run()
+        if page is not None:
+            app.switch_page(page)
+            app.run()
+        assert not app.exception, app.exception
+        return app
+
+    return run
+
+
+def test_without_sign_in_no_page_shows_data(signed_in_app, monkeypatch):
+    app = signed_in_app(None)
+    assert [b.label for b in app.button] == ["Sign in"]
+    assert not app.metric and not app.dataframe
+    unconfigured = AppTest.from_file(APP, default_timeout=60)
+    unconfigured.run()
+    assert "Sign-in is not configured" in unconfigured.error[0].value
+    assert not unconfigured.metric and not unconfigured.dataframe
+
+
+def test_a_signed_in_regional_lead_sees_their_regions_figures(signed_in_app, sql):
+    region = _regions(sql)[0]
+    access = (
+        '[[grant]]\nrole = "regional_lead"\nemails = ["lead@firm.example"]\n'
+        f'regions = ["{region}"]\n'
+    )
+    app = signed_in_app({"email": "lead@firm.example", "sub": "1"}, access)
+    ((wip,),) = sql(
+        "select sum(w.unbilled_value_reporting) from marts.unbilled_approved_hours w "
+        "join marts.dim_contracts c using (contract_id) "
+        "join marts.dim_legal_entities e using (legal_entity) where e.region = ?",
+        [region],
+    )
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["WIP value (USD)"] == fmt.money(wip)
+    assert f"Signed in as lead@firm.example (regions: {region})" in [
+        c.value for c in app.sidebar.caption
+    ]
+    # a user no grant names signs in and sees no figure
+    stranger = signed_in_app({"email": "who@firm.example", "sub": "2"}, access)
+    print(
+        "STRANGER", [(m.label, m.value) for m in stranger.metric], [i.value for i in stranger.info]
+    )
