@@ -3,8 +3,8 @@
 Streamlit's ``st.login`` reads its OpenID Connect client from the ``[auth]`` section of a
 secrets file. The firm gives it either that file (``D2B_DASHBOARD_SECRETS``) or the
 ``D2B_OIDC_*`` variables, which are written to a private file in a private temporary
-directory (never under D2B_HOME, never logged; ``execv`` leaves nobody to delete it). Without either,
-the dashboards sign nobody in, so they listen on loopback only.
+directory (never under D2B_HOME, never logged; ``execv`` leaves nobody to delete it).
+Without either, the dashboards sign nobody in, so they listen on loopback only.
 """
 
 from __future__ import annotations
