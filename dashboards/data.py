@@ -20,9 +20,9 @@ filter gets it narrowed to the scope (a filter the user cannot lift); a query of
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +54,20 @@ def serving_dir() -> Path:
     return Settings.from_env().serving
 
 
+def access_recorder() -> Callable[..., None]:
+    """``serving.access_log.append`` bound to this session's user and log.
+
+    Bound while the page runs: a download's data is produced after the run, outside the
+    session's context, where the session's state cannot be read.
+    """
+    return partial(access_log.append, serving_dir(), session_principal().name)
+
+
 def log_access(
     event: str, *, page: str | None = None, detail: Mapping[str, Any] | None = None
 ) -> None:
     """Record ``event`` by the session's user in the access log (``serving.access_log``)."""
-    access_log.append(serving_dir(), session_principal().name, event, page=page, detail=detail)
+    access_recorder()(event, page=page, detail=detail)
 
 
 def current_snapshot() -> Snapshot | None:

@@ -6,13 +6,13 @@ filters a figure does not honour.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
-from dashboards.data import current_snapshot, log_access, query_parameters, snapshot_as_of
+from dashboards.data import access_recorder, current_snapshot, query_parameters, snapshot_as_of
 from dashboards.exports import csv_for_spreadsheets
 from dashboards.filters import LIST_FILTERS, Filters
 
@@ -160,6 +160,7 @@ def table(
     if frame.empty:
         st.caption(empty)
         return
+    record = access_recorder()
     box = st.container(key=f"table_{name}")
     box.dataframe(
         frame,
@@ -170,7 +171,7 @@ def table(
     )
     box.download_button(
         "Download CSV",
-        lambda: _download(frame, name),  # written only when clicked
+        lambda: _download(frame, name, record),  # written only when clicked
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",
@@ -178,9 +179,9 @@ def table(
     )
 
 
-def _download(frame: pd.DataFrame, name: str) -> bytes:
+def _download(frame: pd.DataFrame, name: str, record: Callable[..., None]) -> bytes:
     """The CSV a download serves (formulas neutralised), recorded in the access log."""
-    log_access("download", detail={"file": f"{name}.csv", "rows": len(frame)})
+    record("download", detail={"file": f"{name}.csv", "rows": len(frame)})
     return csv_for_spreadsheets(frame)
 
 

@@ -400,6 +400,22 @@ def test_a_signed_in_regional_lead_sees_their_regions_figures(signed_in_app, sql
     ]
     # a user no grant names signs in and sees no figure
     stranger = signed_in_app({"email": "who@firm.example", "sub": "2"}, access)
-    print(
-        "STRANGER", [(m.label, m.value) for m in stranger.metric], [i.value for i in stranger.info]
+    shown = {m.label: m.value for m in stranger.metric}
+    assert (shown["WIP value"], shown["Revenue"], shown["Utilization"]) == ("0", "0", "–")
+
+
+def test_every_page_runs_in_every_scope(signed_in_app, sql):
+    from dashboards.navigation import PAGE_SPECS
+
+    ((client,),) = sql("select min(client_name) from marts.dim_clients")
+    ((entity, region),) = sql("select min(legal_entity), min(region) from marts.dim_legal_entities")
+    access = (
+        f'[[grant]]\nrole = "delivery_lead"\nemails = ["dl@firm.example"]\nclients = ["{client}"]\n'
+        f'[[grant]]\nrole = "entity_finance"\nemails = ["ef@firm.example"]\n'
+        f'legal_entities = ["{entity}"]\n'
+        f'[[grant]]\nrole = "analyst"\nemails = ["an@firm.example"]\nregions = ["{region}"]\n'
     )
+    for email in ("dl@firm.example", "ef@firm.example", "an@firm.example", "who@firm.example"):
+        for spec in PAGE_SPECS:
+            app = signed_in_app({"email": email, "sub": email}, access, page=spec.script)
+            assert not app.exception, (email, spec.url_path)
