@@ -95,6 +95,8 @@ def _render(page: str, needle: str | None) -> Callable[..., float]:
 def measure(home: Path, runs: int, pages: Sequence[str] | None = None) -> list[PageResult]:
     """Time every page of the app on the snapshot published under ``home``."""
     os.environ["D2B_HOME"] = str(home)
+    # the pages as the demo user sees them (everything, no sign-in): the executive's load
+    os.environ["D2B_DASHBOARD_DEMO"] = "true"
     import streamlit as st
 
     from dashboards import data

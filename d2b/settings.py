@@ -205,6 +205,67 @@ class ErpEnvironment(_Node):
 
 
 @dataclass(frozen=True, repr=False)
+class DashboardSettings(_Node):
+    """Sign-in and entitlements of the dashboards (docs/access.md)."""
+
+    access_file: Path = _variable(
+        "D2B_ACCESS_FILE",
+        "$D2B_HOME/access.toml",
+        "the firm's grants: which IdP groups or e-mails see which regions, legal entities or "
+        "clients (no file: nobody signed in sees data)",
+        parse=_path,
+    )
+    demo: bool = _variable(
+        "D2B_DASHBOARD_DEMO",
+        "false",
+        "`true` runs the dashboards without sign-in as one local executive, on loopback only "
+        "(`d2b dashboard --demo`)",
+        parse=_flag,
+        choices=("false", "true"),
+    )
+    secrets_file: Path | None = _variable(
+        "D2B_DASHBOARD_SECRETS",
+        "",
+        "a Streamlit secrets file whose `[auth]` section configures sign-in (instead of the "
+        "`D2B_OIDC_*` variables)",
+        parse=_optional_path,
+    )
+    oidc_metadata_url: str | None = _variable(
+        "D2B_OIDC_METADATA_URL",
+        "",
+        "the identity provider's OpenID metadata URL (`.../.well-known/openid-configuration`)",
+        parse=_optional_text,
+    )
+    oidc_client_id: str | None = _variable(
+        "D2B_OIDC_CLIENT_ID",
+        "",
+        "the dashboards' client id at the identity provider",
+        parse=_optional_text,
+    )
+    oidc_client_secret: str | None = _variable(
+        "D2B_OIDC_CLIENT_SECRET",
+        "",
+        "the dashboards' client secret at the identity provider",
+        parse=_optional_text,
+        secret=True,
+    )
+    oidc_cookie_secret: str | None = _variable(
+        "D2B_OIDC_COOKIE_SECRET",
+        "",
+        "a long random string signing the sign-in cookie",
+        parse=_optional_text,
+        secret=True,
+    )
+    oidc_redirect_uri: str | None = _variable(
+        "D2B_OIDC_REDIRECT_URI",
+        "",
+        "the URL the provider returns to: the dashboards' public address + `/oauth2callback` "
+        "(default `http://localhost:<port>/oauth2callback`)",
+        parse=_optional_text,
+    )
+
+
+@dataclass(frozen=True, repr=False)
 class Settings(_Node):
     """Where Deliver-to-Bill keeps its state, and every other ``D2B_*`` setting."""
 
@@ -224,6 +285,7 @@ class Settings(_Node):
     billing: BillingSettings
     alerts: AlertSettings
     erp: ErpEnvironment
+    dashboard: DashboardSettings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -238,6 +300,7 @@ class Settings(_Node):
             billing=BillingSettings._resolve(env, home),
             alerts=AlertSettings._resolve(env, home),
             erp=ErpEnvironment._resolve(env, home),
+            dashboard=DashboardSettings._resolve(env, home),
         )
 
     @property
@@ -276,7 +339,14 @@ HOME, LANDING, WAREHOUSE = _variables_of(Settings)
 #: Every variable of the tree, in the order they are documented.
 VARIABLES: tuple[Variable, ...] = tuple(
     variable
-    for node in (Settings, DbtSettings, BillingSettings, AlertSettings, ErpEnvironment)
+    for node in (
+        Settings,
+        DbtSettings,
+        BillingSettings,
+        AlertSettings,
+        ErpEnvironment,
+        DashboardSettings,
+    )
     for variable in _variables_of(node)
 )
 

@@ -135,7 +135,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     dashboard.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     dashboard.add_argument(
-        "--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+        "--address",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; another needs sign-in configured)",
+    )
+    dashboard.add_argument(
+        "--demo",
+        action="store_true",
+        help="no sign-in: one local executive, loopback only (D2B_DASHBOARD_DEMO=true)",
     )
     dashboard.set_defaults(handler=_dashboard)
 
@@ -913,8 +920,28 @@ def _step_name(step_key: str | None) -> str:
 
 def _dashboard(args) -> int:
     from d2b.web import dashboard_host_options
+    from dashboards.serving_auth import is_loopback, secrets_file
 
     settings = _settings()
+    demo = args.demo or settings.dashboard.demo
+    try:
+        secrets = None if demo else secrets_file(settings.dashboard, args.port)
+    except ValueError as error:
+        print(f"d2b dashboard: {error}", file=sys.stderr)
+        return 2
+    if (demo or secrets is None) and not is_loopback(args.address):
+        why = "demo mode signs nobody in" if demo else "sign-in is not configured"
+        print(
+            f"d2b dashboard: refusing to listen on {args.address}: {why}; set the D2B_OIDC_* "
+            "variables (docs/access.md) or listen on 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
+    if demo:
+        os.environ["D2B_DASHBOARD_DEMO"] = "true"
+        print("demo mode: no sign-in, everything visible to anyone on this machine")
+    elif secrets is None:
+        print("sign-in is not configured: the dashboards show no data (docs/access.md)")
     app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
     command = [
         str(Path(sys.executable).parent / "streamlit"),
@@ -934,6 +961,7 @@ def _dashboard(args) -> int:
         "--client.showErrorDetails",
         "none",
         *dashboard_host_options(args.address),  # a foreign Host header is refused (d2b/web.py)
+        *(["--secrets.files", str(secrets)] if secrets else []),
     ]
     print(f"dashboards for D2B_HOME={settings.home} on http://{args.address}:{args.port}")
     os.execv(command[0], command)
@@ -952,16 +980,41 @@ def _dev(args) -> int:
     with dg.DagsterInstance.get() as instance:
         for run in recover_dead_runs(instance):  # the daemon frees only finished runs' slots
             print(run.describe())
+    dagster_args = [a for a in args.dagster_args if a != "--"]
+    host = _dagster_host(dagster_args)
+    if host is None:
+        dagster_args = ["--host", "127.0.0.1", *dagster_args]
+    else:
+        from dashboards.serving_auth import is_loopback
+
+        if not is_loopback(host):
+            print(
+                f"warning: the Dagster UI has no sign-in and can launch billing runs; serving "
+                f"it on {host} lets anyone who reaches it do so. Keep it on 127.0.0.1 behind "
+                "a signing-in reverse proxy (docs/access.md).",
+                file=sys.stderr,
+            )
     command = [
         str(Path(sys.executable).parent / "dagster"),
         "dev",
         "-m",
         "dagster_project.definitions",
-        *[a for a in args.dagster_args if a != "--"],
+        *dagster_args,
     ]
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}\n{' '.join(command)}")
     os.execv(command[0], command)
     return 0  # pragma: no cover - execv does not return
+
+
+def _dagster_host(dagster_args: list[str]) -> str | None:
+    """The host ``dagster dev`` is told to listen on (None: not given)."""
+    for index, arg in enumerate(dagster_args):
+        for flag in ("-h", "--host", "--dagit-host"):
+            if arg == flag and index + 1 < len(dagster_args):
+                return dagster_args[index + 1]
+            if arg.startswith(f"{flag}="):
+                return arg.split("=", 1)[1]
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,14 +8,21 @@ also how a page tells which filters did not narrow a figure, :func:`query_parame
 Queries run against the current serving snapshot (``serving.snapshot``), opened read-only,
 never against the pipeline's warehouse file. Results are cached per snapshot file, so a new
 publish shows up on the next rerun.
+
+Every query runs inside the signed-in user's scope (:mod:`dashboards.access`), here and
+nowhere else, so no page can forget it (:func:`run_scoped`): a query that takes the scope's
+filter gets it narrowed to the scope (a filter the user cannot lift); a query of one record
+(``$correlation_id``, ``$batch_key``) returns nothing unless the record is in scope; a search
+(``$needle``) and the filter options keep only rows in scope; pipeline metadata
+(:data:`UNSCOPED_QUERIES`) is shown to all; any other query returns no rows to a bounded user.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,8 @@ import pandas as pd
 import streamlit as st
 
 from d2b.settings import Settings
+from dashboards.access import Scope, session_principal
+from serving import access_log
 from serving.snapshot import SNAPSHOTS, Snapshot, current
 
 QUERY_DIR = Path(__file__).parent / "queries"
@@ -43,6 +52,22 @@ _AS_OF_SOURCES = (
 def serving_dir() -> Path:
     """Where the published snapshots are (``$D2B_HOME/serving``)."""
     return Settings.from_env().serving
+
+
+def access_recorder() -> Callable[..., None]:
+    """``serving.access_log.append`` bound to this session's user and log.
+
+    Bound while the page runs: a download's data is produced after the run, outside the
+    session's context, where the session's state cannot be read.
+    """
+    return partial(access_log.append, serving_dir(), session_principal().name)
+
+
+def log_access(
+    event: str, *, page: str | None = None, detail: Mapping[str, Any] | None = None
+) -> None:
+    """Record ``event`` by the session's user in the access log (``serving.access_log``)."""
+    access_recorder()(event, page=page, detail=detail)
 
 
 def current_snapshot() -> Snapshot | None:
@@ -142,15 +167,81 @@ def bind(name: str, params: Mapping[str, Any] | None = None) -> tuple[tuple[str,
     return tuple(sorted((key, _hashable(params[key])) for key in wanted))
 
 
+#: Queries of pipeline metadata only (runs, checks, sources, as-of dates, months): no
+#: client's records or money, so every signed-in user sees them whole.
+UNSCOPED_QUERIES = frozenset(
+    {
+        "as_of_billing_funnel",
+        "as_of_lag_summary",
+        "options_periods",
+        "health_runs",
+        "health_assets",
+        "health_checks",
+        "health_sources",
+    }
+)
+#: Scope dimension -> the query parameter that filters it (as the sidebar's filters do).
+SCOPE_PARAMETERS = {"regions": "region", "legal_entities": "legal_entity", "clients": "client"}
+#: Scope dimension -> the result column naming a row's value (searches, options, records).
+SCOPE_COLUMNS = {"regions": "region", "legal_entities": "legal_entity", "clients": "client_name"}
+#: A filter value no dimension holds: a narrowed filter with nothing left matches no row
+#: (an empty list would mean "all").
+MATCHES_NOTHING = "\x00no value in scope"
+#: The parameters that name one record; the record's scope is looked up before it is shown.
+RECORD_KEYS = ("correlation_id", "batch_key")
+
+
+def run_scoped(
+    path: str | Path, name: str, params: Mapping[str, Any] | None, scope: Scope
+) -> pd.DataFrame:
+    """Query ``name`` on the snapshot at ``path`` as a user with ``scope`` sees it (cached).
+
+    The rules are the module's; a bounded user gets rows only through one of them.
+    """
+    path = str(path)
+    params = dict(params or {})
+    if scope.is_everything or name in UNSCOPED_QUERIES:
+        return _run(path, name, bind(name, params))
+    wanted = query_parameters(name)
+    parameter = SCOPE_PARAMETERS[scope.dimension]
+    if parameter in wanted:
+        chosen = params.get(parameter) or sorted(scope.values)
+        params[parameter] = [v for v in chosen if v in scope.values] or [MATCHES_NOTHING]
+        return _run(path, name, bind(name, params))
+    frame = _run(path, name, bind(name, params))
+    keys = [key for key in RECORD_KEYS if key in wanted]
+    if keys:
+        return frame if _record_in_scope(path, params[keys[0]], scope) else frame.iloc[0:0]
+    if name.startswith("options_"):
+        outside = (frame["filter_name"] == parameter) & ~frame["value"].isin(scope.values)
+        return frame[~outside]
+    column = SCOPE_COLUMNS[scope.dimension]
+    if "needle" in wanted and column in frame.columns:
+        return frame[frame[column].isin(scope.values)]
+    return frame.iloc[0:0]
+
+
+def _record_in_scope(path: str, key: Any, scope: Scope) -> bool:
+    """Whether the record (or batch) ``key`` names exists and lies inside ``scope``."""
+    owners = _run(path, "access_record_scope", bind("access_record_scope", {"record_key": key}))
+    column = SCOPE_COLUMNS[scope.dimension]
+    return not owners.empty and bool(owners[column].isin(scope.values).all())
+
+
+def current_scope() -> Scope:
+    """The signed-in user's scope (:func:`dashboards.access.session_principal`)."""
+    return session_principal().scope
+
+
 def query(name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Run the named query with ``params`` against the current snapshot (cached).
+    """Run the named query with ``params`` on the current snapshot, in the user's scope.
 
     ``params`` may hold more than the query uses; only what its SQL names is bound.
     """
     snapshot = current_snapshot()
     if snapshot is None:
         raise FileNotFoundError("no serving snapshot published yet")
-    return _run(str(snapshot.path), name, bind(name, params))
+    return run_scoped(snapshot.path, name, params, current_scope())
 
 
 def query_previous(name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame | None:
@@ -162,13 +253,16 @@ def query_previous(name: str, params: Mapping[str, Any] | None = None) -> pd.Dat
     if snapshot is None:
         return None
     try:
-        return _run(str(snapshot.path), name, bind(name, params))
+        return run_scoped(snapshot.path, name, params, current_scope())
     except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException):
         return None
 
 
 def run_uncached(path: Path, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Run a query on a snapshot file bypassing the result cache (the benchmark's measure)."""
+    """Run a query on a snapshot file bypassing the result cache (the benchmark's measure).
+
+    Unscoped: for the benchmark and tests, never called by a page.
+    """
     return _execute(str(path), name, bind(name, params))
 
 

@@ -1,9 +1,9 @@
 """The lags of docs/design.md §4 for the pages: summary per lag kind and medians per month.
 
-The summary comes from ``marts.lag_summary`` when nothing narrows it (the mart is exactly
-that), else from the records (``lag_stats``). Monthly medians and p90s are taken from a
-histogram of business days (``lag_histogram``): exact, and far cheaper than quantiles over
-millions of records.
+The summary comes from ``marts.lag_summary`` when nothing narrows it, neither a filter nor the
+user's scope (the mart is exactly that), else from the records (``lag_stats``). Monthly
+medians and p90s are taken from a histogram of business days (``lag_histogram``): exact, and
+far cheaper than quantiles over millions of records.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboards.data import query
+from dashboards.data import current_scope, query
 
 #: Filters that narrow the lags (lag_stats' parameters besides the window).
 _NARROWING = ("legal_entity", "region", "client")
@@ -21,7 +21,12 @@ _NARROWING = ("legal_entity", "region", "client")
 
 def summary(params: Mapping[str, Any], window_start=None, window_end=None) -> pd.DataFrame:
     """Per lag kind: measured, open, median and p90 (calendar and business days), breaches."""
-    if window_start is None and window_end is None and not any(params[k] for k in _NARROWING):
+    if (
+        window_start is None
+        and window_end is None
+        and not any(params[k] for k in _NARROWING)
+        and current_scope().is_everything
+    ):
         return query("lag_summary")
     return query(
         "lag_stats",

@@ -38,6 +38,12 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> GenerationResult:
     return generate(base / "landing", seed=SAMPLE_SEED, as_of=SAMPLE_AS_OF, progress=False)
 
 
+@pytest.fixture(autouse=True)
+def dashboards_in_demo_mode(monkeypatch):
+    """App tests run as the demo user (everything visible); sign-in: tests/test_access.py."""
+    monkeypatch.setenv("D2B_DASHBOARD_DEMO", "true")
+
+
 @pytest.fixture
 def d2b_home(tmp_path, monkeypatch) -> Settings:
     """A fresh D2B_HOME for one test, exported like the CLI exports it."""

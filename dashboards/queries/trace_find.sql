@@ -1,7 +1,8 @@
 -- Records matching an id typed on the Trace page, exactly (never a pattern): a time entry or
 -- expense by its source id, key or correlation id, an expense report id, an invoice by number,
 -- ERP id, key, correlation id or billing batch key, or an invoice line's id or correlation
--- id (its invoice). At most 50, time entries first.
+-- id (its invoice). At most 50, time entries first. Each match names its owners (legal
+-- entity, its region, client): the data module keeps only those in the user's scope.
 with
 
 needle as (
@@ -23,6 +24,8 @@ matches as (
             coalesce(t.project_code, t.project_source_id), ' by ',
             coalesce(t.employee_id, t.person_source_id)
         ) as summary,
+        t.legal_entity,
+        t.client_id,
         1 as sort_order
     from marts.fct_time_entries as t
     where
@@ -50,6 +53,8 @@ matches as (
             e.expense_type_name, ' ', e.transaction_amount, ' ', e.transaction_currency,
             ' (report ', e.report_id, ')'
         ),
+        e.legal_entity,
+        e.client_id,
         2
     from marts.fct_expenses as e, needle
     where
@@ -70,6 +75,8 @@ matches as (
             i.invoice_number, ' ', coalesce(i.customer_name, ''), ' ', i.total, ' ', i.currency,
             ' (', i.status, ')'
         ),
+        i.legal_entity,
+        i.client_id,
         3
     from marts.fct_invoices as i, needle
     where
@@ -88,7 +95,18 @@ matches as (
         )
 )
 
-select record_kind, source_system, source_id, correlation_id, record_date, summary
-from matches
-order by sort_order, record_date, source_id
+select
+    m.record_kind,
+    m.source_system,
+    m.source_id,
+    m.correlation_id,
+    m.record_date,
+    m.summary,
+    m.legal_entity,
+    entities.region,
+    clients.client_name
+from matches as m
+left join marts.dim_legal_entities as entities on entities.legal_entity = m.legal_entity
+left join marts.dim_clients as clients on clients.client_id = m.client_id
+order by m.sort_order, m.record_date, m.source_id
 limit 50

@@ -232,7 +232,7 @@ def lags(params, filters) -> None:
     st.subheader("Lags against SLAs")
     stats = lags_module.summary(params, params["period_start"], params["period_end"])
     filter_note(filters, ["lag_stats"], "lags are per record or invoice.")
-    columns = st.columns(len(stats))
+    columns = st.columns(len(stats)) if len(stats) else []  # none in the user's scope
     for column, row in zip(columns, stats.itertuples(), strict=True):
         column.metric(
             f"{LAG_LABELS.get(row.lag_kind, row.lag_kind)} (median)",

@@ -96,7 +96,7 @@ def dashboard_url(home):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("D2B_", "DAGSTER_"))}
     env["D2B_HOME"] = str(home)
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "d2b"), "dashboard", "--port", str(port)],
+        [str(Path(sys.executable).parent / "d2b"), "dashboard", "--demo", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
