@@ -198,7 +198,8 @@ def _period(text: str) -> str:
 def _billing_plan(args) -> int:
     from erp import outbox
     from erp.adapters import make_adapter
-    from erp.candidates import CANDIDATES_RELATION, batches_for_period
+    from erp.candidates import CANDIDATES_RELATION, batches_from_rows, records_for_period
+    from erp.outbox.resync import read_erp_billed
     from erp.settings import ErpSettings
     from ingest.warehouse import connect, table_exists
 
@@ -209,17 +210,23 @@ def _billing_plan(args) -> int:
     with connect(settings.warehouse, read_only=True) as con:
         if not table_exists(con, CANDIDATES_RELATION):
             raise CliError(f"{CANDIDATES_RELATION} does not exist: build the marts first")
-        candidates = batches_for_period(con, args.period)
+        records = records_for_period(con, args.period)
         try:
             erp_settings = ErpSettings.from_env()
         except ValueError as error:
             raise CliError(str(error)) from error
         adapter = make_adapter(erp_settings)
         try:
-            items = outbox.plan(con, adapter, candidates)
+            # The re-sync a billing run does first, read only: records the ERP bills stay out.
+            records, excluded = outbox.split_billed(con, records, read_erp_billed(adapter))
+            candidates = batches_from_rows(records)
+            items = outbox.plan(con, adapter, candidates, excluded)
         finally:
             adapter.close()
-    print(f"billing period {args.period}: {len(candidates)} candidate batches")
+    print(
+        f"billing period {args.period}: {len(candidates)} candidate batches, "
+        f"{len(excluded)} record(s) excluded as already billed"
+    )
     print(f"{'action':<18} {'batch':<18} {'client':<20} {'lines':>6} {'amount':>16}  reason")
     for item in items:
         print(

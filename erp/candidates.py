@@ -122,11 +122,18 @@ def batches_for_period(
     con: duckdb.DuckDBPyConnection, period: str, relation: str = CANDIDATES_RELATION
 ) -> list[BillingBatch]:
     """Group the candidate records of ``period`` into billing batches, ordered by batch key."""
+    return batches_from_rows(records_for_period(con, period, relation))
+
+
+def records_for_period(
+    con: duckdb.DuckDBPyConnection, period: str, relation: str = CANDIDATES_RELATION
+) -> list[dict[str, Any]]:
+    """The candidate records of ``period`` as dicts of :data:`CANDIDATE_COLUMNS`."""
     columns = ", ".join(CANDIDATE_COLUMNS)
     rows = con.execute(
         f"SELECT {columns} FROM {relation} WHERE period = ? ORDER BY correlation_id", [period]
     ).fetchall()
-    return batches_from_rows(dict(zip(CANDIDATE_COLUMNS, row, strict=True)) for row in rows)
+    return [dict(zip(CANDIDATE_COLUMNS, row, strict=True)) for row in rows]
 
 
 def batches_from_rows(rows: Iterable[dict[str, Any]]) -> list[BillingBatch]:

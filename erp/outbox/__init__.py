@@ -23,7 +23,8 @@ this package only ever inserts into that table.
 
 One module per step: :mod:`~erp.outbox.freezing`, :mod:`~erp.outbox.sending` (with the
 replay of dead letters), :mod:`~erp.outbox.reading_back`, :mod:`~erp.outbox.reconciling`,
-:mod:`~erp.outbox.dry_run` (``plan``), over :mod:`~erp.outbox.store` (tables, statuses,
+:mod:`~erp.outbox.dry_run` (``plan``), :mod:`~erp.outbox.resync` (what the ERP already
+bills, read back before any freeze), over :mod:`~erp.outbox.store` (tables, statuses,
 transitions, audited writes). Callers import the steps from here.
 """
 
@@ -31,6 +32,7 @@ from erp.outbox.dry_run import PlanItem, plan
 from erp.outbox.freezing import FreezeResult, freeze
 from erp.outbox.reading_back import ReadBackResult, read_back, read_back_load
 from erp.outbox.reconciling import ReconcileResult, reconcile
+from erp.outbox.resync import ResyncResult, resync, split_billed
 from erp.outbox.sending import NO_BACKOFF, Backoff, SendResult, replay_dead_letters, send
 from erp.outbox.store import (
     DDL,
@@ -63,6 +65,7 @@ __all__ = [
     "PlanItem",
     "ReadBackResult",
     "ReconcileResult",
+    "ResyncResult",
     "SendResult",
     "ensure_schema",
     "freeze",
@@ -72,6 +75,8 @@ __all__ = [
     "read_back_load",
     "reconcile",
     "replay_dead_letters",
+    "resync",
     "send",
+    "split_billed",
     "status_counts",
 ]

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from erp.model import BillingBatch
 from erp.outbox import store
+from erp.outbox.resync import drop_erp_billed
 from erp.outbox.store import (
     DEAD_LETTER,
     READY,
@@ -48,8 +49,9 @@ def freeze(
       the batch is ``dead_letter``, i.e. known not to be in the ERP (``corrected``; it is
       then sent again by :func:`replay_dead_letters`). Otherwise ``rejected``: the ERP may
       already hold the old content.
-    - A new batch billing a correlation id that another batch already holds: ``rejected``,
-      whole. A line is never frozen twice.
+    - A new batch billing a correlation id that another batch already holds, or that an ERP
+      invoice of another key bills (``ops.erp_billed_records``, :mod:`erp.outbox.resync`):
+      ``rejected``, whole. A line is never frozen twice.
     All accepted changes commit in one transaction with their audit rows.
     """
     ensure_schema(con)
@@ -85,6 +87,7 @@ def freeze(
                     "old content: bill the difference in a new batch"
                 )
         new = _drop_overlaps(con, new, result)
+        new = drop_erp_billed(con, new, result.rejected)
         for batch in corrections:
             con.execute(
                 "DELETE FROM ops.erp_outbox_correlations WHERE batch_key = ?", [batch.batch_key]
