@@ -86,8 +86,8 @@ def freeze(
                     f"payload changed under key {key} already {status}; the ERP may hold the "
                     "old content: bill the difference in a new batch"
                 )
-        new = _drop_overlaps(con, new, result)
-        new = drop_erp_billed(con, new, result.rejected)
+        # ERP-billed records first, so a rejected batch claims none of its ids from the others.
+        new = _drop_overlaps(con, drop_erp_billed(con, new, result.rejected), result)
         for batch in corrections:
             con.execute(
                 "DELETE FROM ops.erp_outbox_correlations WHERE batch_key = ?", [batch.batch_key]
