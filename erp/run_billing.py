@@ -71,7 +71,7 @@ def run_billing(
 
     started = time.perf_counter()
     # What the ERP already bills, before any freeze (a lost or old billing store).
-    synced = outbox.resync(con, adapter, run_id)
+    synced = outbox.resync_or_keep(con, adapter, run_id)
     seconds["resync"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -103,7 +103,7 @@ def run_billing(
 
     return RunSummary(
         run_id=run_id,
-        resync={"invoices": synced.invoices, "records": synced.records},
+        resync={"invoices": synced.invoices, "records": synced.records, "error": synced.error},
         freeze={
             "frozen": len(frozen.frozen),
             "unchanged": len(frozen.unchanged),

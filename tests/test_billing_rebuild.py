@@ -1,9 +1,12 @@
 """The billing run after the warehouse is rebuilt, or the billing store lost: no record is
 billed twice (issue 21). Dagster's billing job on the file-drop ERP; the rebuilt warehouse's
-candidates mart offers the billed records again, as one built without the outbox does."""
+candidates mart offers the billed records again, as one built without the outbox does: on
+hand-written batches, and on the generator's sample firm (its warehouse as built from the
+landing zone is the rebuild)."""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 
 import pytest
@@ -12,6 +15,7 @@ from bench.sample import sample_batches
 from erp.adapters.filedrop import FileDropAdapter
 from ingest.warehouse import connect
 from tests.candidates import write_candidates
+from tests.pipeline_runs import PipelineRun
 from tests.test_billing import run_period
 
 pytestmark = pytest.mark.slow
@@ -83,3 +87,46 @@ def test_no_record_is_billed_twice_after_a_rebuild_or_a_lost_store(home, dbt_man
     freeze = lost.asset_materializations_for_node("billing__erp_outbox")[0].metadata
     assert freeze["erp_billed_records"].value == len(records([*MARCH, *LATE]))
     assert freeze["frozen"].value == 1 and freeze["rejected"].value == 0
+
+
+def test_the_sample_firm_rebuilt_after_billing_bills_no_record_twice(
+    sample_run: PipelineRun, home, dbt_manifest
+):
+    with connect(sample_run.warehouse, read_only=True) as con:
+        period, count = con.execute(
+            "SELECT period, count(*) FROM marts.billing_batch_candidates "
+            "WHERE period >= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+            [home.billing.start[:7]],
+        ).fetchone()
+        candidates = {
+            cid
+            for (cid,) in con.execute(
+                "SELECT correlation_id FROM marts.billing_batch_candidates WHERE period = ?",
+                [period],
+            ).fetchall()
+        }
+    late = max(candidates)
+    shutil.copy(sample_run.warehouse, home.warehouse)
+    with connect(home.warehouse) as con:  # its approval has not landed yet
+        con.execute("DELETE FROM marts.billing_batch_candidates WHERE correlation_id = ?", [late])
+    assert run_period(f"{period}-01").success
+    assert set(erp_lines_per_record(home)) == candidates - {late}
+
+    # Rebuilt from the landing zone, where the late approval has now landed.
+    home.warehouse.unlink()
+    shutil.copy(sample_run.warehouse, home.warehouse)
+    assert run_period(f"{period}-01").success
+
+    per_record = erp_lines_per_record(home)
+    assert set(per_record) == candidates and set(per_record.values()) == {1}
+
+    # The billing store lost as well: the next run re-syncs and bills nothing again.
+    home.billing.store.unlink()
+    home.warehouse.unlink()
+    shutil.copy(sample_run.warehouse, home.warehouse)
+    again = run_period(f"{period}-01")
+
+    assert again.success
+    assert erp_lines_per_record(home) == per_record
+    freeze = again.asset_materializations_for_node("billing__erp_outbox")[0].metadata
+    assert freeze["excluded_records"].value == count and freeze["frozen"].value == 0

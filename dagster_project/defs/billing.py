@@ -115,7 +115,7 @@ def erp_outbox(context: dg.AssetExecutionContext, d2b: D2BSettingsResource, erp:
     adapter = erp.adapter()
     try:
         with open_store(settings.billing.store, settings.warehouse) as con:
-            synced = outbox.resync(con, adapter, context.run_id)
+            synced = outbox.resync_or_keep(con, adapter, context.run_id)
             # Record by record: a rebuilt warehouse's mart may offer records already billed.
             records, excluded = outbox.split_billed(con, records)
             batches = batches_from_rows(records)
@@ -128,6 +128,8 @@ def erp_outbox(context: dg.AssetExecutionContext, d2b: D2BSettingsResource, erp:
     finally:
         adapter.close()
     mirror_to_warehouse(settings.billing.store, settings.warehouse)
+    if synced.error:
+        context.log.warning("ERP not re-synced, froze on the last re-sync: %s", synced.error)
     if excluded:
         context.log.warning(
             "%d candidate record(s) left out: the ERP or the outbox already bills them",

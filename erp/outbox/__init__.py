@@ -32,7 +32,7 @@ from erp.outbox.dry_run import PlanItem, plan
 from erp.outbox.freezing import FreezeResult, freeze
 from erp.outbox.reading_back import ReadBackResult, read_back, read_back_load
 from erp.outbox.reconciling import ReconcileResult, reconcile
-from erp.outbox.resync import ResyncResult, resync, split_billed
+from erp.outbox.resync import ResyncResult, resync, resync_or_keep, split_billed
 from erp.outbox.sending import NO_BACKOFF, Backoff, SendResult, replay_dead_letters, send
 from erp.outbox.store import (
     DDL,
@@ -76,6 +76,7 @@ __all__ = [
     "reconcile",
     "replay_dead_letters",
     "resync",
+    "resync_or_keep",
     "send",
     "split_billed",
     "status_counts",

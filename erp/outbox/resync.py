@@ -9,19 +9,27 @@ lost or restored-old billing store can bill a time entry or expense twice:
 - :func:`split_billed` drops, record by record, the candidates the ERP (or the outbox)
   already bills, before they are grouped into batches; the dry run lists them;
 - :func:`drop_erp_billed` is the freeze's own backstop: a new batch billing a record that
-  an ERP invoice of another batch key already bills is rejected whole.
+  an ERP invoice of another batch key already bills is rejected whole;
+- :func:`create_unless_billed` is the send's: such a batch is dead-lettered, never created
+  (the freeze may have used an older re-sync while the ERP was unreachable).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from erp.adapters.base import ErpAdapter, ErpInvoice
+from erp.adapters.base import (
+    BusinessErpError,
+    CreateResult,
+    ErpAdapter,
+    ErpInvoice,
+    TransientErpError,
+)
 from erp.model import BillingBatch
 from erp.outbox import store
 from erp.outbox.store import in_transaction, insert_rows
@@ -48,6 +56,8 @@ class ResyncResult:
 
     invoices: int
     records: int
+    #: Why the ERP could not be read (the last re-sync was kept), else None.
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,24 @@ def read_erp_billed(adapter: ErpAdapter) -> list[BilledRecord]:
     ]
 
 
+def resync_or_keep(
+    con: duckdb.DuckDBPyConnection, adapter: ErpAdapter, run_id: str
+) -> ResyncResult:
+    """:func:`resync`; when the ERP is unreachable, keep the last re-sync and say why.
+
+    Freezing on the last re-sync is safe: sending checks the ERP again before creating
+    anything (:func:`create_unless_billed`).
+    """
+    try:
+        return resync(con, adapter, run_id)
+    except TransientErpError as error:
+        ensure_schema(con)
+        (kept,) = con.execute(
+            "SELECT count(*) FROM ops.erp_billed_records WHERE erp_adapter = ?", [adapter.name]
+        ).fetchone()
+        return ResyncResult(0, kept, str(error))
+
+
 def billed_records(
     con: duckdb.DuckDBPyConnection,
     correlation_ids: Iterable[str],
@@ -143,6 +171,41 @@ def billed_records(
     wanted = set(ids)
     found.update({r.correlation_id: r for r in erp_billed or () if r.correlation_id in wanted})
     return found
+
+
+def create_unless_billed(
+    adapter: ErpAdapter,
+    batches: Sequence[BillingBatch],
+    create: Callable[[ErpAdapter, list[BillingBatch]], list[CreateResult]],
+) -> list[CreateResult]:
+    """``create`` the batches billing no record an ERP invoice of another key bills.
+
+    The send step's check, against the ERP as it is at that moment (a freeze may have run on
+    a stale re-sync while the ERP was unreachable): each other batch gets a business error
+    naming those invoices, and is dead-lettered instead of billing a record twice. Reading
+    the ERP fails like a create does (:class:`TransientErpError`: retried later).
+    """
+    billed = {r.correlation_id: r for r in read_erp_billed(adapter)}
+    results: dict[str, CreateResult] = {}
+    clean: list[BillingBatch] = []
+    for batch in batches:
+        others = sorted(
+            {
+                str(billed[cid].document_id)
+                for cid in batch.correlation_ids
+                if cid in billed and billed[cid].batch_key != batch.batch_key
+            }
+        )
+        if others:
+            error = BusinessErpError(
+                f"records already billed by ERP invoice(s) {', '.join(others)}", batch.batch_key
+            )
+            results[batch.batch_key] = CreateResult(batch.batch_key, error=error)
+        else:
+            clean.append(batch)
+    for result in create(adapter, clean) if clean else []:
+        results[result.batch_key] = result
+    return [results[batch.batch_key] for batch in batches]
 
 
 def split_billed(

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from erp import outbox
+from erp.adapters.base import TransientErpError
 from erp.adapters.filedrop import COLUMNS_V1, FORMAT, FORMAT_V1, FileDropAdapter, parse
 from erp.billing_store import BILLING_TABLES, mirror_to_warehouse, open_store
 from erp.candidates import batches_from_rows
@@ -245,3 +246,37 @@ def test_readers_of_the_warehouse_never_meet_the_store_lock(tmp_path, erp):
         )
 
     assert read.stdout.strip() == "1"
+
+
+def test_sending_dead_letters_a_batch_frozen_on_a_stale_resync(erp):
+    con = duckdb.connect()
+    bill(con, erp, FIRST, "run-1")
+    lost = duckdb.connect()  # lost store, and the ERP was unreachable when freezing
+    (regrouped,) = batches_from_rows([*FIRST, LATE])
+    assert outbox.freeze(lost, [regrouped], "run-2").frozen == [regrouped.batch_key]
+
+    sent = outbox.send(lost, erp, "run-2")
+
+    assert sent.dead_lettered == [regrouped.batch_key] and sent.created == []
+    (error,) = lost.execute("SELECT last_error FROM ops.erp_outbox").fetchone()
+    (first,) = erp.read_invoices(None)
+    assert error == f"records already billed by ERP invoice(s) {first.document_id}"
+    assert erp_lines_per_record(erp) == {"te-1": 1, "te-2": 1, "ex-1": 1}
+
+
+class UnreachableErp(FileDropAdapter):
+    """The file-drop ERP whose share cannot be read this time."""
+
+    def read_invoices(self, batch_keys=None):
+        raise TransientErpError("drop share unreachable")
+
+
+def test_an_unreachable_erp_keeps_the_last_resync(erp, tmp_path):
+    con = duckdb.connect()
+    bill(con, erp, FIRST, "run-1")
+    outbox.resync(con, erp, "run-1")
+
+    kept = outbox.resync_or_keep(con, UnreachableErp(erp.root), "run-2")
+
+    assert (kept.records, kept.error) == (3, "drop share unreachable")
+    assert outbox.split_billed(con, [LATE, *FIRST])[0] == [LATE]
