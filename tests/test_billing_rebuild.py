@@ -106,6 +106,7 @@ def test_the_sample_firm_rebuilt_after_billing_bills_no_record_twice(
             ).fetchall()
         }
     late = max(candidates)
+    home.warehouse.parent.mkdir(parents=True)
     shutil.copy(sample_run.warehouse, home.warehouse)
     with connect(home.warehouse) as con:  # its approval has not landed yet
         con.execute("DELETE FROM marts.billing_batch_candidates WHERE correlation_id = ?", [late])
