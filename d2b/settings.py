@@ -131,6 +131,12 @@ class BillingSettings(_Node):
         "2025-01-01",
         "first monthly billing-period partition (backfills start here)",
     )
+    store: Path = _variable(
+        "D2B_BILLING_STORE",
+        "$D2B_HOME/billing/billing.duckdb",
+        "the durable billing store: outbox, audit log, ERP read-back (back it up; see docs/erp.md)",
+        parse=_path,
+    )
 
 
 @dataclass(frozen=True, repr=False)

@@ -272,10 +272,8 @@ def _period(text: str) -> str:
 
 
 def _billing_plan(args) -> int:
-    from erp import outbox
     from erp.adapters import make_adapter
-    from erp.candidates import CANDIDATES_RELATION, batches_for_period
-    from erp.settings import ErpSettings
+    from erp.candidates import CANDIDATES_RELATION
     from ingest.warehouse import connect, table_exists
 
     settings = _settings()
@@ -285,17 +283,15 @@ def _billing_plan(args) -> int:
     with connect(settings.warehouse, read_only=True) as con:
         if not table_exists(con, CANDIDATES_RELATION):
             raise CliError(f"{CANDIDATES_RELATION} does not exist: build the marts first")
-        candidates = batches_for_period(con, args.period)
+        adapter = make_adapter(_erp_settings())
         try:
-            erp_settings = ErpSettings.from_env()
-        except ValueError as error:
-            raise CliError(str(error)) from error
-        adapter = make_adapter(erp_settings)
-        try:
-            items = outbox.plan(con, adapter, candidates)
+            candidates, excluded, items = _dry_run(con, adapter, args.period)
         finally:
             adapter.close()
-    print(f"billing period {args.period}: {len(candidates)} candidate batches")
+    print(
+        f"billing period {args.period}: {len(candidates)} candidate batches, "
+        f"{len(excluded)} record(s) excluded as already billed"
+    )
     print(f"{'action':<18} {'batch':<18} {'client':<20} {'lines':>6} {'amount':>16}  reason")
     for item in items:
         print(
@@ -303,6 +299,33 @@ def _billing_plan(args) -> int:
             f"{item.line_count:>6} {item.amount:>12} {item.currency}  {item.reason}"
         )
     return 0
+
+
+def _dry_run(con, adapter, period: str):
+    """What a billing run of ``period`` would do, read only: ``(batches, excluded, plan)``.
+
+    As a billing run does: records on hold are left out, and so are the records the ERP
+    already bills (read from the ERP now, as the run's re-sync would).
+    """
+    from erp import outbox
+    from erp.candidates import batches_from_rows, records_for_period
+    from erp.outbox import releasing
+    from erp.outbox.resync import read_erp_billed
+
+    records = records_for_period(con, period, held=releasing.held_records(con))
+    records, excluded = outbox.split_billed(con, records, read_erp_billed(adapter))
+    batches = batches_from_rows(records)
+    return batches, excluded, outbox.plan(con, adapter, batches, excluded)
+
+
+def _erp_settings():
+    """The ERP settings from the environment; a bad value is a :class:`CliError`."""
+    from erp.settings import ErpSettings
+
+    try:
+        return ErpSettings.from_env()
+    except ValueError as error:
+        raise CliError(str(error)) from error
 
 
 def _scale(text: str) -> float:
@@ -316,61 +339,63 @@ def _scale(text: str) -> float:
 
 
 def _bill(args) -> int:
-    from erp import outbox
     from erp.adapters import make_adapter
-    from erp.billing_cycle import bill_periods
-    from erp.candidates import CANDIDATES_RELATION, StaleCandidatesError, batches_for_period
-    from erp.outbox import releasing
-    from erp.settings import ErpSettings
+    from erp.billing_cycle import bill_periods, read_candidates
+    from erp.billing_store import mirror_to_warehouse, open_store
+    from erp.candidates import CANDIDATES_RELATION, StaleCandidatesError
     from ingest.warehouse import connect, table_exists
 
     settings = _settings()
     as_of = args.as_of or datetime.now(UTC).date()
     if not settings.warehouse.exists():
         raise CliError(f"no warehouse at {settings.warehouse}: run `d2b run` first")
-    try:
-        erp_settings = ErpSettings.from_env()
-    except ValueError as error:
-        raise CliError(str(error)) from error
-    with connect(settings.warehouse, read_only=args.dry_run) as con:
+    erp_settings = _erp_settings()
+    with connect(settings.warehouse, read_only=True) as con:
         if not table_exists(con, CANDIDATES_RELATION):
             raise CliError(f"{CANDIDATES_RELATION} does not exist: build the marts first")
         _require_something_to_bill(con, args.period, as_of)
-        adapter = make_adapter(erp_settings)
+        if args.dry_run:
+            adapter = make_adapter(erp_settings)
+            try:
+                _, _, items = _dry_run(con, adapter, args.period)
+            finally:
+                adapter.close()
+            for line in _plan_lines(args.period, items):
+                print(line)
+            return 0
         try:
-            if args.dry_run:
-                candidates = batches_for_period(con, args.period, held=releasing.held_records(con))
-                for line in _plan_lines(args.period, outbox.plan(con, adapter, candidates)):
-                    print(line)
-                return 0
+            candidates = read_candidates(con, [args.period], as_of)
+        except StaleCandidatesError as error:
+            raise CliError(str(error)) from error
+    adapter = make_adapter(erp_settings)
+    try:
+        with open_store(settings.billing.store, settings.warehouse) as store:
             cycle = bill_periods(
-                con,
+                store,
+                candidates,
                 adapter,
-                [args.period],
-                as_of=as_of,
                 run_id=f"bill-{args.period}-{datetime.now(UTC):%Y%m%dT%H%M%S}",
                 by=args.by or _os_user(),
                 release=args.release,
             )
-        except StaleCandidatesError as error:
-            raise CliError(str(error)) from error
-        finally:
-            adapter.close()
-        for line in bill_summary(con, cycle, args.period):
-            print(line)
+            summary = bill_summary(store, cycle, args.period)
+    finally:
+        adapter.close()
+    # Readers (dbt, dashboards) see the billing store through the warehouse's copy.
+    mirror_to_warehouse(settings.billing.store, settings.warehouse)
+    for line in summary:
+        print(line)
     return 0
 
 
 def _hold(args) -> int:
+    from erp.billing_store import mirror_to_warehouse, open_store
     from erp.outbox import releasing
-    from ingest.warehouse import connect
 
     settings = _settings()
-    if not settings.warehouse.exists():
-        raise CliError(f"no warehouse at {settings.warehouse}: run `d2b run` first")
     by = args.by or _os_user()
     run_id = f"hold-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    with connect(settings.warehouse) as con:
+    with open_store(settings.billing.store, settings.warehouse) as con:
         try:
             if args.list:
                 holds = releasing.active_holds(con)
@@ -383,23 +408,26 @@ def _hold(args) -> int:
                 return 0
             if args.lift:
                 releasing.lift_hold(con, args.lift, by=by, run_id=run_id)
-                print(f"lifted {args.lift}")
-                return 0
-            if not args.reason or not args.until:
-                raise CliError("a hold needs --reason and --until")
-            scope = releasing.BATCH if args.batch else releasing.RECORD
-            hold_id = releasing.place_hold(
-                con,
-                scope,
-                args.batch or args.record,
-                approver=by,
-                reason=args.reason,
-                expires_on=args.until,
-                run_id=run_id,
-            )
+                said = f"lifted {args.lift}"
+            else:
+                if not args.reason or not args.until:
+                    raise CliError("a hold needs --reason and --until")
+                scope = releasing.BATCH if args.batch else releasing.RECORD
+                hold_id = releasing.place_hold(
+                    con,
+                    scope,
+                    args.batch or args.record,
+                    approver=by,
+                    reason=args.reason,
+                    expires_on=args.until,
+                    run_id=run_id,
+                )
+                said = f"{hold_id}: {scope} {args.batch or args.record} held until {args.until}"
         except ValueError as error:
             raise CliError(str(error)) from error
-    print(f"{hold_id}: {scope} {args.batch or args.record} held until {args.until}")
+    if settings.warehouse.exists():
+        mirror_to_warehouse(settings.billing.store, settings.warehouse)
+    print(said)
     return 0
 
 
@@ -770,14 +798,14 @@ def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
     run sends nothing and rebuilds nothing. Returns the summary lines.
     """
     from erp.adapters import make_adapter
-    from erp.billing_cycle import AUTO_RELEASE_ACTOR, bill_periods
-    from erp.candidates import CANDIDATES_RELATION
-    from erp.settings import ErpSettings
+    from erp.billing_cycle import AUTO_RELEASE_ACTOR, bill_periods, read_candidates
+    from erp.billing_store import mirror_to_warehouse, open_store
+    from erp.candidates import CANDIDATES_RELATION, StaleCandidatesError
     from ingest.warehouse import connect, table_exists
     from serving.snapshot import publish
 
     started = time.perf_counter()
-    with connect(settings.warehouse) as con:
+    with connect(settings.warehouse, read_only=True) as con:
         if not table_exists(con, CANDIDATES_RELATION):
             return []
         periods = [
@@ -787,7 +815,7 @@ def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
             ).fetchall()
         ]
         ready = 0
-        if outbox_exists(con):
+        if outbox_exists(con):  # the billing store's copy (erp.billing_store)
             ((ready,),) = con.execute(
                 "SELECT count(*) FROM ops.erp_outbox WHERE status IN "
                 "('ready', 'failed_retryable', 'sent')"
@@ -795,23 +823,25 @@ def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
         if not periods and not ready:
             return ["billing: nothing new to bill"]
         try:
-            adapter = make_adapter(ErpSettings.from_env())
-        except ValueError as error:
+            candidates = read_candidates(con, periods, as_of)
+        except StaleCandidatesError as error:
             raise CliError(str(error)) from error
-        try:
+    adapter = make_adapter(_erp_settings())
+    try:
+        with open_store(settings.billing.store, settings.warehouse) as store:
             cycle = bill_periods(
-                con,
+                store,
+                candidates,
                 adapter,
-                periods,
-                as_of=as_of,
                 run_id=f"run-billing-{datetime.now(UTC):%Y%m%dT%H%M%S}",
                 by=AUTO_RELEASE_ACTOR,
             )
-        finally:
-            adapter.close()
-        waiting = con.execute(
-            "SELECT count(*) FROM ops.erp_outbox WHERE status = 'awaiting_release'"
-        ).fetchall()[0][0]
+            ((waiting,),) = store.execute(
+                "SELECT count(*) FROM ops.erp_outbox WHERE status = 'awaiting_release'"
+            ).fetchall()
+    finally:
+        adapter.close()
+    mirror_to_warehouse(settings.billing.store, settings.warehouse)
     _dbt_build(DBT_AFTER_BILLING, as_of)
     with connect(settings.warehouse) as con:
         publish(con, settings.serving)

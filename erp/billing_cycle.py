@@ -6,6 +6,11 @@ into ``awaiting_release``; the legal entities the firm releases automatically
 (``config/billing_release``) are released, and with ``release`` every other batch of the
 period too, in the name of ``by``. Then everything ``ready`` is sent, and the ERP is read back
 and reconciled when anything is in flight (docs/design.md §6).
+
+Two connections: ``store`` is the durable billing store (:mod:`erp.billing_store`: outbox,
+audit log, holds, read-back, re-sync), where every write goes; ``warehouse`` is read for the
+period's candidates and the firm's auto-release rules. Before any freeze the records the ERP
+already bills are re-synced and left out record by record (:mod:`erp.outbox.resync`).
 """
 
 from __future__ import annotations
@@ -14,14 +19,43 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import duckdb
 
 from erp import outbox
 from erp.adapters.base import ErpAdapter
-from erp.candidates import CANDIDATES_RELATION, batches_for_period, check_as_of
+from erp.candidates import batches_from_rows, check_as_of, records_for_period
 from erp.outbox import releasing
 from erp.outbox.store import MISMATCH, SENT
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What the warehouse offers a billing run.
+
+    Each period's candidate records (dicts of :data:`erp.candidates.CANDIDATE_COLUMNS`) and
+    the legal entities the firm releases automatically.
+    """
+
+    records: dict[str, list[dict[str, Any]]]
+    auto_release_entities: set[str]
+
+
+def read_candidates(
+    warehouse: duckdb.DuckDBPyConnection, periods: Sequence[str], as_of: date
+) -> Candidates:
+    """Read ``periods``' candidates and the auto-release rules from the warehouse.
+
+    Raises :class:`erp.candidates.StaleCandidatesError`, reading nothing more, when a period's
+    candidates were built as of another date than ``as_of``.
+    """
+    for period in periods:
+        check_as_of(warehouse, period, as_of)
+    return Candidates(
+        {period: records_for_period(warehouse, period) for period in periods},
+        releasing.auto_release_entities(warehouse),
+    )
 
 
 @dataclass
@@ -36,6 +70,8 @@ class PeriodBilling:
     auto_released: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     held: dict[str, str] = field(default_factory=dict)
+    #: Candidate records left out because the ERP or the outbox already bills them.
+    excluded_records: int = 0
 
 
 @dataclass
@@ -43,6 +79,7 @@ class BillingCycle:
     """One billing run over some periods: per period, then send, read back, reconcile."""
 
     run_id: str
+    resync: outbox.ResyncResult
     periods: list[PeriodBilling]
     send: outbox.SendResult
     read_back: outbox.ReadBackResult | None
@@ -50,38 +87,35 @@ class BillingCycle:
 
 
 def bill_periods(
-    con: duckdb.DuckDBPyConnection,
+    store: duckdb.DuckDBPyConnection,
+    candidates: Candidates,
     adapter: ErpAdapter,
-    periods: Sequence[str],
     *,
-    as_of: date,
     run_id: str,
     by: str,
     release: bool = False,
     backoff: outbox.Backoff | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> BillingCycle:
-    """Freeze, release, send, read back and reconcile ``periods`` (see the module doc).
+    """Bill the periods of ``candidates`` in the billing ``store`` (see the module doc).
 
-    Raises :class:`erp.candidates.StaleCandidatesError` before freezing anything when a
-    period's candidates were built as of another date than ``as_of``.
+    Re-sync, freeze, release, send, read back and reconcile.
     """
-    outbox.ensure_schema(con)
-    for period in periods:
-        check_as_of(con, period, as_of)
+    outbox.ensure_schema(store)
+    synced = outbox.resync_or_keep(store, adapter, run_id)
     billed = [
-        freeze_period(con, period, as_of=as_of, run_id=run_id, by=by, release=release)
-        for period in periods
+        freeze_period(store, candidates, period, run_id=run_id, by=by, release=release)
+        for period in candidates.records
     ]
-    sent = outbox.send(con, adapter, run_id, backoff=backoff or outbox.Backoff(), sleep=sleep)
-    ((in_flight,),) = con.execute(
+    sent = outbox.send(store, adapter, run_id, backoff=backoff or outbox.Backoff(), sleep=sleep)
+    ((in_flight,),) = store.execute(
         "SELECT count(*) FROM ops.erp_outbox WHERE status IN (?, ?)", [SENT, MISMATCH]
     ).fetchall()
     loaded = tied = None
     if in_flight:  # nothing sent and nothing open: the ERP has nothing new to read back
-        loaded = outbox.read_back(con, adapter, run_id)
-        tied = outbox.reconcile(con, run_id, adapter.name)
-    return BillingCycle(run_id, billed, sent, loaded, tied)
+        loaded = outbox.read_back(store, adapter, run_id)
+        tied = outbox.reconcile(store, run_id, adapter.name)
+    return BillingCycle(run_id, synced, billed, sent, loaded, tied)
 
 
 #: Who releases batches by the firm's auto-release rule, in the audit log.
@@ -89,34 +123,37 @@ AUTO_RELEASE_ACTOR = "config/billing_release"
 
 
 def freeze_period(
-    con: duckdb.DuckDBPyConnection,
+    store: duckdb.DuckDBPyConnection,
+    candidates: Candidates,
     period: str,
     *,
-    as_of: date,
     run_id: str,
     by: str = AUTO_RELEASE_ACTOR,
     release: bool = False,
 ) -> PeriodBilling:
     """Freeze ``period`` behind the release gate and release what may go (see the module doc).
 
-    Raises :class:`erp.candidates.StaleCandidatesError`, freezing nothing, when the period's
-    candidates were built as of another date than ``as_of``.
+    Records on hold are left out, and so are the records the ERP or the outbox already bills
+    (re-synced first by the caller, :func:`outbox.resync_or_keep`), record by record: a
+    rebuilt warehouse's mart may offer them again.
     """
-    outbox.ensure_schema(con)
-    check_as_of(con, period, as_of)
-    held_records = releasing.held_records(con)
-    batches = batches_for_period(con, period, held=held_records)
-    frozen = outbox.freeze(con, batches, run_id, await_release=True)
+    outbox.ensure_schema(store)
+    held_records = releasing.held_records(store)
+    offered = candidates.records[period]
+    not_held = [row for row in offered if row["correlation_id"] not in held_records]
+    records, excluded = outbox.split_billed(store, not_held)
+    batches = batches_from_rows(records)
+    frozen = outbox.freeze(store, batches, run_id, await_release=True)
     auto = releasing.release(
-        con,
+        store,
         run_id,
         by=AUTO_RELEASE_ACTOR,
         period=period,
-        legal_entities=releasing.auto_release_entities(con),
+        legal_entities=candidates.auto_release_entities,
         rule="auto",
     )
     manual = (
-        releasing.release(con, run_id, by=by, period=period)
+        releasing.release(store, run_id, by=by, period=period)
         if release
         else releasing.ReleaseResult()
     )
@@ -124,21 +161,10 @@ def freeze_period(
         period=period,
         candidate_batches=len(batches),
         candidate_lines=sum(len(b.lines) for b in batches),
-        held_records=_held_in_period(con, period, held_records),
+        held_records=len(offered) - len(not_held),
         freeze=frozen,
         auto_released=auto.released,
         released=manual.released,
         held={**auto.held, **manual.held},
+        excluded_records=len(excluded),
     )
-
-
-def _held_in_period(con: duckdb.DuckDBPyConnection, period: str, held: set[str]) -> int:
-    """How many of the period's candidate records are on hold."""
-    if not held:
-        return 0
-    ((count,),) = con.execute(
-        f"SELECT count(*) FROM {CANDIDATES_RELATION} WHERE period = ? "
-        "AND list_contains(?::VARCHAR[], correlation_id)",
-        [period, sorted(held)],
-    ).fetchall()
-    return count

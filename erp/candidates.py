@@ -131,13 +131,27 @@ def batches_for_period(
     Records whose correlation id is in ``held`` (on hold, :mod:`erp.outbox.releasing`) are
     left out: they are billed once the hold ends.
     """
+    return batches_from_rows(records_for_period(con, period, relation, held=held))
+
+
+def records_for_period(
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    relation: str = CANDIDATES_RELATION,
+    *,
+    held: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """The candidate records of ``period`` as dicts of :data:`CANDIDATE_COLUMNS`.
+
+    Those whose correlation id is in ``held`` are left out.
+    """
     columns = ", ".join(CANDIDATE_COLUMNS)
     rows = con.execute(
         f"SELECT {columns} FROM {relation} WHERE period = ? "
         "AND NOT list_contains(?::VARCHAR[], correlation_id) ORDER BY correlation_id",
         [period, sorted(held)],
     ).fetchall()
-    return batches_from_rows(dict(zip(CANDIDATE_COLUMNS, row, strict=True)) for row in rows)
+    return [dict(zip(CANDIDATE_COLUMNS, row, strict=True)) for row in rows]
 
 
 class StaleCandidatesError(ValueError):

@@ -60,3 +60,29 @@ def line_key(batch_key_: str, kind: str, correlation_ids: Iterable[str]) -> str:
 def payload_hash(payload: Mapping[str, Any]) -> str:
     """SHA-256 of a batch payload's canonical JSON: detects a changed payload under one key."""
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+#: Label of the second line of an ERP line note, before the correlation ids the line bills.
+_RECORDS_LABEL = "records:"
+
+
+def line_note(line_key_: str, correlation_ids: Iterable[str]) -> str:
+    """The text an ERP invoice line carries: its line key, then the correlation ids it bills.
+
+    The ids make the ERP itself the record of what is billed: a lost billing store or a
+    rebuilt warehouse re-reads them (``erp.outbox.resync``) and never bills a record twice.
+    """
+    return f"{line_key_}\n{_RECORDS_LABEL} {' '.join(sorted(correlation_ids))}"
+
+
+def parse_line_note(note: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """Line key and correlation ids of an ERP line note (:func:`line_note`; a bare key too)."""
+    text = (note or "").strip()
+    if not text:
+        return None, ()
+    first, _, rest = text.partition("\n")
+    rest = rest.strip()
+    ids = (
+        tuple(rest.removeprefix(_RECORDS_LABEL).split()) if rest.startswith(_RECORDS_LABEL) else ()
+    )
+    return first.strip() or None, ids

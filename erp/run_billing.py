@@ -41,6 +41,7 @@ class RunSummary:
     """What one billing run did, step by step."""
 
     run_id: str
+    resync: dict[str, Any]
     freeze: dict[str, Any]
     send: dict[str, Any]
     read_back: dict[str, Any]
@@ -62,11 +63,18 @@ def run_billing(
 ) -> RunSummary:
     """Freeze ``batches``, send what is due, read the ERP back and reconcile.
 
-    ``step_hook`` is called at every step boundary (:data:`erp.step_hook.BILLING_STEPS`).
+    The ERP is re-synced first (:func:`erp.outbox.resync`), so freezing rejects a batch
+    billing a record some ERP invoice already bills. ``step_hook`` is called at every step
+    boundary (:data:`erp.step_hook.BILLING_STEPS`).
     """
     run_id = run_id or f"run-{uuid.uuid4().hex[:12]}"
     backoff = backoff or outbox.Backoff()
     seconds: dict[str, float] = {}
+
+    started = time.perf_counter()
+    # What the ERP already bills, before any freeze (a lost or old billing store).
+    synced = outbox.resync_or_keep(con, adapter, run_id)
+    seconds["resync"] = time.perf_counter() - started
 
     started = time.perf_counter()
     frozen = outbox.freeze(con, batches, run_id)
@@ -97,6 +105,7 @@ def run_billing(
 
     return RunSummary(
         run_id=run_id,
+        resync={"invoices": synced.invoices, "records": synced.records, "error": synced.error},
         freeze={
             "frozen": len(frozen.frozen),
             "unchanged": len(frozen.unchanged),

@@ -60,6 +60,7 @@ def test_every_branch_has_its_defaults(tmp_path):
     settings = Settings.from_env({"D2B_HOME": str(tmp_path)})
     assert settings.dbt.duckdb_memory_limit == "4GB"
     assert settings.billing.start == "2025-01-01"
+    assert settings.billing.store == tmp_path / "billing" / "billing.duckdb"
     assert settings.alerts.webhook_url is None
     assert settings.erp.adapter == "tryton"
     assert settings.erp.user == "admin"

@@ -2,7 +2,8 @@
 
 Monthly billing-period partitions. For a period:
 
-1. ``billing/erp_outbox`` freezes the period's candidate records
+1. ``billing/erp_outbox`` re-syncs the records the ERP already bills, then freezes the
+   period's other candidate records
    (``marts.billing_batch_candidates``) into ``ops.erp_outbox`` as batches with idempotency
    keys and control totals, waiting for release (``awaiting_release``); the entities the firm
    releases automatically (``config/billing_release``) are released at once, the others by a
@@ -18,6 +19,12 @@ Monthly billing-period partitions. For a period:
    ``raw.erp_api__invoice_lines``.
 4. ``billing/erp_reconciliation`` ties each batch out against the ERP (``reconciled`` or
    ``mismatch``).
+
+The steps work on the durable billing store (``D2B_BILLING_STORE``, :mod:`erp.billing_store`),
+never lost with the warehouse; after each step its tables are mirrored into the warehouse,
+where dbt and the dashboards read them. Freezing first re-syncs what the ERP already bills
+(:mod:`erp.outbox.resync`) and leaves those records out, so a rebuilt warehouse or a lost
+store never bills a record twice.
 
 The tables the steps write (``ops/erp_outbox*``, ``ops/audit_log``, ``raw/erp_api__*``) are
 assets of their own in this group, declared from their dbt sources: the marts read them, and
@@ -40,7 +47,8 @@ from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from erp import outbox
 from erp.adapters import make_adapter
 from erp.adapters.base import ErpAdapter
-from erp.billing_cycle import freeze_period
+from erp.billing_cycle import freeze_period, read_candidates
+from erp.billing_store import mirror_to_warehouse, open_store
 from erp.candidates import CANDIDATES_RELATION, StaleCandidatesError
 from erp.outbox import releasing
 from erp.settings import ErpSettings
@@ -126,18 +134,21 @@ class BillingRunConfig(dg.Config):
     ),
 )
 def erp_outbox(
-    context: dg.AssetExecutionContext, d2b: D2BSettingsResource, config: BillingRunConfig
+    context: dg.AssetExecutionContext,
+    d2b: D2BSettingsResource,
+    erp: ErpResource,
+    config: BillingRunConfig,
 ):
-    """Freeze the period's candidate batches (idempotent: a re-run changes nothing)."""
+    """Re-sync what the ERP bills, then freeze the period's unbilled candidates (idempotent)."""
     period = period_of(context.partition_key)
-    with connect(d2b.settings().warehouse) as con:
-        outbox.ensure_schema(con)
-        if not table_exists(con, CANDIDATES_RELATION):
+    settings = d2b.settings()
+    with connect(settings.warehouse) as warehouse:
+        if not table_exists(warehouse, CANDIDATES_RELATION):
             raise dg.Failure(
                 f"{CANDIDATES_RELATION} does not exist: build the marts before billing",
             )
         try:
-            billed = freeze_period(con, period, as_of=config.as_of(), run_id=context.run_id)
+            candidates = read_candidates(warehouse, [period], config.as_of())
         except StaleCandidatesError as error:
             context.log.error(str(error))
             yield dg.MaterializeResult(metadata={"period": period, "frozen": 0})
@@ -146,13 +157,28 @@ def erp_outbox(
             )
             yield dg.AssetCheckResult(check_name="no_rejected_batches", passed=True)
             return
-        result = billed.freeze
-        waiting = releasing.awaiting_release(con, period)
-        totals = con.execute(
-            "SELECT count(*), coalesce(sum(line_count), 0), coalesce(sum(total_amount), 0) "
-            "FROM ops.erp_outbox WHERE period = ?",
-            [period],
-        ).fetchall()[0]
+    adapter = erp.adapter()
+    try:
+        with open_store(settings.billing.store, settings.warehouse) as con:
+            synced = outbox.resync_or_keep(con, adapter, context.run_id)
+            billed = freeze_period(con, candidates, period, run_id=context.run_id)
+            waiting = releasing.awaiting_release(con, period)
+            totals = con.execute(
+                "SELECT count(*), coalesce(sum(line_count), 0), coalesce(sum(total_amount), 0) "
+                "FROM ops.erp_outbox WHERE period = ?",
+                [period],
+            ).fetchall()[0]
+    finally:
+        adapter.close()
+    mirror_to_warehouse(settings.billing.store, settings.warehouse)
+    result = billed.freeze
+    if synced.error:
+        context.log.warning("ERP not re-synced, froze on the last re-sync: %s", synced.error)
+    if billed.excluded_records:
+        context.log.warning(
+            "%d candidate record(s) left out: the ERP or the outbox already bills them",
+            billed.excluded_records,
+        )
     for key, reason in result.rejected.items():
         context.log.error("batch %s rejected: %s", key, reason)
     yield dg.MaterializeResult(
@@ -166,6 +192,8 @@ def erp_outbox(
             "rejected": len(result.rejected),
             "auto_released": len(billed.auto_released),
             "awaiting_release": len(waiting),
+            "erp_billed_records": synced.records,
+            "excluded_records": billed.excluded_records,
             "outbox_batches": totals[0],
             "outbox_lines": totals[1],
             "outbox_amount": float(totals[2]),
@@ -194,14 +222,15 @@ def erp_send(
     context: dg.AssetExecutionContext, d2b: D2BSettingsResource, erp: ErpResource
 ) -> dg.MaterializeResult:
     """Send what the outbox holds as due (every period), recording ERP document ids."""
+    settings = d2b.settings()
     adapter = erp.adapter()
     try:
-        with connect(d2b.settings().warehouse) as con:
-            outbox.ensure_schema(con)
+        with open_store(settings.billing.store, settings.warehouse) as con:
             result = outbox.send(con, adapter, context.run_id)
             statuses = outbox.status_counts(con)
     finally:
         adapter.close()
+    mirror_to_warehouse(settings.billing.store, settings.warehouse)
     for key in result.dead_lettered:
         context.log.warning("batch %s dead-lettered (see ops.erp_outbox.last_error)", key)
     return dg.MaterializeResult(
@@ -236,12 +265,14 @@ def erp_read_back(
     context: dg.AssetExecutionContext, d2b: D2BSettingsResource, erp: ErpResource
 ) -> dg.MaterializeResult:
     """Load the ERP's invoices and lines for every outbox batch into ``raw.erp_api__*``."""
+    settings = d2b.settings()
     adapter = erp.adapter()
     try:
-        with connect(d2b.settings().warehouse) as con:
+        with open_store(settings.billing.store, settings.warehouse) as con:
             result = outbox.read_back(con, adapter, context.run_id)
     finally:
         adapter.close()
+    mirror_to_warehouse(settings.billing.store, settings.warehouse)
     return dg.MaterializeResult(
         metadata={
             "load_id": result.load_id,
@@ -274,9 +305,11 @@ def erp_reconciliation(
 ):
     """Reconcile sent batches with what the ERP holds."""
     adapter_name = ErpSettings.from_env().adapter
-    with connect(d2b.settings().warehouse) as con:
+    settings = d2b.settings()
+    with open_store(settings.billing.store, settings.warehouse) as con:
         result = outbox.reconcile(con, context.run_id, adapter_name)
         statuses = outbox.status_counts(con)
+    mirror_to_warehouse(settings.billing.store, settings.warehouse)
     for key, reason in result.mismatched.items():
         context.log.error("batch %s does not tie out: %s", key, reason)
     yield dg.MaterializeResult(
@@ -299,14 +332,15 @@ def replay_dead_letters(
     context: dg.OpExecutionContext, d2b: D2BSettingsResource, erp: ErpResource
 ) -> None:
     """Re-send every dead-lettered batch (after its cause was corrected)."""
+    settings = d2b.settings()
     adapter = erp.adapter()
     try:
-        with connect(d2b.settings().warehouse) as con:
-            outbox.ensure_schema(con)
+        with open_store(settings.billing.store, settings.warehouse) as con:
             replayed = outbox.replay_dead_letters(con, context.run_id)
             result = outbox.send(con, adapter, context.run_id)
     finally:
         adapter.close()
+    mirror_to_warehouse(settings.billing.store, settings.warehouse)
     context.log.info(
         "replayed %d dead letters: %d created, %d dead-lettered again",
         len(replayed),

@@ -91,6 +91,8 @@ class ErpInvoiceLine:
     unit_price: Decimal
     amount: Decimal
     tax_codes: tuple[str, ...]
+    #: The correlation ids the ERP line says it bills (empty when the ERP does not carry them).
+    correlation_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,9 @@ from erp.model import LABOUR, BillingBatch
 logger = logging.getLogger(__name__)
 
 #: Format id in every control record; bump when the columns change.
-FORMAT = "d2b-journal/1"
+FORMAT = "d2b-journal/2"
+#: The previous format (no ``correlation_ids`` column): files written before it still read.
+FORMAT_V1 = "d2b-journal/1"
 #: First field of the control record.
 CONTROL = "CONTROL"
 #: Column names of the journal lines, in file order (line 2 of every file).
@@ -83,7 +85,10 @@ COLUMNS = (
     "amount",
     "tax_code",
     "tax_amount",
+    "correlation_ids",
 )
+#: Columns of a :data:`FORMAT_V1` file.
+COLUMNS_V1 = COLUMNS[:-1]
 #: Sub-folder the ERP import moves a file to once it has booked it (state ``posted``).
 ACKNOWLEDGED = "acknowledged"
 #: Sub-folder files are written in before they are renamed into the drop root.
@@ -313,6 +318,7 @@ class FileDropAdapter(ErpAdapter):
                     _text(line.amount(batch.currency)),
                     line.tax_code,
                     _text(line.tax_amount),
+                    " ".join(line.correlation_ids),
                 ]
             )
         return buffer.getvalue().encode("utf-8")
@@ -384,10 +390,11 @@ def parse(data: bytes, document_id: str, state: str = DRAFT_STATE) -> ParsedFile
         rows = []
         problems.append(f"unreadable: {exc}")
     control = rows[0] if rows else []
-    if len(control) != 8 or control[0] != CONTROL or control[1] != FORMAT:
+    if len(control) != 8 or control[0] != CONTROL or control[1] not in (FORMAT, FORMAT_V1):
         problems.append(f"no {FORMAT} control record on line 1")
         control = [CONTROL, FORMAT, "", "", "", "", fallback_key, ""]
-    if len(rows) < 2 or tuple(rows[1]) != COLUMNS:
+    columns = COLUMNS_V1 if control[1] == FORMAT_V1 else COLUMNS
+    if len(rows) < 2 or tuple(rows[1]) != columns:
         problems.append("line 2 is not the column header")
     batch_key, currency = control[6], control[7]
 
@@ -395,10 +402,10 @@ def parse(data: bytes, document_id: str, state: str = DRAFT_STATE) -> ParsedFile
     taxes: list[Decimal] = []
     header: dict[str, str] = {}
     for number, row in enumerate(rows[2:], start=3):
-        if len(row) != len(COLUMNS):
-            problems.append(f"line {number} has {len(row)} fields, not {len(COLUMNS)}")
+        if len(row) != len(columns):
+            problems.append(f"line {number} has {len(row)} fields, not {len(columns)}")
             continue
-        record = dict(zip(COLUMNS, row, strict=True))
+        record = dict(zip(columns, row, strict=True))
         if record["document_ref"] != batch_key or record["currency"] != currency:
             problems.append(
                 f"line {number} belongs to {record['document_ref']} in {record['currency']}"
@@ -416,6 +423,7 @@ def parse(data: bytes, document_id: str, state: str = DRAFT_STATE) -> ParsedFile
                 unit_price=_number(record["unit_price"]),
                 amount=_number(record["amount"]),
                 tax_codes=(record["tax_code"],) if record["tax_code"] else (),
+                correlation_ids=tuple(record.get("correlation_ids", "").split()),
             )
             tax = _number(record["tax_amount"])
         except InvalidOperation:

@@ -14,7 +14,8 @@ per-line rounding set at bootstrap, so the read back tax amounts can be compared
 warehouse's.
 
 Mapping (docs/design.md §6): invoice ``reference`` = batch key (not unique in Tryton: looked up
-before every create); line ``note`` = line key (lines have no reference field); party
+before every create); line ``note`` = line key, then the correlation ids it bills
+(``erp.keys.line_note``; lines have no reference field); party
 ``code`` = client ref; tax ``name`` = warehouse tax code; product ``code`` =
 ``D2B-<KIND>-<CATEGORY>``; payment term ``name`` = the batch's terms (``NET30``...). One
 Tryton company holds every legal entity; the entity is on the invoice description.
@@ -45,6 +46,7 @@ from erp.adapters.base import (
     ErpInvoiceLine,
     TransientErpError,
 )
+from erp.keys import line_note, parse_line_note
 from erp.model import LABOUR, BillingBatch
 from erp.settings import TrytonSettings
 
@@ -411,7 +413,7 @@ class TrytonAdapter(ErpAdapter):
                     "quantity": float(line.quantity),
                     "unit_price": line.unit_price,
                     "description": line.description,
-                    "note": line.line_key,
+                    "note": line_note(line.line_key, line.correlation_ids),
                     "taxes": [("add", [ref["taxes"][line.tax_code]["id"]])],
                 }
             )
@@ -563,16 +565,18 @@ class TrytonAdapter(ErpAdapter):
                 ],
             )
             for row in rows:
+                line_key, correlation_ids = parse_line_note(row["note"])
                 lines_by_invoice.setdefault(row["invoice"], []).append(
                     ErpInvoiceLine(
                         line_id=str(row["id"]),
-                        line_key=(row["note"] or "").strip() or None,
+                        line_key=line_key,
                         description=row["description"] or "",
                         product_code=(row.get("product.") or {}).get("code"),
                         quantity=_to_decimal(row["quantity"]),
                         unit_price=_to_decimal(row["unit_price"]),
                         amount=_to_decimal(row["amount"]),
                         tax_codes=tuple(sorted(tax_names.get(t, str(t)) for t in row["taxes"])),
+                        correlation_ids=correlation_ids,
                     )
                 )
         return [
@@ -621,7 +625,7 @@ class TrytonAdapter(ErpAdapter):
         counts: dict[str, int] = {}
         wanted = None if line_keys is None else set(line_keys)
         for row in rows:
-            key = (row["note"] or "").strip()
+            key, _ = parse_line_note(row["note"])
             if key and (wanted is None or key in wanted):
                 counts[key] = counts.get(key, 0) + 1
         return counts

@@ -28,8 +28,9 @@ this package only ever inserts into that table.
 One module per step: :mod:`~erp.outbox.freezing`, :mod:`~erp.outbox.sending` (with the
 replay of dead letters), :mod:`~erp.outbox.reading_back`, :mod:`~erp.outbox.reconciling`,
 :mod:`~erp.outbox.dry_run` (``plan``), :mod:`~erp.outbox.releasing` (the release gate and
-holds), over :mod:`~erp.outbox.store` (tables, statuses, transitions, audited writes).
-Callers import the steps from here.
+holds), :mod:`~erp.outbox.resync` (what the ERP already bills, read back before any freeze),
+over :mod:`~erp.outbox.store` (tables, statuses, transitions, audited writes). Callers
+import the steps from here.
 """
 
 from erp.outbox.dry_run import PlanItem, plan
@@ -45,6 +46,7 @@ from erp.outbox.releasing import (
     place_hold,
     release,
 )
+from erp.outbox.resync import ResyncResult, resync, resync_or_keep, split_billed
 from erp.outbox.sending import NO_BACKOFF, Backoff, SendResult, replay_dead_letters, send
 from erp.outbox.store import (
     AWAITING_RELEASE,
@@ -81,6 +83,7 @@ __all__ = [
     "ReadBackResult",
     "ReconcileResult",
     "ReleaseResult",
+    "ResyncResult",
     "SendResult",
     "active_holds",
     "ensure_schema",
@@ -95,6 +98,9 @@ __all__ = [
     "reconcile",
     "release",
     "replay_dead_letters",
+    "resync",
+    "resync_or_keep",
     "send",
+    "split_billed",
     "status_counts",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -11,7 +12,8 @@ import duckdb
 from erp.adapters.base import (
     ErpAdapter,
 )
-from erp.model import BillingBatch
+from erp.model import LABOUR, BillingBatch
+from erp.outbox.resync import BilledRecord
 from erp.outbox.store import (
     AWAITING_RELEASE,
     DEAD_LETTER,
@@ -34,7 +36,7 @@ class PlanItem:
     client_ref: str
     period: str
     status: str | None
-    action: str  # freeze_and_create | create | retry | adopt | skip | hold | reject
+    action: str  # freeze_and_create | create | retry | adopt | skip | hold | reject | exclude
     reason: str
     line_count: int
     amount: str
@@ -45,8 +47,13 @@ def plan(
     con: duckdb.DuckDBPyConnection,
     adapter: ErpAdapter,
     candidates: Iterable[BillingBatch] = (),
+    excluded: Iterable[tuple[dict[str, Any], BilledRecord]] = (),
 ) -> list[PlanItem]:
     """Dry run: per batch, what freeze and send would create, update or skip. Writes nothing.
+
+    ``excluded`` are the candidate records left out because the ERP or the outbox already
+    bills them (:func:`erp.outbox.resync.split_billed`): one ``exclude`` item each, under
+    the batch key that bills it.
 
     Looks every pending key up in the ERP, so the plan reflects a crash between the ERP
     create and the outbox update (``adopt``: the outbox would record the existing document,
@@ -120,6 +127,21 @@ def plan(
         else:
             action, reason = "create", "not in the ERP yet"
         items.append(item(batch, status, action, reason))
+    for row, billed in excluded:
+        where = f"ERP invoice {billed.document_id}" if billed.source == "erp" else "the outbox"
+        items.append(
+            PlanItem(
+                billed.batch_key or "",
+                row["client_ref"],
+                row["period"],
+                None,
+                "exclude",
+                f"record {row['correlation_id']} already billed by {where}",
+                1,
+                str(_record_amount(row)),
+                row["currency"],
+            )
+        )
     for key, client, period, status, count, amount, currency in done:
         items.append(
             PlanItem(
@@ -138,3 +160,10 @@ def plan(
             )
         )
     return items
+
+
+def _record_amount(row: dict[str, Any]) -> Decimal:
+    """A candidate record's untaxed amount: hours x rate for labour, the amount for expenses."""
+    if row["line_kind"] == LABOUR:
+        return Decimal(row["quantity"]) * Decimal(row["unit_price"])
+    return Decimal(row["amount"])

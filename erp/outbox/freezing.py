@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from erp.model import BillingBatch
 from erp.outbox import store
+from erp.outbox.resync import drop_erp_billed
 from erp.outbox.store import (
     AWAITING_RELEASE,
     DEAD_LETTER,
@@ -58,8 +59,9 @@ def freeze(
       the batch is ``dead_letter``, i.e. known not to be in the ERP (``corrected``; it is
       then sent again by :func:`replay_dead_letters`). Otherwise ``rejected``: the ERP may
       already hold the old content.
-    - A new batch billing a correlation id that another batch already holds: ``rejected``,
-      whole. A line is never frozen twice.
+    - A new batch billing a correlation id that another batch already holds, or that an ERP
+      invoice of another key bills (``ops.erp_billed_records``, :mod:`erp.outbox.resync`):
+      ``rejected``, whole. A line is never frozen twice.
     All accepted changes commit in one transaction with their audit rows.
     """
     ensure_schema(con)
@@ -94,7 +96,8 @@ def freeze(
                     f"payload changed under key {key} already {status}; the ERP may hold the "
                     "old content: bill the difference in a new batch"
                 )
-        new = _drop_overlaps(con, new, result)
+        # ERP-billed records first, so a rejected batch claims none of its ids from the others.
+        new = _drop_overlaps(con, drop_erp_billed(con, new, result.rejected), result)
         for batch in corrections:
             con.execute(
                 "DELETE FROM ops.erp_outbox_correlations WHERE batch_key = ?", [batch.batch_key]

@@ -18,6 +18,7 @@ from erp.adapters.base import (
 )
 from erp.model import BillingBatch
 from erp.outbox import store
+from erp.outbox.resync import create_unless_billed
 from erp.outbox.store import (
     DEAD_LETTER,
     FAILED_RETRYABLE,
@@ -102,7 +103,8 @@ def send(
             faults.hit("before_erp_create")
             try:
                 result.attempts += 1
-                outcomes = _create_isolating(adapter, [b for b, _ in chunk])
+                # The ERP re-read first: a record it bills under another key is never sent.
+                outcomes = create_unless_billed(adapter, [b for b, _ in chunk], _create_isolating)
             except TransientErpError as exc:
                 delay = backoff.delay(attempt)
                 _record_transient(con, chunk, status, attempts, exc, delay, run_id, actor)

@@ -14,7 +14,7 @@ import pytest
 
 from bench.sample import sample_batches
 from erp import outbox
-from erp.billing_cycle import bill_periods
+from erp.billing_cycle import bill_periods, read_candidates
 from erp.candidates import StaleCandidatesError, batches_for_period
 from erp.outbox import NO_BACKOFF, releasing
 from erp.outbox import store as outbox_store
@@ -180,9 +180,8 @@ def test_a_billing_run_releases_auto_entities_and_never_bills_a_held_record(
 
     cycle = bill_periods(
         candidates,
+        read_candidates(candidates, [PERIOD], AS_OF),
         filedrop,
-        [PERIOD],
-        as_of=AS_OF,
         run_id="bill-1",
         by="alice",
         backoff=NO_BACKOFF,
@@ -211,9 +210,8 @@ def test_a_billing_run_releases_auto_entities_and_never_bills_a_held_record(
     # A person releases the rest: sent once; a second run sends nothing.
     again = bill_periods(
         candidates,
+        read_candidates(candidates, [PERIOD], AS_OF),
         filedrop,
-        [PERIOD],
-        as_of=AS_OF,
         run_id="bill-2",
         by="alice",
         release=True,
@@ -225,9 +223,8 @@ def test_a_billing_run_releases_auto_entities_and_never_bills_a_held_record(
     assert set(statuses(candidates).values()) == {"reconciled"}
     third = bill_periods(
         candidates,
+        read_candidates(candidates, [PERIOD], AS_OF),
         filedrop,
-        [PERIOD],
-        as_of=AS_OF,
         run_id="bill-3",
         by="alice",
         release=True,
@@ -244,9 +241,7 @@ def test_freeze_refuses_candidates_built_for_another_as_of_date(candidates, file
             "2026-04-20"
         ),
     ):
-        bill_periods(
-            candidates, filedrop, [PERIOD], as_of=date(2026, 4, 20), run_id="bill-1", by="a"
-        )
+        read_candidates(candidates, [PERIOD], date(2026, 4, 20))
     assert outbox.status_counts(candidates) == {}
     assert filedrop.read_invoices(None) == []
 
