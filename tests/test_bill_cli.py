@@ -15,6 +15,7 @@ import pytest
 
 from bench.sample import sample_batches
 from dagster_project.cli import main
+from erp.outbox.store import outbox_exists
 from tests.candidates import write_candidates, write_release_rules
 from tests.support.d2b_cli import d2b_environment, run_d2b
 
@@ -85,8 +86,10 @@ def test_bill_refuses_candidates_built_for_another_as_of_date(home, d2b):
     assert "were built as of 2026-04-02, not the billing run's as-of date 2026-04-20" in (
         stale.stderr
     )
+    # refused before the billing store is opened: nothing frozen anywhere
+    assert not (home / "billing" / "billing.duckdb").exists()
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM ops.erp_outbox").fetchone() == (0,)
+        assert not outbox_exists(con)
 
 
 def test_bill_sends_auto_released_entities_and_the_rest_on_release(home, d2b):

@@ -32,7 +32,7 @@ from erp.adapters.base import (
 )
 from erp.model import BillingBatch
 from erp.outbox import store
-from erp.outbox.store import MISMATCH, RECONCILED, SENT, in_transaction, insert_rows
+from erp.outbox.store import in_transaction, insert_rows
 from ingest.warehouse import table_exists
 
 BILLED_DDL = """
@@ -140,16 +140,12 @@ def resync_or_keep(
         return ResyncResult(0, kept, str(error))
 
 
-#: Outbox statuses of a batch the ERP holds as an invoice.
-IN_ERP_STATUSES = (SENT, RECONCILED, MISMATCH)
-
-
 def billed_records(
     con: duckdb.DuckDBPyConnection,
     correlation_ids: Iterable[str],
     erp_billed: Iterable[BilledRecord] | None = None,
 ) -> dict[str, BilledRecord]:
-    """Which of ``correlation_ids`` an ERP invoice line or a sent outbox batch already bills.
+    """Which of ``correlation_ids`` an ERP invoice line or an outbox batch already bills.
 
     The ERP's lines are ``erp_billed`` when given (:func:`read_erp_billed`), else the last
     re-sync (``ops.erp_billed_records``); they win over the outbox's correlations. Tables
@@ -159,25 +155,15 @@ def billed_records(
     found: dict[str, BilledRecord] = {}
     if not ids:
         return found
-    # Only batches created in the ERP count: a frozen batch not sent yet is the freeze's own
-    # business (unchanged, corrected or rejected as overlapping, erp.outbox.freezing).
-    in_erp = ", ".join(f"'{status}'" for status in IN_ERP_STATUSES)
-    sources = [
-        (
-            "outbox",
-            "ops.erp_outbox_correlations",
-            "NULL",
-            f"AND batch_key IN (SELECT batch_key FROM ops.erp_outbox WHERE status IN ({in_erp}))",
-        )
-    ]
+    sources = [("outbox", "ops.erp_outbox_correlations", "NULL")]
     if erp_billed is None:
-        sources.append(("erp", "ops.erp_billed_records", "document_id", ""))
-    for source, table, document_id, condition in sources:
+        sources.append(("erp", "ops.erp_billed_records", "document_id"))
+    for source, table, document_id in sources:
         if not table_exists(con, table):
             continue
         rows = con.execute(
             f"SELECT correlation_id, batch_key, {document_id} FROM {table} "
-            f"WHERE correlation_id IN (SELECT unnest(?::VARCHAR[])) {condition} ORDER BY 1, 2",
+            "WHERE correlation_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2",
             [ids],
         ).fetchall()
         for cid, batch_key, document in rows:
