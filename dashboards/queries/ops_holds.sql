@@ -1,5 +1,5 @@
--- Billing holds in force (ops.billing_holds, docs/erp.md "The release gate and holds"): a
--- held batch is not released, a held record not billed, until the expiry or a lift.
+-- Billing holds in force as of the snapshot's as-of date (marts.billing_holds, docs/erp.md
+-- "The release gate and holds"): a held batch is not released, a held record not billed.
 select
     h.scope,
     h.target,
@@ -7,8 +7,6 @@ select
     h.reason,
     h.expires_on,
     h.placed_at
-from ops.billing_holds as h
-where
-    h.hold_id not in (select l.hold_id from ops.billing_hold_lifts as l)
-    and h.expires_on > current_date
+from marts.billing_holds as h
+where h.is_in_force
 order by h.expires_on, h.placed_at

@@ -17,7 +17,6 @@ from dashboards.data import (
     BILLING_BATCH_TABLES,
     current_snapshot,
     query,
-    table_exists,
     table_has_rows,
 )
 from dashboards.filters import current_filters
@@ -176,7 +175,7 @@ def billing_batches(params, filters) -> None:
             "awaiting_release",
             empty="Nothing awaits release.",
         )
-        holds = query("ops_holds") if table_exists("ops.billing_holds") else pd.DataFrame()
+        holds = query("ops_holds")
         table(holds, "billing_holds", empty="No holds in force (`d2b hold`).")
 
         st.markdown("**Dead letters**")
