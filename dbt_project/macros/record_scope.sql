@@ -5,13 +5,14 @@
     fingerprint (macros/incremental.sql) and rebuilds them in full. -#}
 
 {#- The models the scopes below read, for a model's `-- depends_on:` comment: the scopes run
-    only on a daily build, so dbt would not see these refs when it parses the model. -#}
+    only on a daily build, so dbt would not see these refs when it parses the model
+    (stg_config__sla_thresholds: the history window of is_plausible_date). -#}
 {% macro record_scope_refs() -%}
     {%- set refs = [] -%}
     {%- for name in [
         'stg_erp__invoices', 'stg_erp__invoice_lines', 'stg_erp_api__invoices',
         'stg_erp_api__invoice_lines', 'int_time_entry_versions', 'stg_concur__expenses',
-        'int_invoice_line_records', 'int_time_entries_rated',
+        'int_invoice_line_records', 'int_time_entries_rated', 'stg_config__sla_thresholds',
     ] -%}
         {%- do refs.append(ref(name) | string) -%}
     {%- endfor -%}
