@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import sys
 from pathlib import Path
@@ -55,6 +56,13 @@ def prepare_manifest(force: bool = False) -> Path:
     older than the project's files (a checkout, a merge, an edit) is parsed again, so the
     asset graph never describes other models than the ones dbt will run.
     """
-    if force or manifest_is_stale():
-        dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    target = DBT_PROJECT_DIR / dbt_project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    # Processes importing the definitions at once (pytest workers, a run beside `dagster dev`)
+    # would parse together, and one would read the manifest half-written: one parses at a time,
+    # and the others then find it fresh.
+    with open(target / "parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if force or manifest_is_stale():
+            dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path

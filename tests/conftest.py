@@ -57,27 +57,12 @@ def d2b_home(tmp_path, monkeypatch) -> Settings:
 
 @pytest.fixture(scope="session")
 def dbt_manifest():
-    """dbt's manifest, parsed once per test session (prepare_if_dev does nothing here).
+    """dbt's manifest, parsed when missing or older than the project (prepare_if_dev does
+    nothing here). Under ``pytest -n`` the workers share ``dbt_project/target``:
+    ``prepare_manifest`` lets one parse at a time, so the others find it fresh."""
+    from dagster_project.dbt import prepare_manifest
 
-    Under ``pytest -n`` the workers share ``dbt_project/target``: the first to take the lock
-    parses, the others find the manifest this run already wrote.
-    """
-    import fcntl
-    import os
-
-    from dagster_project.dbt import dbt_project, prepare_manifest
-
-    target = dbt_project.project_dir / dbt_project.target_path
-    target.mkdir(parents=True, exist_ok=True)
-    this_run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid-{os.getpid()}")
-    parsed_by = target / "parsed_by_test_run"
-    with open(target / "parse.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if parsed_by.exists() and parsed_by.read_text() == this_run:
-            return dbt_project.manifest_path
-        manifest = prepare_manifest(force=True)
-        parsed_by.write_text(this_run)
-        return manifest
+    return prepare_manifest()
 
 
 @pytest.fixture(scope="module")
