@@ -85,20 +85,20 @@ labour_lines as (
 
     -- released labour lines, each with the time entries it bills (recomputed from the facts)
     select
-        lines.invoice_line_id,
-        max(lines.invoice_source_id) as invoice_source_id,
-        max(lines.currency) as currency,
-        max(lines.amount) as amount,
-        max(lines.amount_reporting) as amount_reporting,
+        invoice_lines.invoice_line_id,
+        max(invoice_lines.invoice_source_id) as invoice_source_id,
+        max(invoice_lines.currency) as currency,
+        max(invoice_lines.amount) as amount,
+        max(invoice_lines.amount_reporting) as amount_reporting,
         coalesce(sum(entries.billable_amount), 0) > 0
         or coalesce(sum(entries.hours), 0) != 0 as bills_time_entries
-    from {{ ref('fct_invoice_lines') }} as lines
+    from {{ ref('fct_invoice_lines') }} as invoice_lines
     left join {{ ref('fct_invoice_line_records') }} as line_records
-        on lines.invoice_line_id = line_records.invoice_line_id
+        on invoice_lines.invoice_line_id = line_records.invoice_line_id
     left join {{ ref('fct_time_entries') }} as entries
         on line_records.correlation_id = entries.correlation_id
-    where lines.is_released and lines.line_kind = 'labour'
-    group by lines.invoice_line_id
+    where invoice_lines.is_released and invoice_lines.line_kind = 'labour'
+    group by invoice_lines.invoice_line_id
 
 ),
 

@@ -46,23 +46,26 @@ labour_line_weights as (
 
     -- the weights project_financials_monthly splits each released labour line by
     select
-        lines.invoice_line_source_id,
-        lines.invoice_source_id,
-        lines.amount,
-        lines.currency,
+        invoice_lines.invoice_line_source_id,
+        invoice_lines.invoice_source_id,
+        invoice_lines.amount,
+        invoice_lines.currency,
         sum(cast(coalesce(entries.billable_amount, 0) * 100 as bigint)) as value_weight,
         sum(cast(entries.hours * 10000 as bigint)) as hours_weight
-    from {{ ref('int_invoice_lines_enriched') }} as lines
+    from {{ ref('int_invoice_lines_enriched') }} as invoice_lines
     left join {{ ref('int_invoice_line_records') }} as line_records
-        on lines.invoice_line_source_id = line_records.invoice_line_source_id
+        on invoice_lines.invoice_line_source_id = line_records.invoice_line_source_id
     left join {{ ref('int_time_entries_rated') }} as entries
-        on line_records.correlation_id = entries.correlation_id
-    where lines.is_released and lines.line_kind = 'labour'
+        on
+            line_records.record_kind = 'time_entry'
+            and line_records.record_system = entries.source_system
+            and line_records.record_source_id = entries.source_id
+    where invoice_lines.is_released and invoice_lines.line_kind = 'labour'
     group by
-        lines.invoice_line_source_id,
-        lines.invoice_source_id,
-        lines.amount,
-        lines.currency
+        invoice_lines.invoice_line_source_id,
+        invoice_lines.invoice_source_id,
+        invoice_lines.amount,
+        invoice_lines.currency
 
 ),
 
