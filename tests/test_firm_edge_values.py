@@ -19,7 +19,9 @@ over no entry: 7000101, 300.00 USD, a workshop typed in the ERP (no source ids);
 -100.00 USD, a goodwill credit keyed as labour; 7000103, 200.00 USD, a flat fee naming the 0 h
 entry 2400000020 (it carries neither hours nor value). Each invoice is an
 `unattributed_labour_line` exception (finance); no project's revenue holds them, the
-project_financials tie-out passes, and the marts are published.
+project_financials tie-out passes, and the marts are published. A fourth, 7000104 (500.00 USD,
+released 29 June), has no line in the export yet: a `subtotal_differs_from_lines` exception,
+and the invoice amounts tie-out passes.
 """
 
 from __future__ import annotations
@@ -124,3 +126,13 @@ def test_unattributed_lines_change_no_project_figure(firm_run):
     assert rows == [
         (Decimal("41.0000"), Decimal("9.5000"), Decimal("1900.00"), Decimal("0.00"), Decimal("0"))
     ]
+
+
+def test_an_invoice_whose_lines_have_not_landed_is_an_exception(firm_run):
+    rows = query(
+        firm_run.warehouse,
+        "SELECT source_id, owner_team, amount, detail FROM marts.billing_exceptions "
+        "WHERE reason = 'subtotal_differs_from_lines'",
+    )
+    assert rows == [("7000104", "finance", Decimal("500.00"), "subtotal 500.00 USD, lines 0")]
+    assert firm_run.check_results["marts/fct_invoice_lines:assert_invoice_amounts_tie_out"] is True

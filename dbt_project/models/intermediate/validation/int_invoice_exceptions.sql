@@ -6,7 +6,9 @@
 -- hand, a discount or credit keyed as labour, a line whose entries carry neither hours nor
 -- value): project_financials_monthly splits a labour line over the entries it bills, by
 -- value at the resolved rate else by hours, so such a line's amount is in no project's
--- revenue. Firm data, not a fault of the code: an exception, never a failed build.
+-- revenue. Firm data, not a fault of the code: an exception, never a failed build. So is an
+-- invoice whose subtotal differs from the sum of its exported lines (its lines not landed
+-- yet, or the ERP's header and lines disagreeing): subtotal_differs_from_lines.
 
 with
 
@@ -84,6 +86,30 @@ unattributed_labour_line as (
 
 ),
 
+line_totals as (
+
+    select
+        invoice_source_id,
+        sum(amount) as lines_amount
+    from {{ ref('int_invoice_lines_enriched') }}
+    group by invoice_source_id
+
+),
+
+subtotal_differs_from_lines as (
+
+    select
+        invoices.invoice_source_id as source_id,
+        'subtotal_differs_from_lines' as reason,
+        'subtotal ' || cast(invoices.subtotal as varchar) || ' ' || invoices.currency
+        || ', lines ' || cast(coalesce(line_totals.lines_amount, 0) as varchar) as detail
+    from invoices
+    left join line_totals
+        on invoices.invoice_source_id = line_totals.invoice_source_id
+    where invoices.subtotal != coalesce(line_totals.lines_amount, 0)
+
+),
+
 unioned as (
 
     select * from unmatched_client
@@ -91,6 +117,8 @@ unioned as (
     select * from missing_fx_rate
     union all
     select * from unattributed_labour_line
+    union all
+    select * from subtotal_differs_from_lines
 
 )
 
