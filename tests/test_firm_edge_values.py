@@ -1,6 +1,6 @@
 """Values a firm's data can hold that the code's own invariants must survive (docs/design.md
 §5: only the code's invariants block a build), on the hand-written firm
-(tests/fixtures/firm_by_hand/) with one more Harvest export laid over it
+(tests/fixtures/firm_by_hand/) with one more Harvest export and a legacy ERP export laid over it
 (tests/fixtures/firm_edge_values/), worked out by hand:
 
 - 2400000020: P-1001, Mon 8 June, 0 h, billable and approved: a call logged without time. It is
@@ -115,8 +115,8 @@ def test_the_tie_out_holds_and_the_marts_are_published_despite_unattributed_line
 
 def test_unattributed_lines_change_no_project_figure(firm_run):
     """The lines are in no project's revenue; P-1001's hours and billable value are the
-    hand firm's own (7.5 h + 26 h + 7 h - 1.5 h + 0 h + 2 h; billable: 2400000001, 7.5 h at
-    200.00, and 2400000021, 2 h at 200.00)."""
+    hand firm's own (7.5 h + 26 h + 7 h - 1.5 h + 0 h + 2 h; billable: 2400000001,
+    7.5 h at 200.00, and 2400000021, 2 h at 200.00)."""
     rows = query(
         firm_run.warehouse,
         "SELECT sum(hours), sum(billable_hours), sum(billable_value), "
@@ -124,7 +124,13 @@ def test_unattributed_lines_change_no_project_figure(firm_run):
         "FROM marts.project_financials_monthly WHERE project_source_id = '501'",
     )
     assert rows == [
-        (Decimal("41.0000"), Decimal("9.5000"), Decimal("1900.00"), Decimal("0.00"), Decimal("0"))
+        (
+            Decimal("41.0000"),
+            Decimal("9.5000"),
+            Decimal("1900.00"),
+            Decimal("0.00"),
+            Decimal("0.0000"),
+        )
     ]
 
 
@@ -134,5 +140,5 @@ def test_an_invoice_whose_lines_have_not_landed_is_an_exception(firm_run):
         "SELECT source_id, owner_team, amount, detail FROM marts.billing_exceptions "
         "WHERE reason = 'subtotal_differs_from_lines'",
     )
-    assert rows == [("7000104", "finance", Decimal("500.00"), "subtotal 500.00 USD, lines 0")]
+    assert rows == [("7000104", "finance", Decimal("500.00"), "subtotal 500.00 USD, lines 0.00")]
     assert firm_run.check_results["marts/fct_invoice_lines:assert_invoice_amounts_tie_out"] is True
