@@ -1,6 +1,6 @@
 """Values a firm's data can hold that the code's own invariants must survive (docs/design.md
 §5: only the code's invariants block a build), on the hand-written firm
-(tests/fixtures/firm_by_hand/) with one more Harvest export laid over it
+(tests/fixtures/firm_by_hand/) with one more Harvest export and a legacy ERP export laid over it
 (tests/fixtures/firm_edge_values/), worked out by hand:
 
 - 2400000020: P-1001, Mon 8 June, 0 h, billable and approved: a call logged without time. It is
@@ -12,10 +12,21 @@
   |-1| <= ceil(|-2.92|) = 3, so the lag invariant holds; the backwards stamp is a warning
   (lags not negative), never a failed build. The entry is approved, billable and excepted
   by no rule: a billing candidate.
+
+and three released ERP invoices to Acme (erp/, the legacy export's format), each with one labour
+line that bills no time entry with hours or value, so project_financials_monthly can split it
+over no entry: 7000101, 300.00 USD, a workshop typed in the ERP (no source ids); 7000102,
+-100.00 USD, a goodwill credit keyed as labour; 7000103, 200.00 USD, a flat fee naming the 0 h
+entry 2400000020 (it carries neither hours nor value). Each invoice is an
+`unattributed_labour_line` exception (finance); no project's revenue holds them, the
+project_financials tie-out passes, and the marts are published. A fourth, 7000104 (500.00 USD,
+released 29 June), has no line in the export yet: a `subtotal_differs_from_lines` exception,
+and the invoice amounts tie-out passes.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +43,7 @@ EDGE_VALUES = Path(__file__).parent / "fixtures" / "firm_edge_values"
 
 @pytest.fixture(scope="module")
 def firm_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
-    """The hand-written firm with the two edge entries through every asset."""
+    """The hand-written firm with the edge entries and invoices through every asset."""
     yield from run_firm_by_hand(tmp_path_factory.mktemp("firm_edge_values_home"), EDGE_VALUES)
 
 
@@ -62,3 +73,72 @@ def test_a_lag_stamped_backwards_counts_negative_business_days(firm_run):
         "JOIN marts.fct_time_entries AS entries ON lags.record_id = entries.time_entry_id "
         "WHERE lags.lag_kind = 'time_approval' AND entries.source_id = '2400000021'",
     ) == [(-1,)]
+
+
+def test_labour_lines_billing_no_time_entry_are_exceptions_with_their_reason(firm_run):
+    rows = query(
+        firm_run.warehouse,
+        "SELECT source_id, owner_team, amount, currency, detail FROM marts.billing_exceptions "
+        "WHERE reason = 'unattributed_labour_line' ORDER BY source_id",
+    )
+    assert rows == [
+        (
+            "7000101",
+            "finance",
+            Decimal("300.00"),
+            "USD",
+            "1 labour line(s) of 300.00 USD bill no time entry: in no project's revenue",
+        ),
+        (
+            "7000102",
+            "finance",
+            Decimal("-100.00"),
+            "USD",
+            "1 labour line(s) of -100.00 USD bill no time entry: in no project's revenue",
+        ),
+        (
+            "7000103",
+            "finance",
+            Decimal("200.00"),
+            "USD",
+            "1 labour line(s) of 200.00 USD bill no time entry: in no project's revenue",
+        ),
+    ]
+
+
+def test_the_tie_out_holds_and_the_marts_are_published_despite_unattributed_lines(firm_run):
+    tie_out = "marts/project_financials_monthly:assert_executive_project_financials_tie_out"
+    assert firm_run.check_results[tie_out] is True
+    pointer = json.loads((firm_run.warehouse.parent / "serving" / "CURRENT").read_text())
+    assert pointer["tables"]["marts.fct_invoice_lines"] == 3
+
+
+def test_unattributed_lines_change_no_project_figure(firm_run):
+    """The lines are in no project's revenue; P-1001's hours and billable value are the
+    hand firm's own (7.5 h + 26 h + 7 h - 1.5 h + 0 h + 2 h; billable: 2400000001,
+    7.5 h at 200.00, and 2400000021, 2 h at 200.00)."""
+    rows = query(
+        firm_run.warehouse,
+        "SELECT sum(hours), sum(billable_hours), sum(billable_value), "
+        "coalesce(sum(invoiced_value), 0), sum(invoiced_hours) "
+        "FROM marts.project_financials_monthly WHERE project_source_id = '501'",
+    )
+    assert rows == [
+        (
+            Decimal("41.0000"),
+            Decimal("9.5000"),
+            Decimal("1900.00"),
+            Decimal("0.00"),
+            Decimal("0.0000"),
+        )
+    ]
+
+
+def test_an_invoice_whose_lines_have_not_landed_is_an_exception(firm_run):
+    rows = query(
+        firm_run.warehouse,
+        "SELECT source_id, owner_team, amount, detail FROM marts.billing_exceptions "
+        "WHERE reason = 'subtotal_differs_from_lines'",
+    )
+    assert rows == [("7000104", "finance", Decimal("500.00"), "subtotal 500.00 USD, lines 0.00")]
+    assert firm_run.check_results["marts/fct_invoice_lines:assert_invoice_amounts_tie_out"] is True

@@ -2,8 +2,11 @@
 --   * per project: hours, billable hours and value, invoiced hours and value at the
 --     resolved rate of fct_time_entries (known by the as-of date), in the entries' currency;
 --   * per currency: the invoiced value attributed to entries = the amounts of the ERP
---     labour lines released by the as-of date, in the line currency and the reporting
---     currency (the pro-rata split neither loses nor invents a cent).
+--     labour lines released by the as-of date that bill a time entry with hours or value,
+--     in the line currency and the reporting currency (the pro-rata split neither loses nor
+--     invents a cent);
+--   * every released labour line billing no such entry (firm data: a line typed in the ERP)
+--     is on an invoice with an unattributed_labour_line exception, and no other invoice is.
 
 -- an asset check of project_financials_monthly in Dagster (the test reads more than one model)
 {{ config(meta={
@@ -78,15 +81,65 @@ project_differences as (
 
 ),
 
+labour_lines as (
+
+    -- released labour lines, each with the time entries it bills (recomputed from the facts)
+    select
+        invoice_lines.invoice_line_id,
+        max(invoice_lines.invoice_source_id) as invoice_source_id,
+        max(invoice_lines.currency) as currency,
+        max(invoice_lines.amount) as amount,
+        max(invoice_lines.amount_reporting) as amount_reporting,
+        coalesce(sum(entries.billable_amount), 0) > 0
+        or coalesce(sum(entries.hours), 0) != 0 as bills_time_entries
+    from {{ ref('fct_invoice_lines') }} as invoice_lines
+    left join {{ ref('fct_invoice_line_records') }} as line_records
+        on invoice_lines.invoice_line_id = line_records.invoice_line_id
+    left join {{ ref('fct_time_entries') }} as entries
+        on line_records.correlation_id = entries.correlation_id
+    where invoice_lines.is_released and invoice_lines.line_kind = 'labour'
+    group by invoice_lines.invoice_line_id
+
+),
+
 lines as (
 
     select
         currency,
         sum(amount) as amount,
         sum(amount_reporting) as amount_reporting
-    from {{ ref('fct_invoice_lines') }}
-    where is_released and line_kind = 'labour'
+    from labour_lines
+    where bills_time_entries
     group by currency
+
+),
+
+unattributed_invoices as (
+
+    select distinct invoice_source_id from labour_lines
+    where not bills_time_entries
+
+),
+
+excepted_invoices as (
+
+    select source_id as invoice_source_id from {{ ref('billing_exceptions') }}
+    where source_entity = 'invoices' and reason = 'unattributed_labour_line'
+
+),
+
+unattributed_differences as (
+
+    select
+        'unattributed labour line on invoice '
+        || coalesce(unattributed_invoices.invoice_source_id, excepted_invoices.invoice_source_id)
+            as subject
+    from unattributed_invoices
+    full outer join excepted_invoices
+        on unattributed_invoices.invoice_source_id = excepted_invoices.invoice_source_id
+    where
+        unattributed_invoices.invoice_source_id is null
+        or excepted_invoices.invoice_source_id is null
 
 ),
 
@@ -117,3 +170,5 @@ currency_differences as (
 select * from project_differences
 union all
 select * from currency_differences
+union all
+select * from unattributed_differences

@@ -1,7 +1,8 @@
 -- Fails if invoice money differs between staging and the marts: the distinct legacy ERP
 -- invoice lines of staging (less those of invoices held out for an implausible date) must sum
--- to fct_invoice_lines' legacy lines, and every invoice's subtotal (legacy or written back)
--- must equal the sum of its lines.
+-- to fct_invoice_lines' legacy lines, and every invoice whose subtotal (legacy or written back)
+-- differs from the sum of its lines must be a subtotal_differs_from_lines exception, and no
+-- other invoice (firm data: lines not landed yet, an ERP header and lines disagreeing).
 
 -- an asset check of fct_invoice_lines in Dagster (the test reads more than one model)
 {{ config(meta={
@@ -88,8 +89,33 @@ subtotal_mismatch as (
         on invoices.source_id = invoice_lines.invoice_source_id
     where invoices.subtotal != coalesce(invoice_lines.lines_amount, 0)
 
+),
+
+excepted_invoices as (
+
+    select source_id as invoice_source_id from {{ ref('billing_exceptions') }}
+    where source_entity = 'invoices' and reason = 'subtotal_differs_from_lines'
+
+),
+
+subtotal_exception_mismatch as (
+
+    select
+        'subtotal' as check_name,
+        coalesce(
+            subtotal_mismatch.invoice_source_id, excepted_invoices.invoice_source_id
+        ) as invoice_source_id,
+        subtotal_mismatch.expected_amount,
+        subtotal_mismatch.actual_amount
+    from subtotal_mismatch
+    full outer join excepted_invoices
+        on subtotal_mismatch.invoice_source_id = excepted_invoices.invoice_source_id
+    where
+        subtotal_mismatch.invoice_source_id is null
+        or excepted_invoices.invoice_source_id is null
+
 )
 
 select * from line_mismatch
 union all
-select * from subtotal_mismatch
+select * from subtotal_exception_mismatch

@@ -246,6 +246,9 @@ shares as (
         - line_reporting_cents * weight // total_weight * total_weight
             as reporting_cents_fraction
     from weighted
+    -- a line whose entries carry neither value nor hours splits over none: it is an
+    -- unattributed_labour_line exception (int_invoice_exceptions), not a division by zero
+    where total_weight != 0
 
 ),
 
