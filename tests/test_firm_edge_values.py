@@ -22,6 +22,12 @@ entry 2400000020 (it carries neither hours nor value). Each invoice is an
 project_financials tie-out passes, and the marts are published. A fourth, 7000104 (500.00 USD,
 released 29 June), has no line in the export yet: a `subtotal_differs_from_lines` exception,
 and the invoice amounts tie-out passes.
+
+and a Concur report extracted twice (concur/, SAE files written from the vendor's field list, as
+tests/fixtures/concur/): batch 42 on 5 June, then batch 43 on 12 June, where the hotel line
+(report entry 1001) was lowered from 120.50 to 100.50 USD. The latest extract is current: the
+line counts at 100.50, and the expense amounts tie-out (which picks versions as fct_expenses
+does) passes rather than comparing the older, higher amount.
 """
 
 from __future__ import annotations
@@ -142,3 +148,12 @@ def test_an_invoice_whose_lines_have_not_landed_is_an_exception(firm_run):
     )
     assert rows == [("7000104", "finance", Decimal("500.00"), "subtotal 500.00 USD, lines 0.00")]
     assert firm_run.check_results["marts/fct_invoice_lines:assert_invoice_amounts_tie_out"] is True
+
+
+def test_a_re_extracted_expense_line_counts_at_its_latest_amount(firm_run):
+    rows = query(
+        firm_run.warehouse,
+        "SELECT batch_id, posted_amount FROM marts.fct_expenses WHERE expense_type_name = 'Hotel'",
+    )
+    assert rows == [("43", Decimal("100.50"))]
+    assert firm_run.check_results["marts/fct_expenses:assert_expense_amounts_tie_out"] is True

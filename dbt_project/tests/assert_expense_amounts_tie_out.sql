@@ -19,15 +19,22 @@ held_out as (
 
 ),
 
+-- each entry's current extract, as fct_expenses picks it (a re-extract may lower an amount)
 staged as (
 
     select
         expense_source_id,
-        max(reimbursement_currency) as currency,
-        max(posted_amount) as amount
-    from {{ ref('stg_concur__expenses') }}
-    where expense_source_id not in (select held_out.source_id from held_out)
-    group by expense_source_id
+        reimbursement_currency as currency,
+        posted_amount as amount
+    from (
+        select
+            *,
+            {{ concur_expense_version_rank() }} as version_rank
+        from {{ ref('stg_concur__expenses') }}
+    ) as versions
+    where
+        version_rank = 1
+        and expense_source_id not in (select held_out.source_id from held_out)
 
 ),
 

@@ -11,10 +11,7 @@ expense_versions as (
 
     select
         *,
-        row_number() over (
-            partition by expense_source_id
-            order by batch_date desc, ingested_at desc, source_file desc, source_row_number desc
-        ) as version_rank,
+        {{ concur_expense_version_rank() }} as version_rank,
         min(ingested_at) over (partition by expense_source_id) as first_ingested_at
     from {{ ref('stg_concur__expenses') }}
 
