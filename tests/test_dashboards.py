@@ -337,3 +337,33 @@ def test_dashboards_show_viewers_no_tracebacks(monkeypatch, tmp_path):
     options = dict(zip(command[3::2], command[4::2], strict=True))
     assert options["--client.showErrorDetails"] == "none"
     assert options["--server.address"] == "127.0.0.1"
+
+
+def test_column_labels_are_words_with_initialisms_and_the_currency_of_amounts():
+    from dashboards.ui import _column_labels, column_label
+
+    assert column_label("client_name") == "Client name"
+    assert column_label("wip_value") == "WIP value"
+    assert column_label("sla_breach_count") == "SLA breach count"
+    assert column_label("unbilled_value", "USD") == "Unbilled value (USD)"
+    assert column_label("leakage_amount", "EUR") == "Leakage amount (EUR)"
+    assert column_label("margin_share", "USD") == "Margin share"  # a ratio, not money
+    assert column_label("unbilled_hours", "USD") == "Unbilled hours"
+    frame = pd.DataFrame({"client_name": ["A"], "currency": ["USD"], "revenue": [1.5]})
+    labels = _column_labels(frame, {"revenue": {"type_config": {"format": "localized"}}})
+    assert labels["client_name"] == "Client name" and labels["currency"] == "Currency"
+    assert labels["revenue"] == {"type_config": {"format": "localized"}, "label": "Revenue (USD)"}
+    # several currencies: the table's currency column says which
+    two = pd.concat([frame, frame.assign(currency="EUR")])
+    assert _column_labels(two, {})["revenue"] == "Revenue"
+    # a page's own label is kept
+    assert _column_labels(frame, {"client_name": "Client"})["client_name"] == "Client"
+
+
+def test_a_table_shows_a_dash_for_missing_text_never_none():
+    from dashboards.ui import shown
+
+    frame = pd.DataFrame({"reason": ["late", None], "hours": [1.0, 2.0]})
+    assert shown(frame)["reason"].tolist() == ["late", fmt.MISSING]
+    assert shown(frame)["hours"].tolist() == [1.0, 2.0]
+    assert frame["reason"].isna().sum() == 1  # the frame downloaded as CSV is unchanged

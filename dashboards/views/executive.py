@@ -37,6 +37,7 @@ from dashboards.ui import (
     metric,
     money_metric,
     page_header,
+    plot,
     require_as_of,
     require_snapshot,
     require_tables,
@@ -302,7 +303,7 @@ def funnel(params, filters) -> None:
         )
     )
     figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    left.plotly_chart(figure, width="stretch", key="funnel_chart")
+    plot(left, figure, key="funnel_chart", title="Hours by stage (h)")
     stages = pd.DataFrame({"stage": STAGES, "hours": hours})
     values = (
         frame.groupby("currency")[[f"{stage}_value" for stage in STAGES]]
@@ -354,7 +355,7 @@ def wip_aging(params, filters) -> None:
         figure = px.bar(aging, x="age", y=value, labels={"age": "days since approval"})
         left.caption(f"Unbilled value ({value.split()[-1]}) by days since approval.")
     figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    left.plotly_chart(figure, width="stretch", key="wip_aging_chart")
+    plot(left, figure, key="wip_aging_chart", title="Unbilled value by days since approval")
     with right:
         table(aging, "wip_aging", empty="No unbilled approved hours.")
     by_client = (
@@ -445,7 +446,7 @@ def trends(params, filters, last_complete: str | None) -> None:
             labels={"month_start_date": "work month", "value": ""},
         )
         mark_open(figure, monthly["month_start_date"], last_complete)
-        st.plotly_chart(figure, width="stretch", key="trend_margin_chart")
+        plot(st, figure, key="trend_margin_chart", title="Revenue, cost and margin by work month")
         table(monthly, "trend_revenue_margin", empty="No financials in scope.")
     with rates:
         util = utilization.groupby("month_start_date", as_index=False)[
@@ -467,7 +468,9 @@ def trends(params, filters, last_complete: str | None) -> None:
         figure = px.line(long, x="month_start_date", y="value", color="measure", markers=True)
         figure.update_yaxes(tickformat=".0%")
         mark_open(figure, both["month_start_date"], last_complete)
-        st.plotly_chart(figure, width="stretch", key="trend_rates_chart")
+        plot(
+            st, figure, key="trend_rates_chart", title="Utilization, realization and compliance (%)"
+        )
         table(both, "trend_rates", empty="No utilization in scope.")
     with billing:
         monthly = funnel_frame.groupby(["work_month", "currency"], as_index=False)[
@@ -483,7 +486,7 @@ def trends(params, filters, last_complete: str | None) -> None:
             markers=True,
         )
         mark_open(figure, monthly["work_month"], last_complete)
-        st.plotly_chart(figure, width="stretch", key="trend_billing_chart")
+        plot(st, figure, key="trend_billing_chart", title="Value by billing stage and work month")
         table(monthly, "trend_billing", empty="No time entries in scope.")
     with leak:
         monthly = leakage.groupby(["record_month", "cause", "currency"], as_index=False)[
@@ -497,7 +500,7 @@ def trends(params, filters, last_complete: str | None) -> None:
             facet_row="currency" if monthly["currency"].nunique() > 1 else None,
         )
         mark_open(figure, monthly["record_month"], last_complete)
-        st.plotly_chart(figure, width="stretch", key="trend_leakage_chart")
+        plot(st, figure, key="trend_leakage_chart", title="Revenue leakage by cause and month")
         table(monthly, "trend_leakage", empty="No leakage in scope.")
     with release:
         invoices = lags[lags["lag_kind"] == "invoice_release"]
@@ -517,7 +520,9 @@ def trends(params, filters, last_complete: str | None) -> None:
                 line_dash="dot",
                 annotation_text="SLA",
             )
-            st.plotly_chart(figure, width="stretch", key="trend_release_chart")
+            plot(
+                st, figure, key="trend_release_chart", title="Invoice release delay (business days)"
+            )
         table(invoices, "trend_release_delay", empty="No invoice released in scope.")
 
 
@@ -567,7 +572,7 @@ def breakdowns(params, filters) -> None:
         facet_row="currency" if frame["currency"].nunique() > 1 else None,
         labels={dimension: label, "variable": ""},
     )
-    st.plotly_chart(figure, width="stretch", key="breakdown_chart")
+    plot(st, figure, key="breakdown_chart", title=f"Money by {label.lower()}")
     st.caption(
         "Revenue, cost and margin by the workers' practice and region and the project's "
         "billing legal entity and client (period: "
