@@ -202,7 +202,7 @@ def test_executive_tiles_show_wip_and_its_change_since_the_previous_snapshot(bil
     # flows cover the last three complete months by default, against the three before
     (start, end), (before_start, before_end) = default_windows(billed_home)
     captions = " ".join(c.value for c in app.caption)
-    assert f"{start:%b %Y} – {end:%b %Y}, change against" in captions
+    assert f"**{start:%b %Y} – {end:%b %Y}**, change against" in captions
     assert f"{before_start:%b %Y} – {before_end:%b %Y}" in captions
     leakage = one(
         billed_home,
