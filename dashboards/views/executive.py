@@ -56,6 +56,7 @@ TABLES = (
     "marts.dim_contracts",
     "marts.dim_clients",
     "marts.dim_legal_entities",
+    "marts.fct_invoices",
 )
 STAGES = ("delivered", "approved", "billable", "batched", "invoiced", "paid")
 BUCKETS = (
