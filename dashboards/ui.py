@@ -131,7 +131,15 @@ RATIO_COLUMNS = frozenset(
 
 
 #: Words written as initialisms in column labels.
-INITIALISMS = {"wip": "WIP", "sla": "SLA", "erp": "ERP", "fx": "FX", "csv": "CSV", "id": "ID"}
+INITIALISMS = {
+    "wip": "WIP",
+    "sla": "SLA",
+    "erp": "ERP",
+    "fx": "FX",
+    "csv": "CSV",
+    "id": "ID",
+    "psa": "PSA",
+}
 #: Words that make a column an amount of money (labelled with its currency when it has one).
 MONEY_WORDS = frozenset({"value", "amount", "revenue", "cost", "margin", "leakage", "total"})
 

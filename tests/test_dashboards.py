@@ -345,6 +345,7 @@ def test_column_labels_are_words_with_initialisms_and_the_currency_of_amounts():
     assert column_label("client_name") == "Client name"
     assert column_label("wip_value") == "WIP value"
     assert column_label("sla_breach_count") == "SLA breach count"
+    assert column_label("psa_hours") == "PSA hours"
     assert column_label("unbilled_value", "USD") == "Unbilled value (USD)"
     assert column_label("leakage_amount", "EUR") == "Leakage amount (EUR)"
     assert column_label("margin_share", "USD") == "Margin share"  # a ratio, not money

@@ -2,13 +2,12 @@
 
 On the default sample firm's published snapshot (``sample_run``) each page is loaded as a
 user opens it, saved as ``<page>.png`` in the test's output directory (the path is printed),
-and checked for what a reader should never see: a ``None`` or ``nan`` cell, a raw
-``snake_case`` column header, or a chart without a title.
+and checked for what a reader should never see: an exception or a chart without a title.
+(Table cells and headers are drawn on a canvas: they are checked on the frames the pages
+pass to ``dashboards.ui.table``, in tests/test_dashboards.py.)
 """
 
 from __future__ import annotations
-
-import re
 
 import pytest
 
@@ -18,9 +17,6 @@ from tests.support.dashboard_server import chromium, running_dashboard
 pytestmark = pytest.mark.slow
 
 VIEWPORT = {"width": 1440, "height": 1000}
-SNAKE_CASE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
-#: What a missing value reads as when a table forgets to format it.
-MISSING_SPELLINGS = frozenset({"None", "nan", "NaN", "<NA>", "NaT", "null"})
 #: Pages whose charts are not titled yet: Billing operations is being reworked elsewhere
 #: (its three charts go through ``dashboards.ui.plot`` with that work).
 UNTITLED_CHARTS_PAGES = frozenset({"billing-operations"})
@@ -43,19 +39,6 @@ def test_every_page_at_1440x1000_reads_cleanly(dashboard_url, tmp_path):
             page.wait_for_timeout(3000)  # let tables and charts finish drawing
             page.screenshot(path=str(tmp_path / f"{spec.url_path}.png"))
             assert page.locator('[data-testid="stException"]').count() == 0, spec.url_path
-            grids = page.locator('[data-testid="stDataFrame"]')
-            headers = grids.locator('[role="columnheader"]').all_text_contents()
-            cells = grids.locator('[role="gridcell"]').all_text_contents()
-            problems += [
-                f"{spec.url_path}: raw header {h.strip()!r}"
-                for h in headers
-                if SNAKE_CASE.match(h.strip())
-            ]
-            problems += [
-                f"{spec.url_path}: cell {c.strip()!r}"
-                for c in cells
-                if c.strip() in MISSING_SPELLINGS
-            ]
             charts = page.locator('[data-testid="stPlotlyChart"]').all()
             if spec.url_path in UNTITLED_CHARTS_PAGES:
                 charts = []
