@@ -1032,8 +1032,40 @@ def _dev(args) -> int:
         *dagster_args,
     ]
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}\n{' '.join(command)}")
-    os.execv(command[0], command)
-    return 0  # pragma: no cover - execv does not return
+    return run_dagster_dev(command)
+
+
+def run_dagster_dev(command: list[str]) -> int:
+    """Run ``command`` (``dagster dev``) until it stops; then cancel the runs it left queued.
+
+    Ctrl-C reaches ``dagster dev`` with the terminal's process group; SIGTERM to ``d2b dev``
+    is passed on to it. Either way ``d2b dev`` waits for it to stop, so no run it queued is
+    left for the next start (:func:`dagster_project.recovery.cancel_queued_runs`).
+    """
+    import signal
+    import subprocess
+
+    import dagster as dg
+
+    from dagster_project.recovery import cancel_queued_runs
+
+    started_at = datetime.now(UTC)
+    child = subprocess.Popen(command)
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:  # dagster dev got it too and is shutting down
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    with dg.DagsterInstance.get() as instance:
+        canceled = cancel_queued_runs(instance, started_at)
+    if canceled:
+        print(f"canceled {len(canceled)} queued run(s) d2b dev left behind: {', '.join(canceled)}")
+    return code if code >= 0 else 128 - code  # killed by a signal: the shell's convention
 
 
 def _dagster_host(dagster_args: list[str]) -> str | None:

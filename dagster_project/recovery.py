@@ -201,3 +201,22 @@ def wait_for_warehouse(
                 say(holder.describe())
             told = (holders, now)
         time.sleep(poll_seconds)
+
+
+def cancel_queued_runs(instance: dg.DagsterInstance, created_after: datetime) -> list[str]:
+    """Cancel the runs still queued that were created after ``created_after``; their ids.
+
+    ``d2b dev`` calls it when it stops: the sensors and schedules it ran may have queued runs
+    that no daemon would start until the next ``d2b dev``, which would then run them against
+    a landing zone and warehouse that may have moved on (a later ``d2b run`` loads the same
+    files). Runs queued before it started are not its own and are left alone.
+    """
+    queued = instance.get_runs(
+        dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED],
+            created_after=created_after,
+        )
+    )
+    for run in queued:
+        instance.report_run_canceled(run, message="d2b dev stopped before the run started")
+    return [run.run_id for run in queued]

@@ -173,6 +173,7 @@ UNSCOPED_QUERIES = frozenset(
     {
         "as_of_billing_funnel",
         "as_of_lag_summary",
+        "exec_invoiced_periods",
         "options_periods",
         "health_runs",
         "health_assets",

@@ -237,14 +237,58 @@ def shift_period(period: str, months: int) -> str:
 DEFAULT_KPI_MONTHS = 3
 
 
-def kpi_windows(filters: Filters, as_of: date) -> tuple[Window, Window]:
+def last_ended_month(as_of: date) -> str:
+    """The latest month (``YYYY-MM``) that has ended by ``as_of`` (its last day counts)."""
+    this_month = f"{as_of:%Y-%m}"
+    return this_month if as_of == month_end(this_month) else shift_period(this_month, -1)
+
+
+def invoices_monthly(invoice_periods: pd.DataFrame) -> bool:
+    """Whether the firm invoices monthly: it has invoices and each one bills a calendar month.
+
+    ``invoice_periods`` has ``period_start`` and ``period_end`` (the billing periods of the
+    firm's invoices, query ``exec_invoiced_periods``).
+    """
+    if invoice_periods.empty:
+        return False
+    starts = pd.to_datetime(invoice_periods["period_start"])
+    ends = pd.to_datetime(invoice_periods["period_end"])
+    return bool(((starts.dt.day == 1) & (ends == starts + pd.offsets.MonthEnd(0))).all())
+
+
+def last_complete_month(as_of: date, invoice_periods: pd.DataFrame) -> str | None:
+    """The latest complete month (``YYYY-MM``) at ``as_of``; None when no month is complete.
+
+    A month is complete when it has ended by the as-of date and, if the firm invoices
+    monthly (:func:`invoices_monthly`), its invoicing is out: it has invoices and every one
+    of them is released (``all_released``). Every month before the latest complete one
+    counts as complete too, so one draft left behind does not reopen the history. Later
+    months are open: the pages mark them and do not compare them (docs/design.md §8).
+    """
+    ended = last_ended_month(as_of)
+    if not invoices_monthly(invoice_periods):
+        return ended
+    released = invoice_periods[invoice_periods["all_released"].astype(bool)]
+    months = [f"{start:%Y-%m}" for start in pd.to_datetime(released["period_start"])]
+    return max((m for m in months if m <= ended), default=None)
+
+
+def open_months(window: Window, last_complete: str | None) -> Window | None:
+    """The part of ``window`` after the last complete month (None: the window is complete)."""
+    first_open = month_start(shift_period(last_complete, 1)) if last_complete else date.min
+    if window.end < first_open:
+        return None
+    return Window(max(window.start, first_open), window.end)
+
+
+def kpi_windows(filters: Filters, last_complete: str) -> tuple[Window, Window]:
     """The KPI tiles' window and the one they are compared with.
 
     The window is the chosen period; without one, the last ``DEFAULT_KPI_MONTHS`` months up to
-    the period's end (default: the as-of month). The comparison is the window of as many
-    months just before it.
+    the period's end (default: ``last_complete``, the last complete month). The comparison
+    is the window of as many months just before it.
     """
-    last = filters.period_to or f"{as_of:%Y-%m}"
+    last = filters.period_to or last_complete
     first = filters.period_from or shift_period(last, 1 - DEFAULT_KPI_MONTHS)
     window = Window(month_start(first), month_end(last))
     previous = Window(

@@ -130,6 +130,70 @@ RATIO_COLUMNS = frozenset(
 )
 
 
+#: Words written as initialisms in column labels.
+INITIALISMS = {
+    "wip": "WIP",
+    "sla": "SLA",
+    "erp": "ERP",
+    "fx": "FX",
+    "csv": "CSV",
+    "id": "ID",
+    "psa": "PSA",
+}
+#: Words that make a column an amount of money (labelled with its currency when it has one).
+MONEY_WORDS = frozenset({"value", "amount", "revenue", "cost", "margin", "leakage", "total"})
+
+
+def column_label(name: str, currency: str | None = None) -> str:
+    """A column's header: ``client_name`` -> ``Client name``, ``wip_value`` -> ``WIP value``.
+
+    An amount of money (a name with a word of :data:`MONEY_WORDS`, not a ratio) is labelled
+    with ``currency`` when the table holds one currency: ``Unbilled value (USD)``.
+    """
+    words = str(name).split("_")
+    label = " ".join(INITIALISMS.get(word, word) for word in words)
+    label = label[:1].upper() + label[1:]
+    is_money = name not in RATIO_COLUMNS and not MONEY_WORDS.isdisjoint(words)
+    return f"{label} ({currency})" if currency and is_money else label
+
+
+def _single_currency(frame: pd.DataFrame) -> str | None:
+    """The table's one currency (its ``currency`` column), None with none or several."""
+    if "currency" not in frame.columns:
+        return None
+    currencies = frame["currency"].dropna().unique()
+    return str(currencies[0]) if len(currencies) == 1 else None
+
+
+def _column_labels(frame: pd.DataFrame, config: dict) -> dict:
+    """``config`` with a human label on every column that has none."""
+    currency = _single_currency(frame)
+    labelled = dict(config)
+    for column in frame.columns:
+        entry = labelled.get(column)
+        if isinstance(entry, str) or (isinstance(entry, dict) and entry.get("label")):
+            continue
+        label = column_label(column, currency)
+        labelled[column] = {**entry, "label": label} if isinstance(entry, dict) else label
+    return labelled
+
+
+def _is_text(column: pd.Series) -> bool:
+    """Whether ``column`` holds text (not numbers, dates or flags)."""
+    if pd.api.types.is_string_dtype(column) and column.dtype != object:
+        return True
+    values = column.dropna()
+    return column.dtype == object and values.map(lambda v: isinstance(v, str)).all()
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as a table shows it: a missing text is a dash, never ``None``."""
+    from dashboards.format import MISSING
+
+    text = [c for c in frame.columns if frame[c].isna().any() and _is_text(frame[c])]
+    return frame.assign(**{c: frame[c].astype(object).fillna(MISSING) for c in text})
+
+
 def _number_formats(frame: pd.DataFrame) -> dict:
     """Ratios as percentages, other decimals with two places and thousands separators."""
     config = {}
@@ -163,11 +227,11 @@ def table(
     record = access_recorder()
     box = st.container(key=f"table_{name}")
     box.dataframe(
-        frame,
+        shown(frame),
         hide_index=True,
         width="stretch",
         height=height or "auto",
-        column_config={**_number_formats(frame), **(column_config or {})},
+        column_config=_column_labels(frame, {**_number_formats(frame), **(column_config or {})}),
     )
     box.download_button(
         "Download CSV",
@@ -183,6 +247,14 @@ def _download(frame: pd.DataFrame, name: str, record: Callable[..., None]) -> by
     """The CSV a download serves (formulas neutralised), recorded in the access log."""
     record("download", detail={"file": f"{name}.csv", "rows": len(frame)})
     return csv_for_spreadsheets(frame)
+
+
+def plot(container, figure, *, key: str, title: str) -> None:
+    """Show a Plotly ``figure`` titled ``title`` (say the unit: ``Revenue by month (USD)``)."""
+    figure.update_layout(title={"text": title, "x": 0, "font": {"size": 15}})
+    if figure.layout.margin.t is not None and figure.layout.margin.t < 40:
+        figure.update_layout(margin={"t": 40})
+    container.plotly_chart(figure, width="stretch", key=key)
 
 
 def currency_totals(frame: pd.DataFrame | None, column: str) -> pd.Series:

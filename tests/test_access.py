@@ -326,7 +326,7 @@ def test_d2b_dev_listens_on_loopback_and_warns_otherwise(
     from dagster_project import cli
 
     launched: list[list[str]] = []
-    monkeypatch.setattr(cli.os, "execv", lambda path, command: launched.append(command))
+    monkeypatch.setattr(cli, "run_dagster_dev", launched.append)
     cli.main(["dev", *extra])
     assert cli._dagster_host(launched[0]) == host
     assert ("warning: the Dagster UI has no sign-in" in capsys.readouterr().err) == warned

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -155,6 +156,27 @@ def history(home: Path) -> dict[str, str]:
 # --- executive overview -------------------------------------------------------------------
 
 
+def last_complete_month(home: Path) -> date:
+    """First day of the latest month whose invoicing is out (every invoice of its billing
+    period released) and which ended by the as-of date: the sample firm invoices monthly."""
+    return one(
+        home,
+        "SELECT max(period_start) FROM (SELECT billing_period_start_date AS period_start "
+        "FROM marts.fct_invoices GROUP BY billing_period_start_date, billing_period_end_date "
+        "HAVING bool_and(is_released) AND billing_period_end_date <= ?)",
+        [date(2025, 6, 30)],
+    )
+
+
+def default_windows(home: Path) -> tuple[tuple[date, date], tuple[date, date]]:
+    """The Executive page's default KPI window (three complete months) and the three before."""
+    last = last_complete_month(home)
+    first = (pd.Timestamp(last) - pd.DateOffset(months=2)).date()
+    end = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
+    before = (pd.Timestamp(first) - pd.DateOffset(months=3)).date()
+    return (first, end), (before, first - timedelta(days=1))
+
+
 def test_executive_tiles_show_wip_and_its_change_since_the_previous_snapshot(billed_home, at_home):
     at_home(billed_home)
     app = open_page("views/executive.py")
@@ -177,13 +199,16 @@ def test_executive_tiles_show_wip_and_its_change_since_the_previous_snapshot(bil
         fmt.hours(hours),
         fmt.hours_delta(hours - hours_before),
     )
-    # flows cover the last three months by default, against the three before
+    # flows cover the last three complete months by default, against the three before
+    (start, end), (before_start, before_end) = default_windows(billed_home)
     captions = " ".join(c.value for c in app.caption)
-    assert "Apr 2025 – Jun 2025" in captions and "Jan 2025 – Mar 2025" in captions
+    assert f"**{start:%b %Y} – {end:%b %Y}**, change against" in captions
+    assert f"{before_start:%b %Y} – {before_end:%b %Y}" in captions
     leakage = one(
         billed_home,
         "SELECT sum(leakage_amount_reporting) FROM marts.revenue_leakage "
-        "WHERE record_date BETWEEN DATE '2025-04-01' AND DATE '2025-06-30'",
+        "WHERE record_date BETWEEN ? AND ?",
+        [start, end],
     )
     assert shown["Revenue leakage (USD)"][0] == fmt.money(leakage)
 
@@ -210,6 +235,45 @@ def test_executive_tiles_over_the_whole_history_agree_with_the_kpi_marts(sample_
     assert shown["Revenue leakage (USD)"][0] == fmt.money(leakage)
     # no earlier months and no earlier snapshot: no change shown
     assert shown["Utilization"][1] is None and shown["WIP value (USD)"][1] is None
+
+
+def test_executive_marks_open_months_and_compares_only_complete_ones(sample_home, at_home):
+    at_home(sample_home)
+    # the sample firm's May is invoiced in part (drafts left), June not at all: both open
+    assert last_complete_month(sample_home) == date(2025, 4, 1)
+    default = tiles(open_page("views/executive.py"))
+    assert default["Utilization"][1] is not None and default["Margin (USD)"][1] is not None
+    app = open_page("views/executive.py", period_from="2025-04", period_to="2025-06")
+    captions = " ".join(c.value for c in app.caption)
+    assert "**May 2025 – Jun 2025 open**" in captions and "not compared" in captions
+    shown = tiles(app)
+    for flow in ("Utilization", "Realization", "Margin (USD)", "Revenue leakage (USD)"):
+        assert shown[flow][1] is None, flow
+    # the open months are shaded on the trends by month
+    (shade,) = chart(app, "trend_margin_chart")["layout"]["shapes"]
+    assert (shade["x0"][:10], shade["x1"][:10]) == ("2025-04-16", "2025-06-16")
+
+
+def test_executive_shows_wip_over_120_days_and_its_largest_clients(sample_home, at_home):
+    at_home(sample_home)
+    app = open_page("views/executive.py")
+    old = snapshot_sql(
+        sample_home,
+        "SELECT c.client_name, sum(w.value_aged_over_120_reporting) AS value "
+        "FROM marts.unbilled_approved_hours w JOIN marts.dim_contracts USING (contract_id) "
+        "JOIN marts.dim_clients c USING (client_id) WHERE w.hours_aged_over_120 > 0 "
+        "GROUP BY 1 ORDER BY value DESC",
+    )
+    total = one(
+        sample_home,
+        "SELECT sum(value_aged_over_120_reporting) FROM marts.unbilled_approved_hours",
+    )
+    assert old and tiles(app)["WIP over 120 days (USD)"][0] == fmt.money(total)
+    largest = frame(app, "wip_over_120_by_client")
+    assert largest["client_name"].tolist() == [name for name, _ in old[:5]]
+    assert [Decimal(str(v)).quantize(Decimal("0.01")) for v in largest["value_aged_over_120"]] == [
+        value for _, value in old[:5]
+    ]
 
 
 def test_executive_funnel_stages_are_the_billing_funnel_sums(billed_home, at_home):
@@ -297,11 +361,12 @@ def test_executive_says_which_filters_do_not_narrow_a_figure(sample_home, at_hom
     notes = [c.value for c in app.caption if "Not narrowed by" in c.value]
     assert any("practice" in note and "WIP" in note for note in notes)
     # utilization does honour the practice
+    (start, end), _ = default_windows(sample_home)
     window = snapshot_sql(
         sample_home,
         "SELECT sum(billable_hours) / sum(capacity_hours) FROM marts.utilization_monthly "
-        "WHERE practice = ? AND month_start_date BETWEEN DATE '2025-04-01' AND DATE '2025-06-30'",
-        [practice],
+        "WHERE practice = ? AND month_start_date BETWEEN ? AND ?",
+        [practice, start, end],
     )[0][0]
     assert tiles(app)["Utilization"][0] == fmt.share(window)
 
@@ -460,8 +525,8 @@ def test_reconciliation_shows_statuses_reasons_and_control_totals(billed_home, a
         billed_home,
         "SELECT count(*) FROM marts.reconciliation_control_totals WHERE control_kind = 'invoice'",
     )
-    # write-back invoices carry their billing batch
-    assert totals["batch_key"].notna().sum() == one(
+    # write-back invoices carry their billing batch (the others show a dash)
+    assert (totals["batch_key"] != fmt.MISSING).sum() == one(
         billed_home,
         "SELECT count(*) FROM marts.reconciliation_control_totals t JOIN marts.fct_invoices i "
         "ON i.invoice_id = t.batch_id WHERE i.invoice_origin = 'write_back'",

@@ -9,12 +9,21 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboards import data
 from dashboards import format as fmt
-from dashboards.filters import Filters, kpi_windows, month_end, shift_period
+from dashboards.filters import (
+    Filters,
+    Window,
+    kpi_windows,
+    last_complete_month,
+    month_end,
+    open_months,
+    shift_period,
+)
 
 APP = str(Path(__file__).parent.parent / "dashboards" / "app.py")
 
@@ -151,12 +160,63 @@ def test_filters_pass_the_period_as_dates():
     ],
 )
 def test_kpi_windows_compare_with_as_many_months_before(period_from, period_to, window, previous):
-    now, before = kpi_windows(
-        Filters(period_from=period_from, period_to=period_to), date(2025, 6, 30)
-    )
+    now, before = kpi_windows(Filters(period_from=period_from, period_to=period_to), "2025-06")
     assert (now.start.isoformat(), now.end.isoformat()) == window
     assert (before.start.isoformat(), before.end.isoformat()) == previous
     assert now.months == before.months
+
+
+def invoice_periods(*rows: tuple[str, str, bool]) -> pd.DataFrame:
+    """Billing periods as query ``exec_invoiced_periods`` returns them."""
+    return pd.DataFrame(
+        [(date.fromisoformat(a), date.fromisoformat(b), released) for a, b, released in rows],
+        columns=["period_start", "period_end", "all_released"],
+    )
+
+
+MONTHLY = invoice_periods(
+    ("2025-03-01", "2025-03-31", True),
+    ("2025-04-01", "2025-04-30", True),
+    ("2025-05-01", "2025-05-31", False),  # two of May's invoices are still drafts
+)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "periods", "complete"),
+    [
+        # monthly invoicing: May has ended but its invoicing is not out; June has no invoice
+        (date(2025, 6, 30), MONTHLY, "2025-04"),
+        # a released period counts only once the month has ended by the as-of date
+        (date(2025, 4, 29), MONTHLY, "2025-03"),
+        (date(2025, 4, 30), MONTHLY, "2025-04"),
+        # a draft left in March does not reopen April, whose invoicing is out
+        (
+            date(2025, 5, 15),
+            invoice_periods(
+                ("2025-03-01", "2025-03-31", False), ("2025-04-01", "2025-04-30", True)
+            ),
+            "2025-04",
+        ),
+        # monthly invoicing with nothing released: no month is complete
+        (date(2025, 6, 30), invoice_periods(("2025-05-01", "2025-05-31", False)), None),
+        # no monthly invoicing (a quarter billed at once, or no invoices): ended months
+        (date(2025, 6, 30), invoice_periods(("2025-01-01", "2025-03-31", True)), "2025-06"),
+        (date(2025, 6, 29), invoice_periods(), "2025-05"),
+    ],
+)
+def test_a_month_is_complete_once_ended_and_invoiced(as_of, periods, complete):
+    assert last_complete_month(as_of, periods) == complete
+
+
+def test_open_months_are_the_window_after_the_last_complete_month():
+    window = Window(date(2025, 4, 1), date(2025, 6, 30))
+    assert open_months(window, "2025-06") is None
+    assert open_months(window, "2025-04") == Window(date(2025, 5, 1), date(2025, 6, 30))
+    assert open_months(window, "2025-01") == window
+    assert open_months(window, None) == window
+    # the default KPI window ends at the last complete month: nothing in it is open
+    now, _ = kpi_windows(Filters(), "2025-04")
+    assert open_months(now, "2025-04") is None and now.label() == "Feb 2025 – Apr 2025"
 
 
 def test_queries_bind_only_the_parameters_their_sql_names():
@@ -277,3 +337,34 @@ def test_dashboards_show_viewers_no_tracebacks(monkeypatch, tmp_path):
     options = dict(zip(command[3::2], command[4::2], strict=True))
     assert options["--client.showErrorDetails"] == "none"
     assert options["--server.address"] == "127.0.0.1"
+
+
+def test_column_labels_are_words_with_initialisms_and_the_currency_of_amounts():
+    from dashboards.ui import _column_labels, column_label
+
+    assert column_label("client_name") == "Client name"
+    assert column_label("wip_value") == "WIP value"
+    assert column_label("sla_breach_count") == "SLA breach count"
+    assert column_label("psa_hours") == "PSA hours"
+    assert column_label("unbilled_value", "USD") == "Unbilled value (USD)"
+    assert column_label("leakage_amount", "EUR") == "Leakage amount (EUR)"
+    assert column_label("margin_share", "USD") == "Margin share"  # a ratio, not money
+    assert column_label("unbilled_hours", "USD") == "Unbilled hours"
+    frame = pd.DataFrame({"client_name": ["A"], "currency": ["USD"], "revenue": [1.5]})
+    labels = _column_labels(frame, {"revenue": {"type_config": {"format": "localized"}}})
+    assert labels["client_name"] == "Client name" and labels["currency"] == "Currency"
+    assert labels["revenue"] == {"type_config": {"format": "localized"}, "label": "Revenue (USD)"}
+    # several currencies: the table's currency column says which
+    two = pd.concat([frame, frame.assign(currency="EUR")])
+    assert _column_labels(two, {})["revenue"] == "Revenue"
+    # a page's own label is kept
+    assert _column_labels(frame, {"client_name": "Client"})["client_name"] == "Client"
+
+
+def test_a_table_shows_a_dash_for_missing_text_never_none():
+    from dashboards.ui import shown
+
+    frame = pd.DataFrame({"reason": ["late", None], "hours": [1.0, 2.0]})
+    assert shown(frame)["reason"].tolist() == ["late", fmt.MISSING]
+    assert shown(frame)["hours"].tolist() == [1.0, 2.0]
+    assert frame["reason"].isna().sum() == 1  # the frame downloaded as CSV is unchanged

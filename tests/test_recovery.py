@@ -298,3 +298,23 @@ def test_under_the_daemon_a_sensor_recovers_dead_runs(dagster_home):
         assert slot_holders(instance) == []
         again = dead_run_recovery(dg.build_sensor_context(instance=instance))
         assert again.skip_message == "no dead runs"
+
+
+def test_d2b_dev_cancels_the_runs_it_left_queued_when_it_stops(d2b_home, monkeypatch, capsys):
+    from dagster_project import cli
+    from dagster_project.instance import ensure_dagster_home
+    from tests.support.queued_run import queue_run
+
+    ensure_dagster_home(d2b_home)
+    monkeypatch.setenv("DAGSTER_HOME", os.environ["DAGSTER_HOME"])  # undone after the test
+    with dg.DagsterInstance.get() as instance:
+        earlier = queue_run(instance)
+    time.sleep(1.1)  # stored creation times may be whole seconds
+    # a stand-in for dagster dev queues a run as the landing sensor does, then stops
+    assert cli.run_dagster_dev([sys.executable, "-m", "tests.support.queued_run"]) == 0
+    with dg.DagsterInstance.get() as instance:
+        runs = {run.run_id: run.status for run in instance.get_runs()}
+    (mine,) = set(runs) - {earlier.run_id}
+    assert runs[mine] == dg.DagsterRunStatus.CANCELED
+    assert runs[earlier.run_id] == dg.DagsterRunStatus.QUEUED  # not this d2b dev's: left alone
+    assert f"canceled 1 queued run(s) d2b dev left behind: {mine}" in capsys.readouterr().out

@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards.data import query
-from dashboards.ui import page_header, require_snapshot, require_tables, table
+from dashboards.ui import page_header, plot, require_snapshot, require_tables, table
 
 page_header(
     "Data health",
@@ -62,7 +62,7 @@ if require_snapshot() and require_tables(*HEALTH_TABLES):
             labels={"rows": "rejected rows", "reason": ""},
         )
         figure.update_layout(height=max(220, 80 + 40 * rejections["reason"].nunique()))
-        st.plotly_chart(figure, width="stretch")
+        plot(st, figure, key="health_rejections_chart", title="Rejected rows by reason")
     table(rejections, "quarantine_reasons", empty="Nothing rejected.")
     st.markdown("**Rejected files**")
     table(rejected_file_list, "health_rejected_files", empty="No file rejected.")
@@ -98,5 +98,5 @@ if require_snapshot() and require_tables(*HEALTH_TABLES):
             color="run_status",
             labels={"started_at": "", "duration_seconds": "seconds"},
         )
-        st.plotly_chart(figure, width="stretch")
+        plot(st, figure, key="health_runs_chart", title="Run durations (seconds)")
     table(runs, "pipeline_health_runs", empty="No runs recorded yet.")

@@ -3,11 +3,14 @@
 KPI tiles with their change, the deliver-to-bill funnel, WIP aging, trends by month and
 breakdowns by region, legal entity, practice and client. Flows (leakage, realization,
 utilization, margin, invoice release delay) cover the KPI window (the chosen period, else the
-last three months) against the window before; stocks (WIP) stand at the as-of date against
-the previous published snapshot.
+last three complete months) against the window before, when the firm's history covers it;
+months still open (not ended, or their invoicing not out) are marked and never compared.
+Stocks (WIP) stand at the as-of date against the previous published snapshot.
 """
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import pandas as pd
 import plotly.express as px
@@ -16,7 +19,17 @@ import streamlit as st
 
 from dashboards import format as fmt
 from dashboards.data import previous_snapshot, query, query_previous, snapshot_as_of
-from dashboards.filters import current_filters, in_window, kpi_windows, period_window
+from dashboards.filters import (
+    current_filters,
+    in_window,
+    kpi_windows,
+    last_complete_month,
+    last_ended_month,
+    month_start,
+    open_months,
+    period_window,
+    shift_period,
+)
 from dashboards.lags import monthly as lag_months
 from dashboards.ui import (
     currency_totals,
@@ -24,6 +37,7 @@ from dashboards.ui import (
     metric,
     money_metric,
     page_header,
+    plot,
     require_as_of,
     require_snapshot,
     require_tables,
@@ -42,6 +56,7 @@ TABLES = (
     "marts.dim_contracts",
     "marts.dim_clients",
     "marts.dim_legal_entities",
+    "marts.fct_invoices",
 )
 STAGES = ("delivered", "approved", "billable", "batched", "invoiced", "paid")
 BUCKETS = (
@@ -64,9 +79,42 @@ def ratio_of_sums(frame: pd.DataFrame, top: str, bottom: str) -> float | None:
     return fmt.ratio(frame[top].sum(), frame[bottom].sum()) if not frame.empty else None
 
 
-def tiles(params, filters, as_of) -> None:
+def complete_until(as_of) -> str | None:
+    """The last complete month of the snapshot (``filters.last_complete_month``)."""
+    return last_complete_month(as_of, query("exec_invoiced_periods"))
+
+
+def open_note(last_complete: str | None) -> str:
+    """Why the months after ``last_complete`` are open."""
+    return (
+        f"months after {fmt.month(month_start(last_complete))} are open"
+        if last_complete
+        else "every month is open"
+    ) + " (not ended, or their invoicing not yet out)"
+
+
+def mark_open(figure: go.Figure, months: pd.Series, last_complete: str | None) -> None:
+    """Shade the open months among ``months`` (a chart's x values, month dates)."""
+    first_open = month_start(shift_period(last_complete, 1)) if last_complete else date.min
+    shown = sorted({m for m in pd.to_datetime(months).dt.date if m >= first_open})
+    if not shown:
+        return
+    half_month = timedelta(days=15)
+    figure.add_vrect(
+        x0=shown[0] - half_month,
+        x1=shown[-1] + half_month,
+        fillcolor="grey",
+        opacity=0.15,
+        line_width=0,
+        annotation_text="open",
+        annotation_position="top left",
+    )
+
+
+def tiles(params, filters, as_of, last_complete: str | None) -> None:
     """The KPI tiles with their change (flows: window before; WIP: previous snapshot)."""
-    window, previous = kpi_windows(filters, as_of)
+    window, previous = kpi_windows(filters, last_complete or last_ended_month(as_of))
+    still_open = open_months(window, last_complete)
     reporting = {**params, "currency": "reporting"}
     wip = query("exec_wip", params)
     wip_before = query_previous("exec_wip", params)
@@ -79,12 +127,21 @@ def tiles(params, filters, as_of) -> None:
     lags_before = query("lag_stats", {**invoices, **previous.params()})
 
     history_start = min(pd.to_datetime(ratios["month_start_date"]).dt.date, default=None)
-    has_previous = history_start is not None and history_start <= previous.end
+    # no change against missing history, nor for a window holding open months
+    has_previous = (
+        history_start is not None and history_start <= previous.start and still_open is None
+    )
     before_snapshot = previous_snapshot()
     before_as_of = query_previous("as_of_lag_summary")
+    if still_open is not None:
+        compared = f" (**{still_open.label()} open**: {open_note(last_complete)}; not compared)"
+    elif has_previous:
+        compared = f", change against {previous.label()}"
+    else:
+        compared = f" (no history for {previous.label()}: not compared)"
     st.caption(
         f"Flows: **{window.label()}**"
-        + (f", change against {previous.label()}" if has_previous else " (no earlier months)")
+        + compared
         + ". WIP: at the as-of date"
         + (
             f", change since the snapshot built {before_snapshot.built_at:%Y-%m-%d %H:%M} UTC"
@@ -247,7 +304,7 @@ def funnel(params, filters) -> None:
         )
     )
     figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    left.plotly_chart(figure, width="stretch", key="funnel_chart")
+    plot(left, figure, key="funnel_chart", title="Hours by stage (h)")
     stages = pd.DataFrame({"stage": STAGES, "hours": hours})
     values = (
         frame.groupby("currency")[[f"{stage}_value" for stage in STAGES]]
@@ -299,7 +356,7 @@ def wip_aging(params, filters) -> None:
         figure = px.bar(aging, x="age", y=value, labels={"age": "days since approval"})
         left.caption(f"Unbilled value ({value.split()[-1]}) by days since approval.")
     figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    left.plotly_chart(figure, width="stretch", key="wip_aging_chart")
+    plot(left, figure, key="wip_aging_chart", title="Unbilled value by days since approval")
     with right:
         table(aging, "wip_aging", empty="No unbilled approved hours.")
     by_client = (
@@ -309,13 +366,49 @@ def wip_aging(params, filters) -> None:
         .sum()
         .sort_values("unbilled_value", ascending=False)
     )
+    over_120(wip, filters)
     with st.expander("WIP by client"):
         table(by_client, "wip_by_client", empty="No unbilled approved hours.")
 
 
-def trends(params, filters) -> None:
-    """Monthly trends: money, ratios, billing stages, leakage, invoice release delay."""
+#: Clients listed beside the over-120-day WIP tile.
+TOP_OVER_120_CLIENTS = 5
+
+
+def over_120(wip: pd.DataFrame, filters) -> None:
+    """WIP approved more than 120 days ago and the clients holding most of it, in view."""
+    value = (
+        "value_aged_over_120" if filters.currency == "contract" else "value_aged_over_120_reporting"
+    )
+    old = wip[wip["hours_aged_over_120"] > 0]
+    tile, clients = st.columns([1, 3])
+    money_metric(
+        tile,
+        "WIP over 120 days",
+        currency_totals(old.rename(columns={value: "over_120_value"}), "over_120_value"),
+        help="Unbilled approved hours approved more than 120 days before the as-of date, "
+        "at the resolved bill rate.",
+        inverse=True,
+    )
+    largest = (
+        old.groupby(["client_name", "currency"], as_index=False)[["hours_aged_over_120", value]]
+        .sum()
+        .rename(columns={value: "value_aged_over_120"})
+        .sort_values("value_aged_over_120", ascending=False)
+        .head(TOP_OVER_120_CLIENTS)
+    )
+    with clients:
+        st.markdown(f"**Largest clients with WIP over 120 days** (top {TOP_OVER_120_CLIENTS})")
+        table(largest, "wip_over_120_by_client", empty="No WIP older than 120 days.")
+
+
+def trends(params, filters, last_complete: str | None) -> None:
+    """Monthly trends: money, ratios, billing stages, leakage, invoice release delay.
+
+    Open months are shaded: their money and ratios are not final.
+    """
     st.subheader("Trends by month")
+    st.caption(f"Shaded: {open_note(last_complete)}; their figures are not final.")
     window = period_window(filters)
     financials = in_window(query("financials", params), "month_start_date", window)
     ratios = in_window(
@@ -353,7 +446,8 @@ def trends(params, filters) -> None:
             facet_row="currency" if monthly["currency"].nunique() > 1 else None,
             labels={"month_start_date": "work month", "value": ""},
         )
-        st.plotly_chart(figure, width="stretch", key="trend_margin_chart")
+        mark_open(figure, monthly["month_start_date"], last_complete)
+        plot(st, figure, key="trend_margin_chart", title="Revenue, cost and margin by work month")
         table(monthly, "trend_revenue_margin", empty="No financials in scope.")
     with rates:
         util = utilization.groupby("month_start_date", as_index=False)[
@@ -374,7 +468,10 @@ def trends(params, filters) -> None:
         )
         figure = px.line(long, x="month_start_date", y="value", color="measure", markers=True)
         figure.update_yaxes(tickformat=".0%")
-        st.plotly_chart(figure, width="stretch", key="trend_rates_chart")
+        mark_open(figure, both["month_start_date"], last_complete)
+        plot(
+            st, figure, key="trend_rates_chart", title="Utilization, realization and compliance (%)"
+        )
         table(both, "trend_rates", empty="No utilization in scope.")
     with billing:
         monthly = funnel_frame.groupby(["work_month", "currency"], as_index=False)[
@@ -389,7 +486,8 @@ def trends(params, filters) -> None:
             line_dash="currency" if monthly["currency"].nunique() > 1 else None,
             markers=True,
         )
-        st.plotly_chart(figure, width="stretch", key="trend_billing_chart")
+        mark_open(figure, monthly["work_month"], last_complete)
+        plot(st, figure, key="trend_billing_chart", title="Value by billing stage and work month")
         table(monthly, "trend_billing", empty="No time entries in scope.")
     with leak:
         monthly = leakage.groupby(["record_month", "cause", "currency"], as_index=False)[
@@ -402,7 +500,8 @@ def trends(params, filters) -> None:
             color="cause",
             facet_row="currency" if monthly["currency"].nunique() > 1 else None,
         )
-        st.plotly_chart(figure, width="stretch", key="trend_leakage_chart")
+        mark_open(figure, monthly["record_month"], last_complete)
+        plot(st, figure, key="trend_leakage_chart", title="Revenue leakage by cause and month")
         table(monthly, "trend_leakage", empty="No leakage in scope.")
     with release:
         invoices = lags[lags["lag_kind"] == "invoice_release"]
@@ -422,7 +521,9 @@ def trends(params, filters) -> None:
                 line_dash="dot",
                 annotation_text="SLA",
             )
-            st.plotly_chart(figure, width="stretch", key="trend_release_chart")
+            plot(
+                st, figure, key="trend_release_chart", title="Invoice release delay (business days)"
+            )
         table(invoices, "trend_release_delay", empty="No invoice released in scope.")
 
 
@@ -472,7 +573,7 @@ def breakdowns(params, filters) -> None:
         facet_row="currency" if frame["currency"].nunique() > 1 else None,
         labels={dimension: label, "variable": ""},
     )
-    st.plotly_chart(figure, width="stretch", key="breakdown_chart")
+    plot(st, figure, key="breakdown_chart", title=f"Money by {label.lower()}")
     st.caption(
         "Revenue, cost and margin by the workers' practice and region and the project's "
         "billing legal entity and client (period: "
@@ -491,8 +592,9 @@ filters = current_filters()
 if require_snapshot() and require_tables(*TABLES) and require_as_of(filters):
     params = filters.params()
     as_of = snapshot_as_of()
-    tiles(params, filters, as_of)
+    last_complete = complete_until(as_of)
+    tiles(params, filters, as_of, last_complete)
     funnel(params, filters)
     wip_aging(params, filters)
-    trends(params, filters)
+    trends(params, filters, last_complete)
     breakdowns(params, filters)

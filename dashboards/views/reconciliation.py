@@ -17,6 +17,7 @@ from dashboards.filters import current_filters
 from dashboards.ui import (
     filter_note,
     page_header,
+    plot,
     require_as_of,
     require_snapshot,
     require_tables,
@@ -73,7 +74,7 @@ def records(params, filters) -> None:
             category_orders={"reconciliation_status": list(RECORD_STATUSES)},
         )
         figure.update_layout(height=max(260, 60 + 32 * by_reason["difference_reason"].nunique()))
-        st.plotly_chart(figure, width="stretch", key="recon_reasons_chart")
+        plot(st, figure, key="recon_reasons_chart", title="Records by difference reason")
     if filters.currency == "reporting":
         st.caption(CURRENCY_NOTE)
     table(summary, "reconciliation_by_reason", empty="No records.")

@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboards.data import BILLING_BATCH_TABLES, query, table_exists
 from dashboards.format import plain
-from dashboards.ui import page_header, require_snapshot, require_tables, table
+from dashboards.ui import page_header, plot, require_snapshot, require_tables, table
 
 TABLES = (
     "marts.fct_lifecycle_events",
@@ -112,7 +112,7 @@ def timeline(events: pd.DataFrame) -> None:
     )
     figure.update_traces(textposition="top center", line={"dash": "dot"})
     figure.update_layout(height=120 + 40 * len(order), margin={"l": 10, "r": 10, "t": 20})
-    st.plotly_chart(figure, width="stretch", key="trace_timeline_chart")
+    plot(st, figure, key="trace_timeline_chart", title="Lifecycle of the record")
 
 
 def key_values(frame: pd.DataFrame, name: str) -> None:

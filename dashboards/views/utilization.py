@@ -20,6 +20,7 @@ from dashboards.ui import (
     filter_note,
     money_metric,
     page_header,
+    plot,
     require_as_of,
     require_snapshot,
     require_tables,
@@ -118,7 +119,7 @@ def section(title, key, utilization, financials, ratios, dimension, filters) -> 
         capacity, x=dimension, y="value", color="hours", barmode="group", labels={"value": ""}
     )
     figure.update_layout(height=320, margin={"t": 30})
-    left.plotly_chart(figure, width="stretch", key=f"{key}_capacity_chart")
+    plot(left, figure, key=f"{key}_capacity_chart", title=f"Hours by {title.lower()} (h)")
     margin = frame.dropna(subset=["currency"]).melt(
         [dimension, "currency"], ["revenue", "total_cost", "margin"], var_name="measure"
     )
@@ -132,7 +133,13 @@ def section(title, key, utilization, financials, ratios, dimension, filters) -> 
         labels={"value": ""},
     )
     figure.update_layout(height=320, margin={"t": 30})
-    right.plotly_chart(figure, width="stretch", key=f"{key}_margin_chart")
+    currency = margin["currency"].iloc[0] if margin["currency"].nunique() == 1 else "by currency"
+    plot(
+        right,
+        figure,
+        key=f"{key}_margin_chart",
+        title=f"Revenue, cost and margin by {title.lower()} ({currency})",
+    )
     table(frame, f"{key}_utilization_margin", empty="Nothing in scope.")
 
 
@@ -183,7 +190,7 @@ if require_snapshot() and require_tables(*TABLES) and require_as_of(filters):
             labels={"month_start_date": ""},
         )
         figure.update_yaxes(tickformat=".0%")
-        st.plotly_chart(figure, width="stretch", key="practice_trend_chart")
+        plot(st, figure, key="practice_trend_chart", title="Utilization by practice and month (%)")
         section(
             "Utilization by region", "region", utilization, financials, ratios, "region", filters
         )

@@ -10,13 +10,6 @@ driven like a user: an invoiced time entry's id typed into its search box.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,10 +18,10 @@ import pytest
 
 from dashboards import format as fmt
 from dashboards.navigation import PAGE_SPECS, page_url
+from tests.support.dashboard_server import chromium, running_dashboard
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 #: Per page: the tile to read and how to compute what it must show from the snapshot.
@@ -67,12 +60,6 @@ TRACED = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def home(sample_run) -> Path:
     return sample_run.warehouse.parent
@@ -92,54 +79,14 @@ def snapshot_rows(home) -> Callable[[str], list[tuple]]:
 
 @pytest.fixture(scope="module")
 def dashboard_url(home):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("D2B_", "DAGSTER_"))}
-    env["D2B_HOME"] = str(home)
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "d2b"), "dashboard", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"dashboard did not start: {process.stdout.read().decode()}")
-            time.sleep(0.5)
+    with running_dashboard({"D2B_HOME": str(home)}, "--demo") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed (apt-get install chromium); see .ci/run")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def tile_value(page, label: str) -> str:

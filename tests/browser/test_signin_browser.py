@@ -15,11 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -27,7 +22,8 @@ import pytest
 
 from dashboards import format as fmt
 from dashboards.navigation import PAGE_SPECS, page_url
-from tests.browser.test_dashboard_browser import browser, free_port, tile_value  # noqa: F401
+from tests.browser.test_dashboard_browser import browser, tile_value  # noqa: F401
+from tests.support.dashboard_server import free_port, running_dashboard
 
 pytestmark = pytest.mark.slow
 
@@ -87,39 +83,16 @@ def signed_in_url(sample_run, provider, leads, tmp_path_factory):
             for email, region in leads.items()
         )
     )
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("D2B_", "DAGSTER_"))}
-    env.update(
-        D2B_HOME=str(sample_run.warehouse.parent),
-        D2B_ACCESS_FILE=str(access),
-        D2B_OIDC_METADATA_URL=f"{provider}/.well-known/openid-configuration",
-        D2B_OIDC_CLIENT_ID="d2b-dashboards",
-        D2B_OIDC_CLIENT_SECRET="test-client-secret",
-        D2B_OIDC_COOKIE_SECRET="test-cookie-secret-of-sufficient-length-0123456789",
-    )
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "d2b"), "dashboard", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"dashboard did not start: {process.stdout.read().decode()}")
-            time.sleep(0.5)
+    env = {
+        "D2B_HOME": str(sample_run.warehouse.parent),
+        "D2B_ACCESS_FILE": str(access),
+        "D2B_OIDC_METADATA_URL": f"{provider}/.well-known/openid-configuration",
+        "D2B_OIDC_CLIENT_ID": "d2b-dashboards",
+        "D2B_OIDC_CLIENT_SECRET": "test-client-secret",
+        "D2B_OIDC_COOKIE_SECRET": "test-cookie-secret-of-sufficient-length-0123456789",
+    }
+    with running_dashboard(env, host="localhost") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_an_unauthenticated_visit_reaches_no_page_with_data(signed_in_url, browser):  # noqa: F811

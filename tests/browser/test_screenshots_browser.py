@@ -1,0 +1,52 @@
+"""Every dashboard page at 1440x1000 in Chromium, screenshotted for review (issue 23).
+
+On the default sample firm's published snapshot (``sample_run``) each page is loaded as a
+user opens it, saved as ``<page>.png`` in the test's output directory (the path is printed),
+and checked for what a reader should never see: an exception or a chart without a title.
+(Table cells and headers are drawn on a canvas: they are checked on the frames the pages
+pass to ``dashboards.ui.table``, in tests/test_dashboards.py.)
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboards.navigation import PAGE_SPECS, page_url
+from tests.support.dashboard_server import chromium, running_dashboard
+
+pytestmark = pytest.mark.slow
+
+VIEWPORT = {"width": 1440, "height": 1000}
+#: Pages whose charts are not titled yet: Billing operations is being reworked elsewhere
+#: (its three charts go through ``dashboards.ui.plot`` with that work).
+UNTITLED_CHARTS_PAGES = frozenset({"billing-operations"})
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(sample_run):
+    with running_dashboard({"D2B_HOME": str(sample_run.warehouse.parent)}, "--demo") as url:
+        yield url
+
+
+def test_every_page_at_1440x1000_reads_cleanly(dashboard_url, tmp_path):
+    print(f"screenshots in {tmp_path}")
+    problems: list[str] = []
+    with chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        for spec in PAGE_SPECS:
+            page.goto(f"{dashboard_url}/{page_url(spec)}", wait_until="networkidle")
+            page.get_by_text(spec.landmark).first.wait_for(timeout=60_000)
+            page.wait_for_timeout(3000)  # let tables and charts finish drawing
+            page.screenshot(path=str(tmp_path / f"{spec.url_path}.png"))
+            assert page.locator('[data-testid="stException"]').count() == 0, spec.url_path
+            charts = page.locator('[data-testid="stPlotlyChart"]').all()
+            if spec.url_path in UNTITLED_CHARTS_PAGES:
+                charts = []
+            for chart in charts:
+                if not "".join(chart.locator(".gtitle").all_text_contents()).strip():
+                    problems.append(f"{spec.url_path}: a chart without a title")
+        page.close()
+    assert sorted(set(problems)) == []
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(
+        f"{spec.url_path}.png" for spec in PAGE_SPECS
+    )
