@@ -538,6 +538,7 @@ class TrytonAdapter(ErpAdapter):
             "state",
             "party.code",
             "currency.code",
+            "company",
             "invoice_date",
             "accounting_date",
             "untaxed_amount",
@@ -569,6 +570,7 @@ class TrytonAdapter(ErpAdapter):
                 "account.invoice", "search_read", domain, 0, None, [("id", "ASC")], fields
             )
         tax_names = self._ref["tax_names"]
+        entity_of = {company_id: code for code, company_id in self._ref["entities"].items()}
         lines_by_invoice: dict[int, list[ErpInvoiceLine]] = {}
         ids = [h["id"] for h in headers]
         for start in range(0, len(ids), _READ_CHUNK):
@@ -619,6 +621,7 @@ class TrytonAdapter(ErpAdapter):
                 tax_amount=_to_decimal(h["tax_amount"]),
                 total_amount=_to_decimal(h["total_amount"]),
                 lines=tuple(lines_by_invoice.get(h["id"], ())),
+                legal_entity=entity_of.get(h["company"]),
             )
             for h in headers
         ]
@@ -631,7 +634,8 @@ class TrytonAdapter(ErpAdapter):
         XML-RPC too). ``invoice_taxes`` is always acknowledged: lines carry the warehouse's tax,
         not the product's default. ``invoice_payment_term`` (due date already past) only
         when releasing old periods on purpose. Run apart from creation: posting in the
-        creating transaction raised a record lock (docs/stack-notes.md).
+        creating transaction raised a record lock (docs/stack-notes.md). One call per
+        company: trytond 8.2 fails to post the moves of two companies in one call.
         """
         ids = [int(i) for i in document_ids]
         if not ids:
@@ -640,7 +644,11 @@ class TrytonAdapter(ErpAdapter):
             digest = hashlib.md5(f"account.invoice,{invoice_id}".encode()).hexdigest()
             for warning in sorted({"invoice_taxes", *acknowledge}):
                 self._call("res.user.warning", "skip", f"{digest}.{warning}", False)
-        self._call("account.invoice", "post", ids)
+        by_company: dict[int, list[int]] = {}
+        for row in self._call("account.invoice", "read", ids, ["company"]):
+            by_company.setdefault(row["company"], []).append(row["id"])
+        for company_id, company_invoices in sorted(by_company.items()):
+            self._call("account.invoice", "post", company_invoices, company=company_id)
 
     # -- helpers for tests and tools ----------------------------------------------------
 
