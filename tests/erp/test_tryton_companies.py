@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from erp.adapters.base import BusinessErpError
 from erp.adapters.tryton import TrytonAdapter
-from erp.adapters.tryton_bootstrap import entity_companies
+from erp.adapters.tryton_bootstrap import copy_sqlite_database, ensure_companies, entity_companies
 from erp.model import LABOUR, BatchLine, BillingBatch, line_tax
 from erp.settings import EntitySpec, TaxSpec, TrytonSettings
 
@@ -136,3 +137,31 @@ def test_an_entity_without_a_company_is_refused_before_any_write(two_entity_erp)
     assert isinstance(result.error, BusinessErpError) and not result.created
     assert "No Tryton company for legal entity 'GB01'" in str(result.error)
     assert two_entity_erp.find_by_keys([stray.batch_key]) == {}
+
+
+@pytest.mark.slow
+def test_an_existing_database_gains_a_newly_configured_entitys_company(two_entity_erp, tmp_path):
+    grown = replace(
+        two_entity_erp.settings,
+        database_dir=tmp_path / "erp",
+        database_name=f"erp_grown_{uuid.uuid4().hex[:8]}",
+        entities=(*ENTITIES, EntitySpec("GB01", "D2B Consulting UK Ltd", "GBP")),
+    )
+    copy_sqlite_database(two_entity_erp.settings, grown)
+    adapter = TrytonAdapter(grown)
+    try:
+        assert entity_companies(adapter.connect()).keys() == {"NL01", "CA01", "GB01"}
+        uk = _batch("C-GB-1", "GB01", "GBP", "2", "90.00", "NL-VAT21")
+        (result,) = adapter.create_if_absent([uk])
+        assert result.created and result.error is None
+        invoices = {inv.batch_key: inv for inv in adapter.read_invoices()}
+        assert invoices.keys() == {b.batch_key for b in (*BATCHES, uk)}
+        assert (invoices[uk.batch_key].legal_entity, invoices[uk.batch_key].currency) == (
+            "GB01",
+            "GBP",
+        )
+        # Connecting again creates nothing.
+        adapter.close()
+        assert ensure_companies(grown, adapter.connect()) == []
+    finally:
+        adapter.close()
