@@ -20,8 +20,9 @@ before every create); line ``note`` = line key, then the correlation ids it bill
 ``D2B-<KIND>-<CATEGORY>``; payment term ``name`` = the batch's terms (``NET30``...). Each
 legal entity has a Tryton company of its own (party code ``D2B-ENTITY-<entity>``, created at
 bootstrap or on connect when missing): a batch's invoice, accounts and taxes are its entity's
-company's, each call made in that company's context; lookups and read-back see every
-company. Parties, products, payment terms and currencies are shared.
+company's (given on every record written; fiscal years and posting run in the company's
+context); lookups and read-back see every company. Parties, products, payment terms and
+currencies are shared.
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ class TrytonAdapter(ErpAdapter):
             "category": first(
                 "product.category", [("name", "=", f"{boot.PRODUCT_PREFIX} services")]
             ),
-            "entities": {code: company_id for code, company_id in companies.items()},
+            "entities": dict(companies),
             "companies": {},
         }
         for company_id in companies.values():
