@@ -295,7 +295,7 @@ def _activate_modules(cfg: Any) -> None:
 
 
 def _setup_shared(settings: TrytonSettings, cfg: Any) -> None:
-    """What every company shares: currencies, the service category, the admin's view."""
+    """What every company shares: currencies and the service product category."""
     from proteus import Model
 
     Currency = Model.get("currency.currency", config=cfg)
@@ -309,11 +309,6 @@ def _setup_shared(settings: TrytonSettings, cfg: Any) -> None:
         CurrencyRate(date=dt.date(2000, 1, 1), rate=rate, currency=currency).save()
     Category = Model.get("product.category", config=cfg)
     Category(name=f"{PRODUCT_PREFIX} services", accounting=True).save()
-    User = Model.get("res.user", config=cfg)
-    user = User(cfg.user)
-    # Record rules then let the write-back read every company's invoices (read-back, lookup).
-    user.company_filter = "all"
-    user.save()
 
 
 def entity_party_code(entity: str) -> str:
@@ -362,6 +357,9 @@ def ensure_companies(settings: TrytonSettings, cfg: Any) -> list[str]:
     user = User(cfg.user)
     for company in created:
         user.companies.append(Company(company.id))
+    # Record rules then let the write-back see every company's invoices (lookup, read-back);
+    # a database bootstrapped with one company for all entities gets it here too.
+    user.company_filter = "all"
     if user.company is None:
         user.company = Company(created[0].id)
     user.save()
