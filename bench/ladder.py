@@ -8,10 +8,11 @@ test), ``publish`` (serving snapshot), ``incremental`` (the held-back day lands:
 files and the dbt build, as a share of the full ingest + build), ``rerun`` (the same refresh
 again with nothing new: the floor of any daily run), ``write_back`` (the last
 closed month's billing candidates into the embedded Tryton ERP: freeze, send, read back,
-reconcile), and ``reference``: the hand-written DuckDB SQL of the
-same headline figures (``bench/headline_figures.sql``) on every file, which also checks
-them against the generator's ground truth; the pipeline's time is reported as a ratio to
-it. Results go to
+reconcile; the same candidates again into a trytond server over XML-RPC when
+``D2B_ERP_XMLRPC_URL`` configures one, the two send rates side by side), and ``reference``:
+the hand-written DuckDB SQL of the same headline figures (``bench/headline_figures.sql``)
+on every file, which also checks them against the generator's ground truth; the pipeline's
+time is reported as a ratio to it. Results go to
 ``docs/benchmarks.json`` (machine-readable, appended per run) and a table between markers in
 ``docs/benchmarks.md``, with the machine's cores and memory.
 
@@ -28,13 +29,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.landing import files_under, has_files
 from ingest.sources import ACTIVITY_ENTITIES
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from erp.model import BillingBatch
+    from erp.settings import ErpSettings
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCALES = (0.1, 0.5, 1.0, 3.0)
@@ -217,36 +225,77 @@ def refresh(workdir: Path, as_of: date) -> str:
     return f"{loaded.summary()}; ingest {ingest_seconds:.1f} s, dbt build {build_seconds:.1f} s"
 
 
-def bill_last_closed_period(workdir: Path, as_of: date) -> str:
-    """Bill the last month closed by ``as_of`` into the embedded Tryton ERP.
+def bill_last_closed_period(
+    workdir: Path, as_of: date, environ: Mapping[str, str] = os.environ
+) -> str:
+    """Bill the last month closed by ``as_of`` into the embedded Tryton ERP (and a server).
 
-    The ERP lives under ``workdir``; the run freezes, sends, reads back and reconciles
-    (``erp.run_billing``). Returns a summary line.
+    The same candidates also go to a trytond server over XML-RPC when ``environ`` configures
+    one (``D2B_ERP_XMLRPC_URL``, login from ``D2B_ERP_USER`` / ``D2B_ERP_PASSWORD``). The
+    embedded ERP lives under ``workdir`` and its run's outbox in the warehouse; the server's
+    run keeps its outbox in ``workdir/billing_xmlrpc.duckdb``, so both bill the same
+    candidates from scratch. Each run freezes, sends, reads back and reconciles
+    (``erp.run_billing``). Returns one summary line, the two figures side by side.
     """
-    from erp.adapters import make_adapter
+    import duckdb
+
     from erp.candidates import batches_for_period
-    from erp.run_billing import run_billing
     from erp.settings import ErpSettings
     from ingest.warehouse import connect
 
     # the latest month whose last day is on or before the as-of date
     closed = as_of if (as_of + timedelta(days=1)).day == 1 else as_of.replace(day=1) - timedelta(1)
     period = f"{closed.year:04d}-{closed.month:02d}"
-    settings = ErpSettings.from_env({"D2B_HOME": str(workdir), "D2B_ERP_ADAPTER": "tryton"})
     con = connect(workdir / "warehouse.duckdb")
     try:
         batches = batches_for_period(con, period)
-        lines = sum(len(b.lines) for b in batches)
-        started = time.perf_counter()
-        with make_adapter(settings) as adapter:
-            summary = run_billing(con, adapter, batches)
-        seconds = time.perf_counter() - started
+        embedded = ErpSettings.from_env({"D2B_HOME": str(workdir), "D2B_ERP_ADAPTER": "tryton"})
+        runs = [_write_back(con, embedded, batches, "embedded", "ERP bootstrap")]
     finally:
         con.close()
-    rate = lines / summary.seconds["send"] if summary.seconds.get("send") else 0.0
+    if environ.get("D2B_ERP_XMLRPC_URL"):
+        server = ErpSettings.from_env(
+            {**environ, "D2B_HOME": str(workdir), "D2B_ERP_ADAPTER": "tryton"}
+        )
+        outbox_path = workdir / "billing_xmlrpc.duckdb"
+        outbox_path.unlink(missing_ok=True)
+        outbox_con = duckdb.connect(str(outbox_path))
+        try:
+            runs.append(_write_back(outbox_con, server, batches, "XML-RPC", "log in"))
+        finally:
+            outbox_con.close()
+    lines = sum(len(b.lines) for b in batches)
+    return f"period {period}: {len(batches)} invoices, {lines} lines; " + "; ".join(runs)
+
+
+def _write_back(
+    con: duckdb.DuckDBPyConnection,
+    settings: ErpSettings,
+    batches: list[BillingBatch],
+    target: str,
+    connect_label: str,
+) -> str:
+    """One billing run of ``batches`` into the Tryton ERP of ``settings``; a summary part.
+
+    The adapter's one-time connect (the bootstrap of a new embedded database, a login to a
+    server) is timed apart from the billing run and its send.
+    """
+    from erp.adapters.tryton import TrytonAdapter
+    from erp.run_billing import run_billing
+
+    lines = sum(len(b.lines) for b in batches)
+    with TrytonAdapter(settings.tryton) as adapter:
+        started = time.perf_counter()
+        adapter.connect()
+        connect_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        summary = run_billing(con, adapter, batches)
+        seconds = time.perf_counter() - started
+    send = summary.seconds.get("send", 0.0)
+    rate = lines / send if send else 0.0
     return (
-        f"period {period}: {len(batches)} invoices, {lines} lines in {seconds:.1f} s "
-        f"(send {summary.seconds.get('send', 0):.1f} s, {rate:.0f} lines/s); {summary.statuses}"
+        f"{target}: {connect_label} {connect_seconds:.1f} s, billing {seconds:.1f} s "
+        f"(send {send:.1f} s, {rate:.0f} lines/s), {summary.statuses}"
     )
 
 

@@ -28,7 +28,7 @@ class _Entity:
 
 _ENTITIES = (
     _Entity("US01", "USD", ("US-EXEMPT", "US-NY-SVC"), "US-EXEMPT"),
-    _Entity("UK01", "GBP", ("GB-VAT-STD",), "GB-VAT-STD"),
+    _Entity("GB01", "GBP", ("GB-VAT-STD",), "GB-VAT-STD"),
     _Entity("DE01", "EUR", ("DE-VAT-STD", "EU-VAT-RC"), "DE-VAT-STD"),
     _Entity("CA01", "CAD", ("CA-ON-HST",), "CA-GST"),
 )

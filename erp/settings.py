@@ -10,6 +10,7 @@ needs whole) shows redacted.
 
 from __future__ import annotations
 
+import csv
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 from d2b.redaction import redact_url, split_credentials
 from d2b.settings import Settings
-from ingest.generator.reference import tax_rule_rows
+from ingest.generator.reference import LEGAL_ENTITIES, tax_rule_rows
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,64 @@ def rule_taxes(rules: Iterable[Mapping[str, str]] | None = None) -> tuple[TaxSpe
 #: The taxes the ERP is bootstrapped with: every tax rule's code, so each billing line's tax code
 #: maps to an ERP tax that computes the amount the warehouse expects; codes the ERP lacks are
 #: business errors (dead letters), so a new code is configured before it is billed.
-DEFAULT_TAXES: tuple[TaxSpec, ...] = rule_taxes() + tuple(
-    t for t in EXTRA_TAXES if t.code not in {s.code for s in rule_taxes()}
-)
+def firm_taxes(rules: Iterable[Mapping[str, str]] | None = None) -> tuple[TaxSpec, ...]:
+    """The firm's rule taxes (:func:`rule_taxes`), then the extra ones its rules lack."""
+    taxes = rule_taxes(rules)
+    return taxes + tuple(t for t in EXTRA_TAXES if t.code not in {s.code for s in taxes})
+
+
+DEFAULT_TAXES: tuple[TaxSpec, ...] = firm_taxes()
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """A legal entity the ERP keeps a company of its own for (config/legal_entities).
+
+    Its company has the entity's functional currency, its own chart of accounts, fiscal years
+    and taxes; every invoice of the entity's batches is that company's.
+    """
+
+    code: str
+    name: str
+    currency: str
+
+
+def firm_entities(rows: Iterable[Mapping[str, str]] | None = None) -> tuple[EntitySpec, ...]:
+    """One ERP company per row of the firm's legal entities (config/legal_entities columns).
+
+    ``rows`` defaults to the sample firm's. A code given twice is an error.
+    """
+    if rows is None:
+        rows = [
+            {"legal_entity": e.code, "legal_entity_name": e.name, "currency": e.currency}
+            for e in LEGAL_ENTITIES
+        ]
+    entities: dict[str, EntitySpec] = {}
+    for row in rows:
+        code = row["legal_entity"]
+        if code in entities:
+            raise ValueError(f"legal entity {code} is configured twice")
+        entities[code] = EntitySpec(code, row["legal_entity_name"], row["currency"])
+    if not entities:
+        raise ValueError("no legal entity configured: the ERP needs one company per entity")
+    return tuple(entities.values())
+
+
+def newest_config_rows(landing: Path, entity: str) -> list[dict[str, str]] | None:
+    """Rows of the newest ``config/<entity>/<entity>_<date>.csv`` in ``landing``; None if none.
+
+    File names sort by their date (docs/sources.md, "config"), so the last name is in force.
+    """
+    files = sorted((landing / "config" / entity).glob(f"{entity}_*.csv"))
+    if not files:
+        return None
+    with files[-1].open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+#: The sample firm's legal entities: the embedded ERP's companies when the landing zone has no
+#: config/legal_entities yet.
+DEFAULT_ENTITIES: tuple[EntitySpec, ...] = firm_entities()
 
 #: Currencies the ERP knows (every legal entity's, config/legal_entities), with a
 #: placeholder rate against the company currency (USD). The warehouse's dated FX table is the
@@ -99,8 +155,8 @@ class TrytonSettings:
     user: str = "admin"
     password: str | None = field(default=None, repr=False)
     template_dir: Path | None = None
-    company_name: str = "Deliver-to-Bill Group"
-    company_currency: str = "USD"
+    #: One company per legal entity, created at bootstrap and on connect when missing.
+    entities: tuple[EntitySpec, ...] = DEFAULT_ENTITIES
     currencies: tuple[tuple[str, Decimal], ...] = DEFAULT_CURRENCIES
     taxes: tuple[TaxSpec, ...] = DEFAULT_TAXES
     #: Fiscal years created at bootstrap; other years are created when first invoiced.
@@ -165,7 +221,12 @@ class TrytonSettings:
             user, password = url_user or user, password or url_password
             if password and not erp.allow_plain_http:
                 _refuse_plain_http(xmlrpc_url)
+        # The firm's companies and taxes: its landed configuration, else the sample firm's.
+        entity_rows = newest_config_rows(settings.landing, "legal_entities")
+        rule_rows = newest_config_rows(settings.landing, "tax_rules")
         return cls(
+            entities=firm_entities(entity_rows),
+            taxes=firm_taxes(rule_rows),
             database_dir=settings.home / "erp",
             database_name=name,
             xmlrpc_url=xmlrpc_url,

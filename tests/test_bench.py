@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from datetime import date
 
 import pytest
@@ -160,3 +161,32 @@ def test_each_suite_runs_behind_d2b_bench_with_its_own_options(capsys):
             d2b(["bench", name, "--help"])
         assert exit_.value.code == 0
         assert f"usage: d2b bench {name} " in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_write_back_is_measured_over_xmlrpc_beside_embedded(tmp_path):
+    """With a trytond server configured, the write-back phase bills the same month into it over
+    XML-RPC after the embedded ERP, and reports both send rates; the password stays unprinted."""
+    from tests.support.bench_write_back_xmlrpc import bench_write_back_over_xmlrpc
+    from tests.support.tryton_server import PASSWORD
+
+    results = bench_write_back_over_xmlrpc(0.005, tmp_path / "work", echo=lambda _line: None)
+
+    assert [(r.phase, r.ok) for r in results] == [
+        ("generate", True),
+        ("ingest", True),
+        ("dbt_build", True),
+        ("write_back", True),
+    ], [r.detail for r in results if not r.ok]
+    detail = results[-1].detail
+    invoices = int(re.search(r"period 2025-06: (\d+) invoices", detail).group(1))
+    figures = dict(
+        (target, (int(rate), int(reconciled)))
+        for target, rate, reconciled in re.findall(
+            r"(embedded|XML-RPC): [^;]*?, (\d+) lines/s\), \{'reconciled': (\d+)\}", detail
+        )
+    )
+    assert invoices > 0 and set(figures) == {"embedded", "XML-RPC"}, detail
+    for target, (rate, reconciled) in figures.items():
+        assert rate > 0 and reconciled == invoices, (target, detail)
+    assert PASSWORD not in detail

@@ -63,7 +63,7 @@ def home(tmp_path) -> Path:
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     batches = sample_batches(4, period=PERIOD, lines_per_batch=3)
     write_candidates(con, batches, as_of=date.fromisoformat(AS_OF), auto_release=False)
-    write_release_rules(con, {"US01": True, "UK01": False, "DE01": True})
+    write_release_rules(con, {"US01": True, "GB01": False, "DE01": True})
     con.close()
     return tmp_path
 
@@ -108,7 +108,7 @@ def test_bill_sends_auto_released_entities_and_the_rest_on_release(home, d2b):
     assert re.search(r"awaiting_release\s+1 batches\s+3 lines\s+[\d,]+\.\d\d CAD", out), out
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         (uk_key,) = con.execute(
-            "SELECT batch_key FROM ops.erp_outbox WHERE legal_entity = 'UK01'"
+            "SELECT batch_key FROM ops.erp_outbox WHERE legal_entity = 'GB01'"
         ).fetchone()
     held = d2b(
         home,
@@ -143,7 +143,7 @@ def test_bill_sends_auto_released_entities_and_the_rest_on_release(home, d2b):
             "US01": "reconciled",
             "DE01": "reconciled",
             "CA01": "reconciled",
-            "UK01": "awaiting_release",
+            "GB01": "awaiting_release",
         }
 
 

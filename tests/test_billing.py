@@ -84,10 +84,10 @@ def test_a_period_is_billed_once_and_a_rerun_changes_nothing(filedrop_home, dbt_
 def test_the_job_sends_released_batches_only_and_never_bills_stale_candidates(
     filedrop_home, dbt_manifest
 ):
-    march = sample_batches(clients=4, period="2026-03")  # US01, UK01, DE01, CA01
+    march = sample_batches(clients=4, period="2026-03")  # US01, GB01, DE01, CA01
     with connect(filedrop_home.warehouse) as con:
         write_candidates(con, march, auto_release=False)
-        write_release_rules(con, {"US01": True, "UK01": False})
+        write_release_rules(con, {"US01": True, "GB01": False})
 
     stale = run_period("2026-03-01", as_of="2026-04-20", raise_on_error=False)
 

@@ -111,6 +111,8 @@ class ErpInvoice:
     tax_amount: Decimal
     total_amount: Decimal
     lines: tuple[ErpInvoiceLine, ...] = field(default=())
+    #: The legal entity whose ERP company holds the invoice (None where the ERP has no companies).
+    legal_entity: str | None = None
 
 
 class ErpAdapter(ABC):

@@ -17,8 +17,12 @@ Mapping (docs/design.md §6): invoice ``reference`` = batch key (not unique in T
 before every create); line ``note`` = line key, then the correlation ids it bills
 (``erp.keys.line_note``; lines have no reference field); party
 ``code`` = client ref; tax ``name`` = warehouse tax code; product ``code`` =
-``D2B-<KIND>-<CATEGORY>``; payment term ``name`` = the batch's terms (``NET30``...). One
-Tryton company holds every legal entity; the entity is on the invoice description.
+``D2B-<KIND>-<CATEGORY>``; payment term ``name`` = the batch's terms (``NET30``...). Each
+legal entity has a Tryton company of its own (party code ``D2B-ENTITY-<entity>``, created at
+bootstrap or on connect when missing): a batch's invoice, accounts and taxes are its entity's
+company's (given on every record written; fiscal years and posting run in the company's
+context); lookups and read-back see every company. Parties, products, payment terms and
+currencies are shared.
 """
 
 from __future__ import annotations
@@ -113,6 +117,13 @@ class TrytonAdapter(ErpAdapter):
                 self._cfg = boot.proteus_config(settings.database_name, settings.user)
         except (OSError, xmlrpc.client.ProtocolError, http.client.HTTPException) as exc:
             raise TransientErpError(f"cannot reach the ERP: {exc}") from exc
+        try:
+            # An existing database gains the company of a newly configured legal entity.
+            added = boot.ensure_companies(settings, self._cfg)
+        except (OSError, xmlrpc.client.ProtocolError, http.client.HTTPException) as exc:
+            raise TransientErpError(f"cannot reach the ERP: {exc}") from exc
+        if added:
+            logger.info("ERP companies created for legal entities %s", ", ".join(added))
         self._load_reference_data()
         return self._cfg
 
@@ -169,13 +180,17 @@ class TrytonAdapter(ErpAdapter):
             rows = self._call(model, "search_read", domain, 0, None, None, [field, *fields])
             return {row[field]: row for row in rows}
 
-        company_id = self._cfg.context.get("company")
-        if not company_id:
-            raise BusinessErpError("the ERP user has no company: bootstrap incomplete")
+        def first(model: str, domain: list) -> int:
+            rows = self._call(model, "search", domain, 0, 1, None)
+            if not rows:
+                raise BusinessErpError(f"the ERP has no {model} matching {domain}")
+            return rows[0]
+
+        companies = boot.entity_companies(self._cfg)
+        if not companies:
+            raise BusinessErpError("the ERP has no legal entity's company: bootstrap incomplete")
         self._ref = {
-            "company": company_id,
             "currencies": index("currency.currency", [], "code", []),
-            "taxes": index("account.tax", [("company", "=", company_id)], "name", ["rate"]),
             "uoms": index("product.uom", [("name", "in", ["Hour", "Unit"])], "name", []),
             "terms": index("account.invoice.payment_term", [], "name", []),
             "products": index(
@@ -184,38 +199,40 @@ class TrytonAdapter(ErpAdapter):
                 "code",
                 ["template.account_category"],
             ),
-            "fiscal_years": {
-                row["start_date"].year
-                for row in self._call(
-                    "account.fiscalyear",
-                    "search_read",
-                    [("company", "=", company_id)],
-                    0,
-                    None,
-                    None,
-                    ["start_date"],
-                )
-            },
+            "journal": first("account.journal", [("type", "=", "revenue")]),
+            "category": first(
+                "product.category", [("name", "=", f"{boot.PRODUCT_PREFIX} services")]
+            ),
+            "entities": dict(companies),
+            "companies": {},
+        }
+        for company_id in companies.values():
+            own = [("company", "=", company_id)]
+            open_account = [*own, ("closed", "!=", True)]
+            self._ref["companies"][company_id] = {
+                "taxes": index("account.tax", own, "name", ["rate"]),
+                "receivable": first(
+                    "account.account", [("type.receivable", "=", True), *open_account]
+                ),
+                "revenue": first("account.account", [("type.revenue", "=", True), *open_account]),
+                "fiscal_years": {
+                    row["start_date"].year
+                    for row in self._call(
+                        "account.fiscalyear", "search_read", own, 0, None, None, ["start_date"]
+                    )
+                },
+            }
+        # Tax codes by id across companies (read-back names a line's taxes).
+        self._ref["tax_names"] = {
+            row["id"]: name
+            for company in self._ref["companies"].values()
+            for name, row in company["taxes"].items()
         }
 
-        def first(model: str, domain: list) -> int:
-            rows = self._call(model, "search", domain, 0, 1, None)
-            if not rows:
-                raise BusinessErpError(f"the ERP has no {model} matching {domain}")
-            return rows[0]
-
-        self._ref["receivable"] = first(
-            "account.account",
-            [("type.receivable", "=", True), ("company", "=", company_id), ("closed", "!=", True)],
-        )
-        self._ref["revenue"] = first(
-            "account.account",
-            [("type.revenue", "=", True), ("company", "=", company_id), ("closed", "!=", True)],
-        )
-        self._ref["journal"] = first("account.journal", [("type", "=", "revenue")])
-        self._ref["category"] = first(
-            "product.category", [("name", "=", f"{boot.PRODUCT_PREFIX} services")]
-        )
+    def _company(self, batch: BillingBatch) -> tuple[int, dict[str, Any]]:
+        """The batch's legal entity's company id and reference data."""
+        company_id = self._ref["entities"][batch.legal_entity]
+        return company_id, self._ref["companies"][company_id]
 
     # -- lookup -------------------------------------------------------------------------
 
@@ -276,9 +293,15 @@ class TrytonAdapter(ErpAdapter):
 
     def _check_mappable(self, batch: BillingBatch) -> None:
         """Refuse content the ERP has no mapping for: a business error, before any write."""
+        if batch.legal_entity not in self._ref["entities"]:
+            raise BusinessErpError(
+                f"No Tryton company for legal entity {batch.legal_entity!r}: add it to "
+                "config/legal_entities"
+            )
         if batch.currency not in self._ref["currencies"]:
             raise BusinessErpError(f"Currency {batch.currency!r} is not configured in Tryton")
-        missing = sorted({ln.tax_code for ln in batch.lines} - self._ref["taxes"].keys())
+        _, company = self._company(batch)
+        missing = sorted({ln.tax_code for ln in batch.lines} - company["taxes"].keys())
         if missing:
             raise BusinessErpError(f"No Tryton tax for tax code(s) {', '.join(missing)}")
         if _payment_term_days(batch.payment_terms) is None:
@@ -340,14 +363,17 @@ class TrytonAdapter(ErpAdapter):
                 )
             }
 
-        years = {b.invoice_date.year for b in batches} - self._ref["fiscal_years"]
-        if years:
-            from proteus import Model
+        for company_id in sorted({self._company(b)[0] for b in batches}):
+            known = self._ref["companies"][company_id]["fiscal_years"]
+            years = {b.invoice_date.year for b in batches if self._company(b)[0] == company_id}
+            if years - known:
+                from proteus import Model
 
-            company = Model.get("company.company", config=self._cfg)(self._ref["company"])
-            for year in sorted(years):
-                boot.create_fiscal_year(self._cfg, company, year)
-            self._ref["fiscal_years"] |= years
+                with self._cfg.set_context(company=company_id):
+                    company = Model.get("company.company", config=self._cfg)(company_id)
+                    for year in sorted(years - known):
+                        boot.create_fiscal_year(self._cfg, company, year)
+                known |= years
 
     def _ensure_parties(self, parties: dict[str, str]) -> dict[str, dict[str, int]]:
         """Party and invoice address id per client ref, creating missing parties in bulk."""
@@ -392,6 +418,7 @@ class TrytonAdapter(ErpAdapter):
 
     def _invoice_values(self, batch: BillingBatch) -> dict[str, Any]:
         ref = self._ref
+        company_id, company = self._company(batch)
         party = ref["parties"][batch.client_ref]
         currency = ref["currencies"][batch.currency]["id"]
         lines = []
@@ -401,12 +428,12 @@ class TrytonAdapter(ErpAdapter):
                 {
                     "type": "line",
                     "sequence": sequence,
-                    "company": ref["company"],
+                    "company": company_id,
                     "currency": currency,
                     "invoice_type": "out",
                     "party": party["party"],
                     "product": product["id"],
-                    "account": ref["revenue"],
+                    "account": company["revenue"],
                     "unit": ref["uoms"]["Hour" if line.kind == LABOUR else "Unit"]["id"],
                     # Tryton's quantity is a float; the model caps its decimals, so float()
                     # is exact here and Tryton rounds the amount from str(quantity).
@@ -414,16 +441,16 @@ class TrytonAdapter(ErpAdapter):
                     "unit_price": line.unit_price,
                     "description": line.description,
                     "note": line_note(line.line_key, line.correlation_ids),
-                    "taxes": [("add", [ref["taxes"][line.tax_code]["id"]])],
+                    "taxes": [("add", [company["taxes"][line.tax_code]["id"]])],
                 }
             )
         return {
             "type": "out",
-            "company": ref["company"],
+            "company": company_id,
             "party": party["party"],
             "invoice_address": party["address"],
             "currency": currency,
-            "account": ref["receivable"],
+            "account": company["receivable"],
             "journal": ref["journal"],
             "payment_term": ref["terms"][_term_name(batch.payment_terms)]["id"],
             "invoice_date": batch.invoice_date,
@@ -512,6 +539,7 @@ class TrytonAdapter(ErpAdapter):
             "state",
             "party.code",
             "currency.code",
+            "company",
             "invoice_date",
             "accounting_date",
             "untaxed_amount",
@@ -542,7 +570,8 @@ class TrytonAdapter(ErpAdapter):
             headers += self._call(
                 "account.invoice", "search_read", domain, 0, None, [("id", "ASC")], fields
             )
-        tax_names = {row["id"]: name for name, row in self._ref["taxes"].items()}
+        tax_names = self._ref["tax_names"]
+        entity_of = {company_id: code for code, company_id in self._ref["entities"].items()}
         lines_by_invoice: dict[int, list[ErpInvoiceLine]] = {}
         ids = [h["id"] for h in headers]
         for start in range(0, len(ids), _READ_CHUNK):
@@ -593,6 +622,7 @@ class TrytonAdapter(ErpAdapter):
                 tax_amount=_to_decimal(h["tax_amount"]),
                 total_amount=_to_decimal(h["total_amount"]),
                 lines=tuple(lines_by_invoice.get(h["id"], ())),
+                legal_entity=entity_of.get(h["company"]),
             )
             for h in headers
         ]
@@ -605,7 +635,8 @@ class TrytonAdapter(ErpAdapter):
         XML-RPC too). ``invoice_taxes`` is always acknowledged: lines carry the warehouse's tax,
         not the product's default. ``invoice_payment_term`` (due date already past) only
         when releasing old periods on purpose. Run apart from creation: posting in the
-        creating transaction raised a record lock (docs/stack-notes.md).
+        creating transaction raised a record lock (docs/stack-notes.md). One call per
+        company: trytond 8.2 fails to post the moves of two companies in one call.
         """
         ids = [int(i) for i in document_ids]
         if not ids:
@@ -614,7 +645,11 @@ class TrytonAdapter(ErpAdapter):
             digest = hashlib.md5(f"account.invoice,{invoice_id}".encode()).hexdigest()
             for warning in sorted({"invoice_taxes", *acknowledge}):
                 self._call("res.user.warning", "skip", f"{digest}.{warning}", False)
-        self._call("account.invoice", "post", ids)
+        by_company: dict[int, list[int]] = {}
+        for row in self._call("account.invoice", "read", ids, ["company"]):
+            by_company.setdefault(row["company"], []).append(row["id"])
+        for company_id, company_invoices in sorted(by_company.items()):
+            self._call("account.invoice", "post", company_invoices, company=company_id)
 
     # -- helpers for tests and tools ----------------------------------------------------
 

@@ -5,10 +5,11 @@ PostgreSQL) is fixed when ``trytond.backend`` is first imported, and the SQLite 
 read from the configuration whenever a connection opens. Hence one backend per process, and
 embedded SQLite databases told apart by name (see :func:`configure_embedded`).
 
-Bootstrapping a database takes about 16 s (creation, module activation, company, chart of
-accounts, fiscal years, taxes), so the result is cached as a template file keyed by a hash of
-everything that shapes it, and a new database is a copy of the template (well under a
-second). The steps follow trytond's own test tools (``modules/company/tests/tools.py``,
+Bootstrapping a database takes about 16 s for one legal entity's company (creation, module
+activation, company, chart of accounts, fiscal years, taxes) and some seconds more per further
+company, so the result is cached as a template file keyed by a hash of everything that shapes
+it, and a new database is a copy of the template (well under a second). The steps follow
+trytond's own test tools (``modules/company/tests/tools.py``,
 ``modules/account/tests/tools.py``, ``modules/account_invoice/tests/tools.py``).
 """
 
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 #: Modules the write-back needs; project_invoice brings project and timesheet.
 MODULES = ("account_invoice", "project_invoice")
 #: Bump when the bootstrap steps change, so cached templates are rebuilt.
-BOOTSTRAP_VERSION = 3
+BOOTSTRAP_VERSION = 4
 #: Product code prefix of the service products the write-back creates.
 PRODUCT_PREFIX = "D2B"
 
@@ -129,7 +130,7 @@ def template_hash(settings: TrytonSettings) -> str:
         "trytond": trytond.__version__,
         "modules": MODULES,
         "user": settings.user,
-        "company": [settings.company_name, settings.company_currency],
+        "companies": [[e.code, e.name, e.currency] for e in settings.entities],
         "currencies": settings.currencies,
         "taxes": [[t.code, t.rate, t.description] for t in settings.taxes],
         "fiscal_years": settings.fiscal_years,
@@ -222,16 +223,18 @@ def _ensure_template(settings: TrytonSettings) -> Path:
 def bootstrap_database(settings: TrytonSettings, database_name: str) -> None:
     """Create and set up a Tryton database from scratch (about 16 s).
 
-    Creates the database, activates :data:`MODULES`, creates the admin user, the company,
-    currencies with placeholder rates, a minimal chart of accounts (Tryton's generic
-    template), per-line tax rounding, fiscal years with monthly periods and invoice
-    sequences, one tax per configured tax code and the account category of service
-    products. Parties, products and payment terms are created on demand by the adapter.
+    Creates the database, activates :data:`MODULES`, creates the admin user, currencies with
+    placeholder rates, the account category of service products, and one company per legal
+    entity (:func:`ensure_companies`: currency, a minimal chart of accounts from Tryton's
+    generic template, per-line tax rounding, fiscal years with monthly periods and invoice
+    sequences, one tax per configured tax code). Parties, products and payment terms are
+    created on demand by the adapter.
     """
     _create_database(settings, database_name)
     cfg = proteus_config(database_name, settings.user)
     _activate_modules(cfg)
-    _setup_company_and_accounting(settings, cfg)
+    _setup_shared(settings, cfg)
+    ensure_companies(settings, cfg)
 
 
 def _create_database(settings: TrytonSettings, name: str) -> None:
@@ -291,15 +294,12 @@ def _activate_modules(cfg: Any) -> None:
     Wizard("ir.module.activate_upgrade", config=cfg).execute("upgrade")
 
 
-def _setup_company_and_accounting(settings: TrytonSettings, cfg: Any) -> None:
-    from proteus import Model, Wizard
+def _setup_shared(settings: TrytonSettings, cfg: Any) -> None:
+    """What every company shares: currencies and the service product category."""
+    from proteus import Model
 
-    Party = Model.get("party.party", config=cfg)
-    User = Model.get("res.user", config=cfg)
     Currency = Model.get("currency.currency", config=cfg)
     CurrencyRate = Model.get("currency.currency.rate", config=cfg)
-
-    currencies = {}
     for code, rate in settings.currencies:
         digits = currency_digits(code)
         currency = Currency(
@@ -307,19 +307,76 @@ def _setup_company_and_accounting(settings: TrytonSettings, cfg: Any) -> None:
         )
         currency.save()
         CurrencyRate(date=dt.date(2000, 1, 1), rate=rate, currency=currency).save()
-        currencies[code] = currency
+    Category = Model.get("product.category", config=cfg)
+    Category(name=f"{PRODUCT_PREFIX} services", accounting=True).save()
 
-    company_config = Wizard("company.company.config", config=cfg)
-    company_config.execute("company")
-    party = Party(name=settings.company_name)
-    party.save()
-    company_config.form.party = party
-    company_config.form.currency = currencies[settings.company_currency]
-    company_config.execute("add")
-    # The company wizard changes the user's company: refresh the context (docs/stack-notes.md).
-    cfg._context = User.get_preferences(True, {})
+
+def entity_party_code(entity: str) -> str:
+    """Party code of the legal entity's company (how the ERP's companies are told apart)."""
+    return f"{PRODUCT_PREFIX}-ENTITY-{entity}"
+
+
+def entity_companies(cfg: Any) -> dict[str, int]:
+    """Company id per legal entity code, for the companies the bootstrap made."""
+    prefix = entity_party_code("")
+    rows = cfg.get_proxy("company.company").search_read(
+        [("party.code", "like", f"{prefix}%")], 0, None, None, ["party.code"], cfg.context
+    )
+    return {row["party."]["code"].removeprefix(prefix): row["id"] for row in rows}
+
+
+def ensure_companies(settings: TrytonSettings, cfg: Any) -> list[str]:
+    """Create the company of every configured legal entity the ERP lacks; return their codes.
+
+    Each new company gets the entity's currency, a chart of accounts, per-line tax rounding,
+    the fiscal years of ``settings``, one tax per configured tax code and the service
+    category's accounts. The ERP user works for every company.
+    """
+    from proteus import Model
+
+    existing = entity_companies(cfg)
+    missing = [e for e in settings.entities if e.code not in existing]
+    if not missing:
+        return []
+    Party = Model.get("party.party", config=cfg)
     Company = Model.get("company.company", config=cfg)
-    (company,) = Company.find()
+    Currency = Model.get("currency.currency", config=cfg)
+    User = Model.get("res.user", config=cfg)
+    currencies = {c.code: c for c in Currency.find([])}
+    created = []
+    for entity in missing:
+        if entity.currency not in currencies:
+            raise ValueError(
+                f"legal entity {entity.code}'s currency {entity.currency} is not an ERP currency"
+            )
+        party = Party(name=entity.name, code=entity_party_code(entity.code))
+        party.save()
+        company = Company(party=party, currency=currencies[entity.currency])
+        company.save()
+        created.append(company)
+    user = User(cfg.user)
+    for company in created:
+        user.companies.append(Company(company.id))
+    # Record rules then let the write-back see every company's invoices (lookup, read-back);
+    # a database bootstrapped with one company for all entities gets it here too.
+    user.company_filter = "all"
+    if user.company is None:
+        user.company = Company(created[0].id)
+    user.save()
+    # The user's companies changed: refresh the context (docs/stack-notes.md).
+    cfg._context = User.get_preferences(True, {})
+    for company in created:
+        with cfg.set_context(company=company.id):
+            _setup_company_accounting(settings, cfg, Company(company.id))
+    return [e.code for e in missing]
+
+
+def _setup_company_accounting(settings: TrytonSettings, cfg: Any, company: Any) -> None:
+    """Chart, configuration, fiscal years, taxes and category accounts of one company.
+
+    Run in the company's context: Tryton keeps these per company.
+    """
+    from proteus import Model
 
     accounts = _create_chart(cfg, company)
     Configuration = Model.get("account.configuration", config=cfg)
@@ -337,18 +394,18 @@ def _setup_company_and_accounting(settings: TrytonSettings, cfg: Any) -> None:
 
     Tax = Model.get("account.tax", config=cfg)
     for spec in settings.taxes:
-        tax = Tax(
+        Tax(
             name=spec.code,
             description=spec.description,
             type="percentage",
             rate=spec.rate,
+            company=company,
             invoice_account=accounts["tax"],
             credit_note_account=accounts["tax"],
-        )
-        tax.save()
+        ).save()
 
     Category = Model.get("product.category", config=cfg)
-    category = Category(name=f"{PRODUCT_PREFIX} services", accounting=True)
+    (category,) = Category.find([("name", "=", f"{PRODUCT_PREFIX} services")])
     category.account_revenue = accounts["revenue"]
     category.account_expense = accounts["expense"]
     category.save()

@@ -38,7 +38,7 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def batches():
-    """Four clients' March batches: one per sample entity (US01, UK01, DE01, CA01)."""
+    """Four clients' March batches: one per sample entity (US01, GB01, DE01, CA01)."""
     return sample_batches(4, period=PERIOD, lines_per_batch=3, entries_per_line=2)
 
 
@@ -51,7 +51,7 @@ def candidates(warehouse, batches):
 
 def auto_release(con, *entities: str) -> None:
     """The firm's auto-release rules: ``entities`` automatic, the others by a person."""
-    write_release_rules(con, {e: e in entities for e in ("US01", "UK01", "DE01", "CA01")})
+    write_release_rules(con, {e: e in entities for e in ("US01", "GB01", "DE01", "CA01")})
 
 
 def statuses(con) -> dict[str, str]:
@@ -64,8 +64,8 @@ def test_a_frozen_batch_is_not_sent_before_release(warehouse, filedrop, batches)
     assert outbox.send(warehouse, filedrop, "run-1", backoff=NO_BACKOFF).attempts == 0
     assert filedrop.read_invoices(None) == []
 
-    released = outbox.release(warehouse, "run-2", by="alice", legal_entities=["UK01"])
-    assert released.released == [b.batch_key for b in batches if b.legal_entity == "UK01"]
+    released = outbox.release(warehouse, "run-2", by="alice", legal_entities=["GB01"])
+    assert released.released == [b.batch_key for b in batches if b.legal_entity == "GB01"]
     sent = outbox.send(warehouse, filedrop, "run-2", backoff=NO_BACKOFF)
     assert sent.created == released.released
     assert outbox.status_counts(warehouse) == {AWAITING_RELEASE: 3, "sent": 1}
@@ -192,7 +192,7 @@ def test_a_billing_run_releases_auto_entities_and_never_bills_a_held_record(
     assert statuses(candidates) == {
         "US01": "reconciled",
         "DE01": "reconciled",
-        "UK01": AWAITING_RELEASE,
+        "GB01": AWAITING_RELEASE,
         "CA01": AWAITING_RELEASE,
     }
     (frozen_cids,) = candidates.execute(
@@ -218,7 +218,7 @@ def test_a_billing_run_releases_auto_entities_and_never_bills_a_held_record(
         backoff=NO_BACKOFF,
     )
     assert sorted(again.periods[0].released) == sorted(
-        b.batch_key for b in batches if b.legal_entity in ("UK01", "CA01")
+        b.batch_key for b in batches if b.legal_entity in ("GB01", "CA01")
     )
     assert set(statuses(candidates).values()) == {"reconciled"}
     third = bill_periods(
