@@ -130,6 +130,7 @@ def erp_outbox(
 ):
     """Freeze the period's candidate batches (idempotent: a re-run changes nothing)."""
     period = period_of(context.partition_key)
+    d2b.settings().dbt.require_duckdb_marts("billing")
     with connect(d2b.settings().warehouse) as con:
         outbox.ensure_schema(con)
         if not table_exists(con, CANDIDATES_RELATION):
