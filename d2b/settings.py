@@ -120,6 +120,56 @@ class DbtSettings(_Node):
         "4GB",
         "DuckDB's memory limit for dbt builds; past it, DuckDB spills to disk beside the warehouse",
     )
+    engine: str = _variable(
+        "D2B_ENGINE",
+        "duckdb",
+        "the engine dbt builds the models on: `duckdb` (the warehouse file) or `postgres` (the "
+        "`D2B_POSTGRES_*` server; raw tables are copied there after ingest, docs/scale.md)",
+        choices=("duckdb", "postgres"),
+    )
+    postgres_host: str = _variable(
+        "D2B_POSTGRES_HOST", "127.0.0.1", "PostgreSQL host of the `postgres` engine"
+    )
+    postgres_port: str = _variable(
+        "D2B_POSTGRES_PORT", "5432", "PostgreSQL port of the `postgres` engine"
+    )
+    postgres_database: str = _variable(
+        "D2B_POSTGRES_DATABASE", "d2b", "PostgreSQL database of the `postgres` engine"
+    )
+    postgres_user: str = _variable(
+        "D2B_POSTGRES_USER", "d2b", "PostgreSQL user of the `postgres` engine"
+    )
+    postgres_password: str | None = _variable(
+        "D2B_POSTGRES_PASSWORD",
+        "",
+        "PostgreSQL password of the `postgres` engine (empty: none, e.g. trust or a "
+        "`.pgpass`); never logged",
+        parse=_optional_text,
+        secret=True,
+    )
+
+    def require_duckdb_marts(self, reader: str) -> None:
+        """Refuse ``reader``, a step reading the DuckDB warehouse's marts, on another engine.
+
+        The marts there would be stale or absent (docs/scale.md, "Not yet").
+        """
+        if self.engine != "duckdb":
+            raise ValueError(
+                f"{reader} reads the DuckDB warehouse's marts, which D2B_ENGINE={self.engine} "
+                "does not build (docs/scale.md)"
+            )
+
+    def postgres_connection(self) -> dict[str, Any]:
+        """Connection keywords of the `postgres` engine's server (psycopg2's and dbt's)."""
+        connection = {
+            "host": self.postgres_host,
+            "port": int(self.postgres_port),
+            "dbname": self.postgres_database,
+            "user": self.postgres_user,
+        }
+        if self.postgres_password:
+            connection["password"] = self.postgres_password
+        return connection
 
 
 @dataclass(frozen=True, repr=False)

@@ -142,6 +142,7 @@ def erp_outbox(
     """Re-sync what the ERP bills, then freeze the period's unbilled candidates (idempotent)."""
     period = period_of(context.partition_key)
     settings = d2b.settings()
+    settings.dbt.require_duckdb_marts("billing")
     with connect(settings.warehouse) as warehouse:
         if not table_exists(warehouse, CANDIDATES_RELATION):
             raise dg.Failure(

@@ -14,6 +14,7 @@ from d2b.incremental_plan import incremental_plan_environment
 from dagster_project.dbt import dbt_project, dbt_resource, prepare_manifest
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from dagster_project.translator import D2BDbtTranslator, written_elsewhere_specs
+from ingest.postgres_sink import copy_sources_to_postgres
 
 
 class DbtBuildConfig(dg.Config):
@@ -71,15 +72,27 @@ def _build(
 ) -> Iterator:
     """``dbt build`` of the step's models and their tests against the warehouse file."""
     settings = d2b.settings()
-    context.log.info("dbt warehouse: %s", settings.warehouse)
-    # What each incremental model rebuilds, decided from the manifest and the warehouse's
-    # watermarks right before the build (d2b/incremental.py).
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    plan = incremental_plan_environment(settings.warehouse, manifest, dbt_build_vars(config))
+    if settings.dbt.engine == "postgres":
+        # dbt builds on PostgreSQL from a copy of the warehouse's source tables, and in full
+        # (--full-refresh): the incremental plan reads the DuckDB warehouse's build log, and
+        # dbt-postgres sees a contracted table's varchar columns as changed from the build's
+        # text ones, so an incremental run would stop (docs/scale.md).
+        context.log.info("dbt engine: postgres (%s)", settings.dbt.postgres_host)
+        copied = copy_sources_to_postgres(settings.warehouse, settings.dbt.postgres_connection())
+        context.log.info("copied %d source tables to PostgreSQL", len(copied))
+        plan: dict[str, str] = {}
+        args = [*dbt_build_args(config), "--full-refresh"]
+    else:
+        context.log.info("dbt warehouse: %s", settings.warehouse)
+        # What each incremental model rebuilds, decided from the manifest and the warehouse's
+        # watermarks right before the build (d2b/incremental.py).
+        manifest = json.loads(dbt_project.manifest_path.read_text())
+        plan = incremental_plan_environment(settings.warehouse, manifest, dbt_build_vars(config))
+        args = dbt_build_args(config)
     # dbt reads the warehouse path from the environment (profiles.yml) and the plan
     # (macros/incremental.sql); hand them over for the moment the subprocess starts.
     with exported_environment({**settings.environment(), **plan}):
-        invocation = dbt.cli(dbt_build_args(config), context=context)
+        invocation = dbt.cli(args, context=context)
     yield from invocation.stream()
 
 

@@ -35,6 +35,7 @@ def serving_snapshot(
 ) -> dg.MaterializeResult:
     """Publish a new snapshot after the marts built and their tests passed."""
     settings = d2b.settings()
+    settings.dbt.require_duckdb_marts("the serving snapshot")
     with connect(settings.warehouse) as con:
         snapshot = publish(con, settings.serving, keep=config.keep)
     context.log.info("published serving snapshot %s", snapshot.version)

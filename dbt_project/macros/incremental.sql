@@ -40,10 +40,12 @@
     );
     -- only each model's latest build is read: keep its last 100 as a history, drop the rest
     delete from ops.dbt_incremental_state
-    where (model_name, built_at) in (
-        select (model_name, built_at) from ops.dbt_incremental_state
-        qualify row_number() over (partition by model_name order by built_at desc) > 100
-    )
+    where {{ row_in(
+        ['model_name', 'built_at'],
+        'from (select model_name, built_at, row_number() over ('
+        ~ 'partition by model_name order by built_at desc) as build_rank'
+        ~ ' from ops.dbt_incremental_state) as builds where build_rank > 100'
+    ) }}
 {%- endmacro %}
 
 {#- This model's entry of the incremental plan (d2b/incremental_plan.py), or none when the
@@ -207,10 +209,11 @@
     {%- if cutoff is none -%}{{ return('true') }}{%- endif -%}
     (
         record_kind != 'time_entry'
-        or (source_system, source_id) not in (
-            select (source_system, source_id) from {{ ref('fct_time_entries') }}
-            where work_date < {{ cutoff }}
-        )
+        or {{ row_in(
+            ['source_system', 'source_id'],
+            'from ' ~ ref('fct_time_entries') ~ ' where work_date < ' ~ cutoff,
+            negate=true
+        ) }}
     )
 {%- endmacro %}
 
@@ -223,8 +226,8 @@
     with a row worked on or after `cutoff`; `true` when the model builds in full. -#}
 {% macro entries_from_cutoff(relation, cutoff) -%}
     {%- if cutoff is none -%}{{ return('true') }}{%- endif -%}
-    (source_system, source_id) in (
-        select (source_system, source_id) from {{ relation }}
-        where work_date >= {{ cutoff }}
-    )
+    {{ row_in(
+        ['source_system', 'source_id'],
+        'from ' ~ relation ~ ' where work_date >= ' ~ cutoff
+    ) }}
 {%- endmacro %}

@@ -14,7 +14,7 @@
                 cast(null as {{ data_type }}) as {{ name }}{{ "," if not loop.last }}
             {%- endfor %}
             where 1 = 0
-        )
+        ) as {{ relation.identifier }}
     {%- else -%}
         {{ relation }}
     {%- endif -%}

@@ -80,5 +80,5 @@
         where
             snapshot_versions._snapshot_tag = snapshot_versions._as_of_snapshot_tag
             and snapshot_versions._version_rank = 1
-    )
+    ) as current_snapshot_rows
 {%- endmacro %}

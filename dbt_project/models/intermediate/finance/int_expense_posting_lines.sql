@@ -9,6 +9,18 @@ postings as (
 
     select * from {{ ref('stg_erp__expense_postings') }}
 
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by posting_line_source_id
+            order by ingested_at desc, source_file desc, source_row_number desc
+        ) as version_rank
+    from postings
+
 )
 
 select
@@ -20,8 +32,5 @@ select
     posted_date,
     amount,
     currency
-from postings
-qualify row_number() over (
-    partition by posting_line_source_id
-    order by ingested_at desc, source_file desc, source_row_number desc
-) = 1
+from ranked
+where version_rank = 1

@@ -291,8 +291,10 @@ enriched as (
 
 apportioned as (
 
+    -- erp_posted_share stays beside the amount: the line's share before the last line
+    -- takes the rounding remainder
     select
-        * exclude (erp_posted_share),
+        *,
         case
             when entry_erp_posted_amount is null then null
             when entry_line_number < entry_line_count then coalesce(erp_posted_share, 0)

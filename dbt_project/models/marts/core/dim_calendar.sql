@@ -40,11 +40,11 @@ final as (
         cast(extract(quarter from days.calendar_date) as integer) as calendar_quarter,
         cast(extract(month from days.calendar_date) as integer) as calendar_month,
         -- ISO day of week: 1 = Monday ... 7 = Sunday
-        cast(extract(isodow from days.calendar_date) as integer) as iso_day_of_week,
-        extract(isodow from days.calendar_date) >= 6 as is_weekend,
+        {{ iso_day_of_week('days.calendar_date') }} as iso_day_of_week,
+        {{ iso_day_of_week('days.calendar_date') }} >= 6 as is_weekend,
         holidays.holiday_date is not null as is_holiday,
         holidays.holiday_name,
-        extract(isodow from days.calendar_date) < 6 and holidays.holiday_date is null
+        {{ iso_day_of_week('days.calendar_date') }} < 6 and holidays.holiday_date is null
             as is_working_day
     from days
     cross join regions

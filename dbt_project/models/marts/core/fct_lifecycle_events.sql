@@ -60,15 +60,13 @@ entry_versions as (
     where
         (
             {{ entries_from_cutoff(ref('fct_time_entries'), cutoff) }}
-            or (source_system, source_id) in (
-                select (retired_entries.source_system, retired_entries.source_id)
-                from retired_entries
-            )
+            or {{ row_in(
+                ['source_system', 'source_id'], 'from retired_entries'
+            ) }}
         )
-        and (source_system, source_id) not in (
-            select (held_out_entries.source_system, held_out_entries.source_id)
-            from held_out_entries
-        )
+        and {{ row_in(
+            ['source_system', 'source_id'], 'from held_out_entries', negate=true
+        ) }}
 
 ),
 

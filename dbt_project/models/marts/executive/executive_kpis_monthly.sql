@@ -85,14 +85,16 @@ final as (
         cast(coalesce(utilization_totals.billable_hours, 0) as decimal(18, 4))
             as billable_hours,
         cast(coalesce(utilization_totals.logged_hours, 0) as decimal(18, 4)) as logged_hours,
-        cast(utilization_totals.billable_hours as double)
-        / nullif(cast(utilization_totals.capacity_hours as double), 0) as utilization,
-        cast(utilization_totals.logged_hours as double)
-        / nullif(cast(utilization_totals.capacity_hours as double), 0) as total_utilization,
+        cast(utilization_totals.billable_hours as {{ type_double() }})
+        / nullif(cast(utilization_totals.capacity_hours as {{ type_double() }}), 0)
+            as utilization,
+        cast(utilization_totals.logged_hours as {{ type_double() }})
+        / nullif(cast(utilization_totals.capacity_hours as {{ type_double() }}), 0)
+            as total_utilization,
         cast(coalesce(compliance_totals.due_days, 0) as integer) as due_days,
         cast(coalesce(compliance_totals.on_time_days, 0) as integer) as on_time_days,
-        cast(compliance_totals.on_time_days as double)
-        / nullif(cast(compliance_totals.due_days as double), 0) as compliance_share,
+        cast(compliance_totals.on_time_days as {{ type_double() }})
+        / nullif(cast(compliance_totals.due_days as {{ type_double() }}), 0) as compliance_share,
         '{{ var("reporting_currency") }}' as reporting_currency,
         cast(coalesce(financial_totals.billable_value_reporting, 0) as decimal(18, 2))
             as billable_value_reporting,
@@ -104,9 +106,13 @@ final as (
             coalesce(financial_totals.invoiced_value_at_resolved_rate_reporting, 0)
             as decimal(18, 2)
         ) as invoiced_value_at_resolved_rate_reporting,
-        cast(financial_totals.invoiced_value_reporting as double)
+        cast(financial_totals.invoiced_value_reporting as {{ type_double() }})
         / nullif(
-            cast(financial_totals.invoiced_value_at_resolved_rate_reporting as double), 0
+            cast(
+                financial_totals.invoiced_value_at_resolved_rate_reporting
+                as {{ type_double() }}
+            ),
+            0
         ) as realization,
         cast(coalesce(financial_totals.revenue_reporting, 0) as decimal(18, 2))
             as revenue_reporting,
@@ -114,8 +120,9 @@ final as (
             as total_cost_reporting,
         cast(coalesce(financial_totals.margin_reporting, 0) as decimal(18, 2))
             as margin_reporting,
-        cast(financial_totals.margin_reporting as double)
-        / nullif(cast(financial_totals.revenue_reporting as double), 0) as margin_share,
+        cast(financial_totals.margin_reporting as {{ type_double() }})
+        / nullif(cast(financial_totals.revenue_reporting as {{ type_double() }}), 0)
+            as margin_share,
         {{ as_of_date() }} as as_of_date
     from months
     left join utilization_totals

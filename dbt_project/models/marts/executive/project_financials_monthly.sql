@@ -215,8 +215,8 @@ weighted as (
     -- the line, in one pass)
     select
         *,
-        cast(abs(amount) * 100 as hugeint) as line_cents,
-        cast(abs(amount_reporting) * 100 as hugeint) as line_reporting_cents,
+        cast(abs(amount) * 100 as {{ type_wide_integer() }}) as line_cents,
+        cast(abs(amount_reporting) * 100 as {{ type_wide_integer() }}) as line_reporting_cents,
         case
             when sum(value_weight) over (partition by invoice_line_id) > 0 then value_weight
             else hours_weight
@@ -232,18 +232,20 @@ weighted as (
 
 shares as (
 
-    -- exact integer arithmetic (`//` is DuckDB's integer division): the floor of each
-    -- share in cents, and the fraction left over (as a numerator over the line's total
-    -- weight) that decides who gets the remaining cents, by subtraction rather than a
-    -- second 128-bit division (`%`)
+    -- exact integer arithmetic (integer_divide; amounts and weights are not negative): the
+    -- floor of each share in cents, and the fraction left over (as a numerator over the
+    -- line's total weight) that decides who gets the remaining cents, by subtraction rather
+    -- than a second 128-bit division (`%`)
     select
         *,
-        line_cents * weight // total_weight as cents_floor,
-        line_cents * weight - line_cents * weight // total_weight * total_weight
+        {{ integer_divide('line_cents * weight', 'total_weight') }} as cents_floor,
+        line_cents * weight
+        - {{ integer_divide('line_cents * weight', 'total_weight') }} * total_weight
             as cents_fraction,
-        line_reporting_cents * weight // total_weight as reporting_cents_floor,
+        {{ integer_divide('line_reporting_cents * weight', 'total_weight') }}
+            as reporting_cents_floor,
         line_reporting_cents * weight
-        - line_reporting_cents * weight // total_weight * total_weight
+        - {{ integer_divide('line_reporting_cents * weight', 'total_weight') }} * total_weight
             as reporting_cents_fraction
     from weighted
     -- a line whose entries carry neither value nor hours splits over none: it is an
@@ -509,15 +511,16 @@ final as (
         cast(coalesce(totals.invoiced_value, 0) as decimal(18, 2)) as invoiced_value,
         cast(coalesce(totals.invoiced_value_at_resolved_rate, 0) as decimal(18, 2))
             as invoiced_value_at_resolved_rate,
-        cast(totals.invoiced_value as double)
-        / nullif(cast(totals.invoiced_value_at_resolved_rate as double), 0) as realization,
+        cast(totals.invoiced_value as {{ type_double() }})
+        / nullif(cast(totals.invoiced_value_at_resolved_rate as {{ type_double() }}), 0)
+            as realization,
         cast(coalesce(totals.labour_cost, 0) as decimal(18, 2)) as labour_cost,
         cast(coalesce(totals.expense_cost, 0) as decimal(18, 2)) as expense_cost,
         cast(totals.total_cost as decimal(18, 2)) as total_cost,
         cast(totals.revenue as decimal(18, 2)) as revenue,
         cast(totals.revenue - totals.total_cost as decimal(18, 2)) as margin,
-        cast(totals.revenue - totals.total_cost as double)
-        / nullif(cast(totals.revenue as double), 0) as margin_share,
+        cast(totals.revenue - totals.total_cost as {{ type_double() }})
+        / nullif(cast(totals.revenue as {{ type_double() }}), 0) as margin_share,
         '{{ var("reporting_currency") }}' as reporting_currency,
         cast(coalesce(totals.billable_value_reporting, 0) as decimal(18, 2))
             as billable_value_reporting,

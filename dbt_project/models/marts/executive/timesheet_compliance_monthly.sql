@@ -273,8 +273,8 @@ final as (
         cast(coalesce(compliance.on_time_days, 0) as integer) as on_time_days,
         cast(coalesce(compliance.late_days, 0) as integer) as late_days,
         cast(coalesce(compliance.missing_days, 0) as integer) as missing_days,
-        cast(compliance.on_time_days as double)
-        / nullif(cast(compliance.due_days as double), 0) as compliance_share,
+        cast(compliance.on_time_days as {{ type_double() }})
+        / nullif(cast(compliance.due_days as {{ type_double() }}), 0) as compliance_share,
         (select deadline.business_days from deadline) as deadline_business_days,
         utilization.as_of_date
     from utilization

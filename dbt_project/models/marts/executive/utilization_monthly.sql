@@ -169,10 +169,10 @@ final as (
         cast(coalesce(logged.billable_hours, 0) as decimal(18, 4)) as billable_hours,
         cast(coalesce(logged.logged_hours, 0) as decimal(18, 4)) as logged_hours,
         -- ratios are doubles (docs/design.md §3 keeps decimals for money); null without capacity
-        cast(coalesce(logged.billable_hours, 0) as double)
-        / nullif(cast(capacity.capacity_hours as double), 0) as utilization,
-        cast(coalesce(logged.logged_hours, 0) as double)
-        / nullif(cast(capacity.capacity_hours as double), 0) as total_utilization,
+        cast(coalesce(logged.billable_hours, 0) as {{ type_double() }})
+        / nullif(cast(capacity.capacity_hours as {{ type_double() }}), 0) as utilization,
+        cast(coalesce(logged.logged_hours, 0) as {{ type_double() }})
+        / nullif(cast(capacity.capacity_hours as {{ type_double() }}), 0) as total_utilization,
         history.history_start_date,
         history.as_of_date
     from resource_months

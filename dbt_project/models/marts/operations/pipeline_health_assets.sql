@@ -57,7 +57,7 @@ with_age as (
     select
         assets.*,
         cast(
-            {{ dbt.datediff('assets.last_materialized_at', 'clock.now_at', 'minute') }} as double  -- noqa: LT05
+            {{ dbt.datediff('assets.last_materialized_at', 'clock.now_at', 'minute') }} as {{ type_double() }}  -- noqa: LT05
         ) / 60 as hours_since_materialized
     from assets
     cross join clock

@@ -96,7 +96,7 @@ final as (
         latest_file.last_loaded_at,
         rejection_reasons.file_reject_reasons,
         cast(
-            {{ dbt.datediff('latest_file.last_loaded_at', 'clock.now_at', 'minute') }} as double  -- noqa: LT05
+            {{ dbt.datediff('latest_file.last_loaded_at', 'clock.now_at', 'minute') }} as {{ type_double() }}  -- noqa: LT05
         ) / 60 as hours_since_last_load
     from totals
     cross join clock

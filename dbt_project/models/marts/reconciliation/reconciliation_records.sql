@@ -134,19 +134,22 @@ billings as (
 
 billed as (
 
-    select
-        billings.*,
-        count(*) over (partition by billings.correlation_id) as billing_line_count
-    from billings
-    -- the line that counts: released first, then the earliest
-    qualify row_number() over (
-        partition by billings.correlation_id
-        order by
-            case when billings.is_released then 0 else 1 end,
-            billings.released_date,
-            billings.invoice_date,
-            billings.invoice_line_id
-    ) = 1
+    select * from (
+        select
+            billings.*,
+            count(*) over (partition by billings.correlation_id) as billing_line_count,
+            -- the line that counts: released first, then the earliest
+            row_number() over (
+                partition by billings.correlation_id
+                order by
+                    case when billings.is_released then 0 else 1 end,
+                    billings.released_date nulls last,
+                    billings.invoice_date,
+                    billings.invoice_line_id
+            ) as billing_rank
+        from billings
+    ) as ranked_billings
+    where billing_rank = 1
 
 ),
 

@@ -259,12 +259,12 @@ measured as (
                 then
                     cast(
                         {{ dbt.datediff('dated.started_at', 'dated.finished_at', 'second') }}
-                        as double precision
+                        as {{ type_double() }}
                     ) / 86400
             else
                 cast(
                     {{ dbt.datediff('dated.start_date', 'dated.finish_date', 'day') }}
-                    as double precision
+                    as {{ type_double() }}
                 )
         end as lag_days,
         case
@@ -308,7 +308,7 @@ final as (
         as_of_date,
         is_open,
         cast(lag_seconds as bigint) as lag_seconds,
-        cast(lag_days as double precision) as lag_days,
+        cast(lag_days as {{ type_double() }}) as lag_days,
         cast(lag_business_days as integer) as lag_business_days,
         cast(open_age_days as integer) as open_age_days,
         cast(open_age_business_days as integer) as open_age_business_days,

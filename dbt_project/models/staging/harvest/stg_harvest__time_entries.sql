@@ -97,20 +97,23 @@ window_exports as (
 -- each entry as last seen in any export, in delivery order
 last_seen as (
 
-    select
-        exported.*,
-        file_delivery.file_mtime_ns,
-        {{ landing_account('exported.source_file') }} as harvest_account
-    from exported
-    left join file_delivery on exported.load_id = file_delivery.load_id
-    qualify row_number() over (
-        partition by exported.time_entry_source_id
-        order by
-            exported.ingested_at desc,
-            file_delivery.file_mtime_ns desc nulls last,
-            exported.source_file desc,
-            exported.source_row_number desc
-    ) = 1
+    select * from (
+        select
+            exported.*,
+            file_delivery.file_mtime_ns,
+            {{ landing_account('exported.source_file') }} as harvest_account,
+            row_number() over (
+                partition by exported.time_entry_source_id
+                order by
+                    exported.ingested_at desc,
+                    file_delivery.file_mtime_ns desc nulls last,
+                    exported.source_file desc,
+                    exported.source_row_number desc
+            ) as seen_rank
+        from exported
+        left join file_delivery on exported.load_id = file_delivery.load_id
+    ) as seen
+    where seen_rank = 1
 
 ),
 
@@ -118,27 +121,31 @@ last_seen as (
 -- lists it (it would have been seen again); the first such export deletes it
 deleted as (
 
-    select
-        last_seen.*,
-        window_exports.source_file as export_file,
-        window_exports.exported_at
-    from last_seen
-    inner join window_exports
-        on
-            last_seen.harvest_account is not distinct from window_exports.harvest_account
-            and last_seen.work_date between window_exports.export_from and window_exports.export_to
-            and (
-                last_seen.ingested_at < window_exports.exported_at
-                or (
-                    last_seen.ingested_at = window_exports.exported_at
-                    and last_seen.file_mtime_ns < window_exports.exported_mtime_ns
+    select * from (
+        select
+            last_seen.*,
+            window_exports.source_file as export_file,
+            window_exports.exported_at,
+            row_number() over (
+                partition by last_seen.time_entry_source_id
+                order by window_exports.exported_at, window_exports.source_file
+            ) as deletion_rank
+        from last_seen
+        inner join window_exports
+            on
+                last_seen.harvest_account is not distinct from window_exports.harvest_account
+                and last_seen.work_date
+                between window_exports.export_from and window_exports.export_to
+                and (
+                    last_seen.ingested_at < window_exports.exported_at
+                    or (
+                        last_seen.ingested_at = window_exports.exported_at
+                        and last_seen.file_mtime_ns < window_exports.exported_mtime_ns
+                    )
                 )
-            )
-    where {{ known_at_as_of('window_exports.exported_at') }}
-    qualify row_number() over (
-        partition by last_seen.time_entry_source_id
-        order by window_exports.exported_at, window_exports.source_file
-    ) = 1
+        where {{ known_at_as_of('window_exports.exported_at') }}
+    ) as deletions
+    where deletion_rank = 1
 
 ),
 

@@ -1,0 +1,88 @@
+{#- Engine-specific SQL the models need and dbt's cross-database macros (dbt.*) do not
+    cover, dispatched per adapter (docs/scale.md). The DuckDB form is what the models always
+    used; the default form is standard SQL PostgreSQL runs; Spark overrides where it differs.
+    No model writes one engine's dialect outside a macro here or another dispatched macro. -#}
+
+{#- The 8-byte floating-point type of ratios (utilization, shares; money stays decimal). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
+{%- endmacro %}
+
+{#- An integer type wide enough for cents times a weight (more than 64 bits). -#}
+{% macro type_wide_integer() -%}
+    {{ return(adapter.dispatch('type_wide_integer')()) }}
+{%- endmacro %}
+
+{% macro default__type_wide_integer() -%}
+    numeric(38, 0)
+{%- endmacro %}
+
+{% macro duckdb__type_wide_integer() -%}
+    hugeint
+{%- endmacro %}
+
+{% macro spark__type_wide_integer() -%}
+    decimal(38, 0)
+{%- endmacro %}
+
+{#- Integer division of two integers, truncated toward zero. -#}
+{% macro integer_divide(dividend, divisor) -%}
+    {{ return(adapter.dispatch('integer_divide')(dividend, divisor)) }}
+{%- endmacro %}
+
+{% macro default__integer_divide(dividend, divisor) -%}
+    div({{ dividend }}, {{ divisor }})
+{%- endmacro %}
+
+{% macro duckdb__integer_divide(dividend, divisor) -%}
+    ({{ dividend }} // {{ divisor }})
+{%- endmacro %}
+
+{% macro spark__integer_divide(dividend, divisor) -%}
+    ({{ dividend }} div {{ divisor }})
+{%- endmacro %}
+
+{#- ISO day of the week of a date: 1 (Monday) to 7 (Sunday), as an integer. -#}
+{% macro iso_day_of_week(date_expression) -%}
+    {{ return(adapter.dispatch('iso_day_of_week')(date_expression)) }}
+{%- endmacro %}
+
+{% macro default__iso_day_of_week(date_expression) -%}
+    cast(extract(isodow from {{ date_expression }}) as integer)
+{%- endmacro %}
+
+{% macro spark__iso_day_of_week(date_expression) -%}
+    ((dayofweek({{ date_expression }}) + 5) % 7 + 1)
+{%- endmacro %}
+
+{#- A predicate: the row value `columns` (a list of column expressions) is [not] among the rows
+    of `columns_from` (the rest of a select after its column list, e.g. `from t where ...`),
+    which selects the same columns. DuckDB compares a row with a subquery of one struct column,
+    the others with a subquery of as many columns. -#}
+{% macro row_in(columns, columns_from, negate=false) -%}
+    {{ return(adapter.dispatch('row_in')(columns, columns_from, negate)) }}
+{%- endmacro %}
+
+{% macro default__row_in(columns, columns_from, negate) -%}
+    ({{ columns | join(', ') }}) {{ 'not ' if negate }}in (
+        select {{ columns | join(', ') }} {{ columns_from }}
+    )
+{%- endmacro %}
+
+{% macro duckdb__row_in(columns, columns_from, negate) -%}
+    ({{ columns | join(', ') }}) {{ 'not ' if negate }}in (
+        select ({{ columns | join(', ') }}) {{ columns_from }}
+    )
+{%- endmacro %}
