@@ -351,6 +351,7 @@ def _bill(args) -> int:
                 run_id=f"bill-{args.period}-{datetime.now(UTC):%Y%m%dT%H%M%S}",
                 by=args.by or _os_user(),
                 release=args.release,
+                backoff=outbox.Backoff().scaled(settings.billing.backoff_scale),
             )
         except StaleCandidatesError as error:
             raise CliError(str(error)) from error
@@ -769,6 +770,7 @@ def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
     --release`. With nothing new to freeze or read back it costs one query, so a second
     run sends nothing and rebuilds nothing. Returns the summary lines.
     """
+    from erp import outbox
     from erp.adapters import make_adapter
     from erp.billing_cycle import AUTO_RELEASE_ACTOR, bill_periods
     from erp.candidates import CANDIDATES_RELATION
@@ -806,6 +808,7 @@ def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
                 as_of=as_of,
                 run_id=f"run-billing-{datetime.now(UTC):%Y%m%dT%H%M%S}",
                 by=AUTO_RELEASE_ACTOR,
+                backoff=outbox.Backoff().scaled(settings.billing.backoff_scale),
             )
         finally:
             adapter.close()
