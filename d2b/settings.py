@@ -50,6 +50,16 @@ def _flag(value: str) -> bool:
     return value == "true"
 
 
+def _scale(value: str) -> float:
+    try:
+        scale = float(value)
+    except ValueError:
+        scale = -1.0
+    if not scale >= 0:  # also rejects nan
+        raise ValueError(f"must be a number of at least 0, not {value!r}")
+    return scale
+
+
 @dataclass(frozen=True)
 class Variable:
     """One environment variable: its name, default (as documented) and meaning."""
@@ -70,7 +80,10 @@ class Variable:
             raw = raw.lower()
             if raw not in self.choices:
                 raise ValueError(f"{self.name} must be one of {self.choices}, not {raw!r}")
-        return self.parse(raw)
+        try:
+            return self.parse(raw)
+        except ValueError as error:
+            raise ValueError(f"{self.name} {error}") from None
 
 
 def _variable(
@@ -186,6 +199,13 @@ class BillingSettings(_Node):
         "$D2B_HOME/billing/billing.duckdb",
         "the durable billing store: outbox, audit log, ERP read-back (back it up; see docs/erp.md)",
         parse=_path,
+    )
+    backoff_scale: float = _variable(
+        "D2B_BILLING_BACKOFF_SCALE",
+        "1",
+        "multiplies every wait between the billing run's retries (the ERP send's 2 s doubling, "
+        "a failed billing step's 10 s doubling); `1` in production, near `0` in tests",
+        parse=_scale,
     )
 
 

@@ -339,6 +339,7 @@ def _scale(text: str) -> float:
 
 
 def _bill(args) -> int:
+    from erp import outbox
     from erp.adapters import make_adapter
     from erp.billing_cycle import bill_periods, read_candidates
     from erp.billing_store import mirror_to_warehouse, open_store
@@ -377,6 +378,7 @@ def _bill(args) -> int:
                 run_id=f"bill-{args.period}-{datetime.now(UTC):%Y%m%dT%H%M%S}",
                 by=args.by or _os_user(),
                 release=args.release,
+                backoff=outbox.Backoff().scaled(settings.billing.backoff_scale),
             )
             summary = bill_summary(store, cycle, args.period)
     finally:
@@ -797,6 +799,7 @@ def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
     --release`. With nothing new to freeze or read back it costs one query, so a second
     run sends nothing and rebuilds nothing. Returns the summary lines.
     """
+    from erp import outbox
     from erp.adapters import make_adapter
     from erp.billing_cycle import AUTO_RELEASE_ACTOR, bill_periods, read_candidates
     from erp.billing_store import mirror_to_warehouse, open_store
@@ -835,6 +838,7 @@ def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
                 adapter,
                 run_id=f"run-billing-{datetime.now(UTC):%Y%m%dT%H%M%S}",
                 by=AUTO_RELEASE_ACTOR,
+                backoff=outbox.Backoff().scaled(settings.billing.backoff_scale),
             )
             ((waiting,),) = store.execute(
                 "SELECT count(*) FROM ops.erp_outbox WHERE status = 'awaiting_release'"

@@ -9,21 +9,59 @@ import pytest
 from d2b.settings import Settings
 from ingest.generator import GenerationResult, generate
 from tests.harvest_pages import Entry, write_page
-from tests.pipeline_runs import PipelineRun, run_pipeline
+from tests.pipeline_runs import PipelineRun, TinyRun, run_d2b_on_tiny_landing, run_pipeline
 
 #: Fixtures whose firm is built once per session: under ``pytest -n`` (``make test``) every test
 #: using one runs on the same worker, so the firm is built once, not once per worker.
 _SAMPLE_FIRM_FIXTURES = {"sample", "sample_run", "sample_home", "billed_home", "scale_02_run"}
+#: The one ``d2b run`` on a tiny landing (tests/pipeline_runs.py): its readers share a worker.
+_TINY_RUN_FIXTURES = {"tiny_run"}
+#: Fixtures of tests that build a warehouse (or run dbt): their groups are handed out first.
+_BUILDING_FIXTURES = {*_SAMPLE_FIRM_FIXTURES, *_TINY_RUN_FIXTURES, "dbt_manifest", "published_home"}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group tests for ``--dist loadgroup``: the sample firm's users together, else by module
-    (a module's fixtures are built once)."""
-    for item in items:
-        uses_sample = _SAMPLE_FIRM_FIXTURES & set(getattr(item, "fixturenames", ()))
-        group = "sample_firm" if uses_sample else item.module.__name__
+def _uses(item: pytest.Item, fixtures: set[str]) -> bool:
+    return bool(fixtures & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``--dist loadgroup`` xdist hands the groups out in collection order (see below),
+    not sorted by their number of tests, which left a one-test whole-graph module for last."""
+    if getattr(config.option, "dist", "no") == "loadgroup":
+        config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    """Group tests for ``--dist loadgroup``: the sample firm's users together, the tiny run's
+    together, else by module (a module's fixtures are built once).
+
+    Under xdist the selected tests' groups are then ordered for the two workers to finish
+    together: the sample firm's first (the longest), then the groups that build a warehouse,
+    each tier by number of tests; a worker takes the next group when it runs short.
+    """
+    group_of: dict[pytest.Item, str] = {}
+    for item in items:  # before xdist reads the markers
+        if _uses(item, _SAMPLE_FIRM_FIXTURES):
+            group = "sample_firm"
+        elif _uses(item, _TINY_RUN_FIXTURES):
+            group = "tiny_run"
+        else:
+            group = item.module.__name__
         item.add_marker(pytest.mark.xdist_group(group))
+        group_of[item] = group
+    yield  # the other hooks, deselection (-m) among them
+    if not hasattr(config, "workerinput"):
+        return  # not an xdist worker: the collection order stays
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        groups.setdefault(group_of[item], []).append(item)
+
+    def cost(group: str) -> tuple[bool, bool, int]:
+        builds = any(_uses(item, _BUILDING_FIXTURES) for item in groups[group])
+        return (group != "sample_firm", not builds, -len(groups[group]))
+
+    items[:] = [item for group in sorted(groups, key=cost) for item in groups[group]]
 
 
 #: The default sample firm of the test suite (scale 0.02, about 100 people).
@@ -120,26 +158,7 @@ def scale_02_run(tmp_path_factory, dbt_manifest) -> Iterator[PipelineRun]:
 
 
 @pytest.fixture(scope="session")
-def held_run(tmp_path_factory):
-    """A D2B_HOME after ``d2b run`` (as of 2026-06-30) on a landing that holds things back.
-
-    Two approved entries of 29 May created on 20 May (two ``future_dated`` exceptions for
-    the delivery team), one with a field Harvest's schema does not declare (the
-    ``schema_drift`` warning fires), and a truncated file (rejected whole). Returns the home
-    and the finished process (its output).
-    """
-    from tests.support.d2b_cli import run_d2b
-
-    home = tmp_path_factory.mktemp("held_home")
-    approved = datetime(2026, 6, 1, 9)
-    created_before_the_work = {"created_at": "2026-05-20T09:00:00Z"}
-    first, second = (
-        {
-            **Entry(i, date(2026, 5, 29), 2, submitted_at=approved, approved_at=approved).as_json(),
-            **created_before_the_work,
-        }
-        for i in (1, 2)
-    )
-    write_page(home / "landing", "p1.json", [{**first, "cost_center": "CC-7"}, second])
-    (home / "landing" / "harvest" / "time_entries" / "broken.json").write_text('{"time_entries": [')
-    return home, run_d2b("run", "--as-of", "2026-06-30", home=home)
+def tiny_run(tmp_path_factory) -> TinyRun:
+    """One ``d2b run`` (as of 2026-06-30) on :func:`tests.pipeline_runs.write_tiny_landing`,
+    shared by the tests that only read its output and home."""
+    return run_d2b_on_tiny_landing(tmp_path_factory.mktemp("tiny_home"))

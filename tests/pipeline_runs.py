@@ -2,21 +2,27 @@
 
 One run of the all-assets job per firm and session (``sample_run`` in ``conftest``): the
 canonical model, the KPI marts and their comparison with the generator's ground truth all
-read the same warehouse, so the default suite builds the sample firm once.
+read the same warehouse, so the default suite builds the sample firm once. Likewise one
+``d2b run`` on a tiny written landing (``tiny_run``) serves every test of the console
+script's output and of what it leaves in its home.
 """
 
 from __future__ import annotations
 
 import csv
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from ingest.warehouse import connect
+from tests.harvest_pages import Entry, write_page
+from tests.support.d2b_cli import run_d2b
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,56 @@ def run_firm_by_hand(home: Path, *layers: Path) -> Iterator[PipelineRun]:
     for layer in layers:
         shutil.copytree(layer, landing, dirs_exist_ok=True)
     yield from run_pipeline(landing, home / "no_truth", home, FIRM_BY_HAND_AS_OF)
+
+
+class TinyRun(NamedTuple):
+    """A D2B_HOME after ``d2b run`` and the finished process (its exit code and output)."""
+
+    home: Path
+    result: subprocess.CompletedProcess
+
+
+#: The tiny landing's as-of date and its Harvest project whose work is unbilled.
+TINY_AS_OF = date(2026, 6, 30)
+TINY_UNBILLED_PROJECT = 900
+
+
+def write_tiny_landing(landing: Path) -> None:
+    """A Harvest landing that loads, bills and holds things back, all in one small page.
+
+    Two valid approved entries of 29 May on project 900 (6 and 1.5 hours: the unbilled
+    work); two approved entries of 29 May created on 20 May (two ``future_dated`` exceptions
+    for the delivery team, so not unbilled work), one with a field Harvest's schema does not
+    declare (the ``schema_drift`` warning fires); and a truncated file (rejected whole).
+    """
+    approved = datetime(2026, 6, 1, 9)
+    unbilled = [
+        Entry(
+            i,
+            date(2026, 5, 29),
+            hours,
+            project_id=TINY_UNBILLED_PROJECT,
+            submitted_at=approved,
+            approved_at=approved,
+        )
+        for i, hours in ((1, 6), (2, 1.5))
+    ]
+    created_before_the_work = {"created_at": "2026-05-20T09:00:00Z"}
+    first, second = (
+        {
+            **Entry(i, date(2026, 5, 29), 2, submitted_at=approved, approved_at=approved).as_json(),
+            **created_before_the_work,
+        }
+        for i in (3, 4)
+    )
+    write_page(landing, "p1.json", [*unbilled, {**first, "cost_center": "CC-7"}, second])
+    (landing / "harvest" / "time_entries" / "broken.json").write_text('{"time_entries": [')
+
+
+def run_d2b_on_tiny_landing(home: Path) -> TinyRun:
+    """``d2b run --as-of`` :data:`TINY_AS_OF` in ``home`` on :func:`write_tiny_landing`."""
+    write_tiny_landing(home / "landing")
+    return TinyRun(home, run_d2b("run", "--as-of", TINY_AS_OF.isoformat(), home=home))
 
 
 def read_truth(truth_dir: Path, name: str) -> list[dict[str, str]]:

@@ -34,33 +34,10 @@ def test_run_rejects_a_bad_date(tmp_path):
     assert "not a date" in result.stderr
 
 
-def test_run_loads_the_landing_zone_and_prints_the_marts_figures(tmp_path):
-    home = tmp_path / "home"
-    approved_at = datetime(2026, 6, 1, 9)
-    write_page(
-        home / "landing",
-        "p1.json",
-        [
-            Entry(
-                id=1,
-                spent_date=date(2026, 5, 29),
-                hours=6,
-                project_id=900,
-                submitted_at=approved_at,
-                approved_at=approved_at,
-            ),
-            Entry(
-                id=2,
-                spent_date=date(2026, 5, 29),
-                hours=1.5,
-                project_id=900,
-                submitted_at=approved_at,
-                approved_at=approved_at,
-            ),
-        ],
-    )
-
-    result = run_d2b("run", "--as-of", "2026-06-30", home=home)
+def test_run_loads_the_landing_zone_and_prints_the_marts_figures(tiny_run):
+    """Two valid approved entries of 6 and 1.5 hours on project 900 are the unbilled work
+    (the landing's other two entries are held: tests.pipeline_runs.write_tiny_landing)."""
+    home, result = tiny_run
 
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -150,11 +127,11 @@ def test_a_failing_dbt_test_ends_the_run_with_a_short_summary(tmp_path):
     assert tail[-1].startswith("d2b: error: run ") and "failed after" in tail[-1]
 
 
-def test_a_run_that_held_records_says_what_and_why(held_run):
+def test_a_run_that_held_records_says_what_and_why(tiny_run):
     """A rejected file, an undeclared field and future-dated entries: the run
     succeeds (exit 0) and its last lines name the warning check, the file and its reason,
     and the exceptions by owner team."""
-    _, result = held_run
+    _, result = tiny_run
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     held = lines[lines.index("What was held and why:") :]
@@ -191,8 +168,8 @@ def _run_output_ends_with_the_summary(result) -> list[str]:
     return out
 
 
-def test_a_run_prints_its_phases_and_a_summary_and_logs_the_detail(held_run):
-    home, result = held_run
+def test_a_run_prints_its_phases_and_a_summary_and_logs_the_detail(tiny_run):
+    home, result = tiny_run
     assert result.returncode == 0, result.stderr[-3000:]
     out = _run_output_ends_with_the_summary(result)
     assert "What was held and why:" in out

@@ -282,8 +282,8 @@ def test_quantiles_from_a_histogram_equal_quantiles_of_the_values(share):
     ) == pytest.approx(expected)
 
 
-def test_data_health_names_the_rejected_file_the_check_and_what_was_held(held_run, monkeypatch):
-    home, result = held_run
+def test_data_health_names_the_rejected_file_the_check_and_what_was_held(tiny_run, monkeypatch):
+    home, result = tiny_run
     assert result.returncode == 0, result.stderr[-3000:]
     monkeypatch.setenv("D2B_HOME", str(home))
     for name in ("D2B_LANDING", "D2B_WAREHOUSE", "DAGSTER_HOME"):

@@ -87,6 +87,8 @@ def test_a_password_in_the_erp_url_is_never_persisted(
 ):
     monkeypatch.setenv("D2B_ERP_ADAPTER", "tryton")
     monkeypatch.setenv("D2B_ERP_XMLRPC_URL", f"http://admin:{SECRET}@127.0.0.1:{refusing_erp}/d2b/")
+    # every retry still happens (send attempts, step retries), without the waits between them
+    monkeypatch.setenv("D2B_BILLING_BACKOFF_SCALE", "0.001")
     monkeypatch.setenv("DAGSTER_HOME", str(d2b_home.dagster_home))
     ensure_dagster_home(d2b_home)
     with connect(d2b_home.warehouse) as con:

@@ -138,3 +138,23 @@ def test_help_lists_every_variable_with_its_default_and_meaning(capsys):
 
 def test_readme_settings_table_is_the_tree():
     assert markdown_table() in (REPO / "README.md").read_text()
+
+
+def test_the_billing_backoff_scale_multiplies_every_retry_wait(tmp_path, monkeypatch):
+    from dagster_project.defs.billing import BILLING_RETRY_POLICY
+    from erp.outbox import Backoff
+
+    assert Settings.from_env({"D2B_HOME": str(tmp_path)}).billing.backoff_scale == 1.0
+    for bad in ("x", "-1", "nan"):
+        with pytest.raises(ValueError, match=f"^D2B_BILLING_BACKOFF_SCALE must be a .*{bad!r}$"):
+            Settings.from_env({"D2B_BILLING_BACKOFF_SCALE": bad})
+    # production waits: the send's 2 s doubling, a failed step's 10 s doubling (Dagster)
+    monkeypatch.delenv("D2B_BILLING_BACKOFF_SCALE", raising=False)
+    assert [Backoff().delay(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    assert [BILLING_RETRY_POLICY.calculate_delay(n) for n in (1, 2)] == [10.0, 30.0]
+    # the scale is read when a step fails, so a test's setting reaches an in-process run
+    monkeypatch.setenv("D2B_BILLING_BACKOFF_SCALE", "0.5")
+    scale = Settings.from_env().billing.backoff_scale
+    assert [Backoff().scaled(scale).delay(n) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
+    assert Backoff().scaled(scale).max_seconds == 150.0
+    assert [BILLING_RETRY_POLICY.calculate_delay(n) for n in (1, 2)] == [5.0, 15.0]

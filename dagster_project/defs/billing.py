@@ -70,9 +70,21 @@ REPLAY_JOB = "billing_replay"
 BILLING_START = Settings.from_env().billing.start
 billing_periods = dg.MonthlyPartitionsDefinition(start_date=BILLING_START)
 
+
+class ScaledRetryPolicy(dg.RetryPolicy):
+    """A retry policy whose waits are multiplied by ``D2B_BILLING_BACKOFF_SCALE``.
+
+    The scale is read when a step fails, not at import, so an in-process run sees its caller's.
+    """
+
+    def calculate_delay(self, attempt_num: int) -> float:
+        """Seconds before retry ``attempt_num``: the policy's delay, scaled."""
+        return super().calculate_delay(attempt_num) * Settings.from_env().billing.backoff_scale
+
+
 #: ERP errors are handled by the outbox (retryable or dead letter); this retries the step
 #: itself after an unexpected failure (the warehouse busy, the process killed).
-BILLING_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+BILLING_RETRY_POLICY = ScaledRetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def period_of(partition_key: str) -> str:
@@ -224,10 +236,11 @@ def erp_send(
 ) -> dg.MaterializeResult:
     """Send what the outbox holds as due (every period), recording ERP document ids."""
     settings = d2b.settings()
+    backoff = outbox.Backoff().scaled(settings.billing.backoff_scale)
     adapter = erp.adapter()
     try:
         with open_store(settings.billing.store, settings.warehouse) as con:
-            result = outbox.send(con, adapter, context.run_id)
+            result = outbox.send(con, adapter, context.run_id, backoff=backoff)
             statuses = outbox.status_counts(con)
     finally:
         adapter.close()
@@ -334,11 +347,12 @@ def replay_dead_letters(
 ) -> None:
     """Re-send every dead-lettered batch (after its cause was corrected)."""
     settings = d2b.settings()
+    backoff = outbox.Backoff().scaled(settings.billing.backoff_scale)
     adapter = erp.adapter()
     try:
         with open_store(settings.billing.store, settings.warehouse) as con:
             replayed = outbox.replay_dead_letters(con, context.run_id)
-            result = outbox.send(con, adapter, context.run_id)
+            result = outbox.send(con, adapter, context.run_id, backoff=backoff)
     finally:
         adapter.close()
     mirror_to_warehouse(settings.billing.store, settings.warehouse)

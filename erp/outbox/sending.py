@@ -45,6 +45,10 @@ class Backoff:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         return min(self.max_seconds, self.base_seconds * self.factor ** max(0, attempt - 1))
 
+    def scaled(self, by: float) -> Backoff:
+        """The same backoff with every wait multiplied by ``by`` (``D2B_BILLING_BACKOFF_SCALE``)."""
+        return Backoff(self.base_seconds * by, self.factor, self.max_seconds * by)
+
 
 NO_BACKOFF = Backoff(0.0, 1.0, 0.0)
 
