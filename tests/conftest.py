@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from d2b.settings import Settings
 from ingest.generator import GenerationResult, generate
 from tests.harvest_pages import Entry, write_page
 from tests.pipeline_runs import PipelineRun, TinyRun, run_d2b_on_tiny_landing, run_pipeline
+from tests.support.erp_templates import ERP_TEMPLATES
 
 #: Fixtures whose firm is built once per session: under ``pytest -n`` (``make test``) every test
 #: using one runs on the same worker, so the firm is built once, not once per worker.
@@ -29,6 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
     not sorted by their number of tests, which left a one-test whole-graph module for last."""
     if getattr(config.option, "dist", "no") == "loadgroup":
         config.option.loadscopereorder = False
+    # Every home bills into an embedded ERP copied from one cached template per configuration.
+    os.environ.setdefault("D2B_ERP_TEMPLATE_DIR", str(ERP_TEMPLATES))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -17,6 +17,7 @@ from erp.adapters.filedrop import FileDropAdapter
 from erp.adapters.tryton import TrytonAdapter
 from erp.model import BillingBatch
 from erp.settings import TrytonSettings
+from tests.support.erp_templates import ERP_TEMPLATES
 from tests.support.faults import FAULT_POINTS
 from tests.support.tryton_server import TrytonServer, running_tryton_server
 
@@ -47,9 +48,8 @@ def kill_point_params(default: Collection[str] = DEFAULT_KILL_POINTS) -> list:
 @pytest.fixture(scope="session")
 def template_dir() -> Path:
     """Bootstrapped Tryton templates, kept across sessions (bootstrap takes ~16 s)."""
-    path = Path(os.environ.get("D2B_ERP_TEMPLATE_DIR") or REPO / ".d2b" / "erp-templates")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    ERP_TEMPLATES.mkdir(parents=True, exist_ok=True)
+    return ERP_TEMPLATES
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ the write-back bills the last closed month into the embedded ERP and then into t
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from collections.abc import Sequence
 from datetime import date
@@ -22,22 +21,18 @@ from pathlib import Path
 import pytest
 
 from bench import ladder
-from tests.support.tryton_server import REPO, running_tryton_server
+from tests.support.erp_templates import ERP_TEMPLATES
+from tests.support.tryton_server import running_tryton_server
 
 PHASES = ("generate", "ingest", "dbt_build", "write_back")
 AS_OF = date(2025, 6, 30)
-
-
-def template_cache() -> Path:
-    """Where the bootstrapped Tryton templates are kept (the ERP tests' cache)."""
-    return Path(os.environ.get("D2B_ERP_TEMPLATE_DIR") or REPO / ".d2b" / "erp-templates")
 
 
 def bench_write_back_over_xmlrpc(
     scale: float, workroot: Path, echo=print
 ) -> list[ladder.PhaseResult]:
     """The ladder's phases up to ``write_back`` at ``scale``, with a trytond server configured."""
-    with running_tryton_server(cache_dir=template_cache()) as server:
+    with running_tryton_server(cache_dir=ERP_TEMPLATES) as server:
         settings = server.new_database("bench")
         env = pytest.MonkeyPatch()
         try:
