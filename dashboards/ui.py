@@ -15,6 +15,7 @@ import streamlit as st
 from dashboards.data import access_recorder, current_snapshot, query_parameters, snapshot_as_of
 from dashboards.exports import csv_for_spreadsheets
 from dashboards.filters import LIST_FILTERS, Filters
+from dashboards.format import MISSING
 
 #: Global filter -> the query parameters that apply it.
 FILTER_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -187,9 +188,11 @@ def _is_text(column: pd.Series) -> bool:
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` as a table shows it: a missing text is a dash, never ``None``."""
-    from dashboards.format import MISSING
+    """``frame`` as a table shows it: a missing text is a dash, never ``None``.
 
+    A missing number keeps its column's type (it still sorts) and shows the table's
+    placeholder, the same dash.
+    """
     text = [c for c in frame.columns if frame[c].isna().any() and _is_text(frame[c])]
     return frame.assign(**{c: frame[c].astype(object).fillna(MISSING) for c in text})
 
@@ -228,6 +231,7 @@ def table(
     box = st.container(key=f"table_{name}")
     box.dataframe(
         shown(frame),
+        placeholder=MISSING,  # a missing number too shows the dash, never "None"
         hide_index=True,
         width="stretch",
         height=height or "auto",

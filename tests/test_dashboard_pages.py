@@ -525,6 +525,9 @@ def test_reconciliation_shows_statuses_reasons_and_control_totals(billed_home, a
         billed_home,
         "SELECT count(*) FROM marts.reconciliation_control_totals WHERE control_kind = 'invoice'",
     )
+    # missing numbers (ERP hours of an invoice without a batch) show the dash too, never None
+    control_totals = app.get_by_key("table_control_totals").dataframe[0]
+    assert totals.isna().any().any() and control_totals.proto.placeholder == fmt.MISSING
     # write-back invoices carry their billing batch (the others show a dash)
     assert (totals["batch_key"] != fmt.MISSING).sum() == one(
         billed_home,
