@@ -207,7 +207,8 @@ def _number_formats(frame: pd.DataFrame) -> dict:
             frame[column].dtype == object
             and frame[column].map(lambda v: isinstance(v, Decimal)).any()
         ):
-            config[column] = st.column_config.NumberColumn(format="localized")
+            # printf with grouping: "localized" drops trailing zeros (179,046.5 beside 181,603.25)
+            config[column] = st.column_config.NumberColumn(format="%,.2f")
     return config
 
 
@@ -251,6 +252,14 @@ def _download(frame: pd.DataFrame, name: str, record: Callable[..., None]) -> by
     """The CSV a download serves (formulas neutralised), recorded in the access log."""
     record("download", detail={"file": f"{name}.csv", "rows": len(frame)})
     return csv_for_spreadsheets(frame)
+
+
+def in_words(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """``frame`` with the codes in ``columns`` written as words for a chart's axis or legend.
+
+    ``skipped_by_invoice`` becomes ``skipped by invoice``; tables and filters keep the codes.
+    """
+    return frame.assign(**{c: frame[c].astype("string").str.replace("_", " ") for c in columns})
 
 
 def plot(container, figure, *, key: str, title: str) -> None:

@@ -368,3 +368,11 @@ def test_a_table_shows_a_dash_for_missing_text_never_none():
     assert shown(frame)["reason"].tolist() == ["late", fmt.MISSING]
     assert shown(frame)["hours"].tolist() == [1.0, 2.0]
     assert frame["reason"].isna().sum() == 1  # the frame downloaded as CSV is unchanged
+
+
+def test_a_chart_writes_codes_as_words_and_leaves_the_frame_alone():
+    from dashboards.ui import in_words
+
+    frame = pd.DataFrame({"reason": ["skipped_by_invoice", None], "records": [3, 4]})
+    assert in_words(frame, "reason")["reason"].tolist() == ["skipped by invoice", pd.NA]
+    assert frame["reason"].iloc[0] == "skipped_by_invoice"  # the table's codes are unchanged

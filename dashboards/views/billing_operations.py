@@ -22,7 +22,9 @@ from dashboards.data import (
 from dashboards.filters import current_filters
 from dashboards.ui import (
     filter_note,
+    in_words,
     page_header,
+    plot,
     require_as_of,
     require_snapshot,
     require_tables,
@@ -83,28 +85,28 @@ def exception_queue(params, filters) -> None:
         .sort_values("exceptions")
     )
     figure = px.bar(
-        reasons,
+        in_words(reasons, "reason", "owner_team"),
         x="exceptions",
         y="reason",
         color="owner_team",
         orientation="h",
         labels={"reason": "", "owner_team": "owner team"},
     )
-    figure.update_layout(height=max(300, 60 + 26 * len(reasons)), margin={"t": 20})
-    left.plotly_chart(figure, width="stretch", key="exceptions_chart")
+    figure.update_layout(height=max(300, 60 + 26 * len(reasons)))
+    plot(left, figure, key="exceptions_chart", title="Open exceptions by reason")
     ages = exceptions.groupby(["owner_team", "queue_age"], as_index=False).agg(
         exceptions=("source_id", "count")
     )
     figure = px.bar(
-        ages,
+        in_words(ages, "owner_team"),
         x="owner_team",
         y="exceptions",
         color="queue_age",
         category_orders={"queue_age": list(QUEUE_AGES)},
         labels={"owner_team": "", "queue_age": "in queue"},
     )
-    figure.update_layout(height=max(300, 60 + 26 * len(reasons)), margin={"t": 20})
-    right.plotly_chart(figure, width="stretch", key="exceptions_age_chart")
+    figure.update_layout(height=max(300, 60 + 26 * len(reasons)))
+    plot(right, figure, key="exceptions_age_chart", title="Open exceptions by time in queue")
     teams = (
         exceptions.groupby("owner_team", as_index=False)
         .agg(
@@ -253,12 +255,16 @@ def lags(params, filters) -> None:
         monthly = monthly[pd.to_datetime(monthly["finish_month"]).dt.date <= params["period_end"]]
     if not monthly.empty:
         figure = px.line(
-            monthly,
+            monthly.assign(lag_kind=monthly["lag_kind"].map(lambda k: LAG_LABELS.get(k, k))),
             x="finish_month",
             y="median_business_days",
             color="lag_kind",
             markers=True,
-            labels={"median_business_days": "median business days", "finish_month": ""},
+            labels={
+                "median_business_days": "median business days",
+                "finish_month": "",
+                "lag_kind": "lag",
+            },
         )
         for row in stats.itertuples():
             figure.add_hline(
@@ -266,7 +272,7 @@ def lags(params, filters) -> None:
                 line_dash="dot",
                 annotation_text=f"SLA {LAG_LABELS.get(row.lag_kind, row.lag_kind)}",
             )
-        st.plotly_chart(figure, width="stretch", key="lags_chart")
+        plot(st, figure, key="lags_chart", title="Median lag by month (business days)")
     st.markdown("**Past the SLA**")
     late = query("ops_open_lags", params)
     if len(late) >= 2000:

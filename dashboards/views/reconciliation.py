@@ -16,6 +16,7 @@ from dashboards.data import query
 from dashboards.filters import current_filters
 from dashboards.ui import (
     filter_note,
+    in_words,
     page_header,
     plot,
     require_as_of,
@@ -65,12 +66,12 @@ def records(params, filters) -> None:
             ["reconciliation_status", "difference_reason"], as_index=False
         )[["records"]].sum()
         figure = px.bar(
-            by_reason,
+            in_words(by_reason, "difference_reason"),
             x="records",
             y="difference_reason",
             color="reconciliation_status",
             orientation="h",
-            labels={"difference_reason": ""},
+            labels={"difference_reason": "", "reconciliation_status": "status"},
             category_orders={"reconciliation_status": list(RECORD_STATUSES)},
         )
         figure.update_layout(height=max(260, 60 + 32 * by_reason["difference_reason"].nunique()))

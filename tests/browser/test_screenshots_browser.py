@@ -17,9 +17,6 @@ from tests.support.dashboard_server import chromium, running_dashboard
 pytestmark = pytest.mark.slow
 
 VIEWPORT = {"width": 1440, "height": 1000}
-#: Pages whose charts are not titled yet: Billing operations is being reworked elsewhere
-#: (its three charts go through ``dashboards.ui.plot`` with that work).
-UNTITLED_CHARTS_PAGES = frozenset({"billing-operations"})
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +36,7 @@ def test_every_page_at_1440x1000_reads_cleanly(dashboard_url, tmp_path):
             page.wait_for_timeout(3000)  # let tables and charts finish drawing
             page.screenshot(path=str(tmp_path / f"{spec.url_path}.png"))
             assert page.locator('[data-testid="stException"]').count() == 0, spec.url_path
-            charts = page.locator('[data-testid="stPlotlyChart"]').all()
-            if spec.url_path in UNTITLED_CHARTS_PAGES:
-                charts = []
-            for chart in charts:
+            for chart in page.locator('[data-testid="stPlotlyChart"]').all():
                 if not "".join(chart.locator(".gtitle").all_text_contents()).strip():
                     problems.append(f"{spec.url_path}: a chart without a title")
         page.close()
