@@ -21,6 +21,8 @@ import streamlit as st
 from dashboards.data import query, snapshot_as_of, table_exists
 
 CURRENCY_MODES = ("reporting", "contract")
+#: URL parameters a page owns, kept when the filters rewrite the URL (``record``: Trace).
+PAGE_PARAMS = ("record",)
 _STATE_KEY = "d2b_filters"
 
 #: Multi-value filters: name -> (label, dimension table, query that lists the options).
@@ -197,7 +199,9 @@ def sidebar_filters() -> Filters:
         )
     updated = Filters(**{**{f.name: getattr(chosen, f.name) for f in fields(chosen)}, **values})
     st.session_state[_STATE_KEY] = updated
-    st.query_params.from_dict(updated.to_query_params())
+    # the filters rewrite the URL; what a page keeps there (the record traced) stays
+    kept = {name: st.query_params.get_all(name) for name in PAGE_PARAMS if name in st.query_params}
+    st.query_params.from_dict({**kept, **updated.to_query_params()})
     return updated
 
 

@@ -581,6 +581,24 @@ def trace(needle: str) -> AppTest:
     return app
 
 
+def test_trace_keeps_the_record_in_the_url(sample_home, at_home):
+    """A link or a reload with ``?record=`` shows that record; typing one puts it there."""
+    at_home(sample_home)
+    first, second = (
+        source_id
+        for (source_id,) in snapshot_sql(
+            sample_home,
+            "SELECT source_id FROM marts.fct_time_entries WHERE source_system = 'harvest' "
+            "ORDER BY source_id LIMIT 2",
+        )
+    )
+    app = open_page("views/trace.py", record=first)
+    assert app.text_input(key="trace_needle").value == first
+    assert frame(app, "trace_record").set_index("field")["value"]["source_id"] == first
+    app.text_input(key="trace_needle").input(second).run()
+    assert app.query_params["record"] == second
+
+
 def test_trace_shows_an_invoiced_time_entry_from_submission_to_payment(sample_home, at_home):
     at_home(sample_home)
     source_id, invoice_number, correlation_id = snapshot_sql(

@@ -220,6 +220,9 @@ page_header(
 )
 if require_snapshot() and require_tables(*TABLES):
     st.subheader("Find a record")
+    # the record traced lives in the URL (?record=...): a link or a reload shows it again
+    if "trace_needle" not in st.session_state:
+        st.session_state["trace_needle"] = st.query_params.get("record", "")
     needle = st.text_input(
         "Record id",
         key="trace_needle",
@@ -227,6 +230,10 @@ if require_snapshot() and require_tables(*TABLES):
         help="Matched exactly: a Harvest/Toggl entry id, a Concur entry or report id, an ERP "
         "invoice number or id, a correlation id or key, a billing batch key.",
     ).strip()
+    if needle:
+        st.query_params["record"] = needle
+    elif "record" in st.query_params:
+        del st.query_params["record"]
     if not needle:
         st.caption("Type an id to see its lifecycle.")
     else:
