@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards.data import query
-from dashboards.ui import page_header, plot, require_snapshot, require_tables, table
+from dashboards.ui import in_words, page_header, plot, require_snapshot, require_tables, table
 
 page_header(
     "Data health",
@@ -54,12 +54,12 @@ if require_snapshot() and require_tables(*HEALTH_TABLES):
     st.subheader("Quarantine")
     if not rejections.empty:
         figure = px.bar(
-            rejections,
+            in_words(rejections, "reason"),
             x="rows",
             y="reason",
             color="source_system",
             orientation="h",
-            labels={"rows": "rejected rows", "reason": ""},
+            labels={"rows": "rejected rows", "reason": "", "source_system": "source"},
         )
         figure.update_layout(height=max(220, 80 + 40 * rejections["reason"].nunique()))
         plot(st, figure, key="health_rejections_chart", title="Rejected rows by reason")
