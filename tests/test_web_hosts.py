@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -22,7 +18,7 @@ from d2b.web import (
     allowed_hosts,
     dashboard_host_options,
 )
-from tests.support.d2b_cli import d2b_environment
+from tests.support.dashboard_server import running_dashboard
 
 
 def test_a_loopback_server_answers_to_loopback_names_only():
@@ -43,41 +39,14 @@ def test_streamlits_own_setting_wins(monkeypatch):
     assert dashboard_host_options("127.0.0.1") == []
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def dashboard_port(tmp_path_factory) -> Iterator[int]:
     """``d2b dashboard`` on 127.0.0.1 (an empty D2B_HOME: no page is rendered here)."""
-    port = free_port()
-    env = d2b_environment(tmp_path_factory.mktemp("web_hosts_home"))
-    env.pop(STREAMLIT_ALLOWED_HOSTS_ENV, None)
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "d2b"), "dashboard", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                url = f"http://127.0.0.1:{port}/_stcore/health"
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"dashboard did not start: {process.stdout.read().decode()}")
-            time.sleep(0.5)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    home = tmp_path_factory.mktemp("web_hosts_home")
+    with running_dashboard(
+        {"D2B_HOME": str(home)}, start_timeout=90, clear=(STREAMLIT_ALLOWED_HOSTS_ENV,)
+    ) as url:
+        yield urlsplit(url).port
 
 
 def websocket_status(port: int, host: str) -> str:

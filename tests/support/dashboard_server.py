@@ -29,14 +29,23 @@ def free_port() -> int:
 
 @contextmanager
 def running_dashboard(
-    env: Mapping[str, str], *options: str, host: str = "127.0.0.1"
+    env: Mapping[str, str],
+    *options: str,
+    host: str = "127.0.0.1",
+    start_timeout: float = START_TIMEOUT,
+    clear: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Run ``d2b dashboard <options>`` with ``env`` (over a clean D2B environment); its URL.
 
-    ``host`` is the name the URL uses (the sign-in provider's redirect needs ``localhost``).
+    ``host`` is the name the URL uses (the sign-in provider's redirect needs ``localhost``);
+    ``clear`` names further variables of this environment the dashboard must not see.
     """
     port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("D2B_", "DAGSTER_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("D2B_", "DAGSTER_")) and k not in clear
+    }
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "d2b"), "dashboard", *options, "--port", str(port)],
         env={**clean, **env},
@@ -45,7 +54,7 @@ def running_dashboard(
     )
     url = f"http://{host}:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
