@@ -863,22 +863,10 @@ def _dbt_build(select: str, as_of: date) -> None:
     """``dbt build --select <select>`` as of ``as_of``; raises :class:`CliError` on failure."""
     import subprocess
 
-    from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
+    from dagster_project.dbt import dbt_command
 
     completed = subprocess.run(
-        [
-            dbt_executable(),
-            "--quiet",
-            "build",
-            "--select",
-            select,
-            "--vars",
-            f'{{"as_of_date": "{as_of.isoformat()}"}}',
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-        ],
+        dbt_command(["--quiet", "build", "--select", select], as_of),
         capture_output=True,
         text=True,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import sys
+from datetime import date
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -20,6 +22,24 @@ def dbt_executable() -> str:
     if beside_python.exists():
         return str(beside_python)
     return shutil.which("dbt") or "dbt"
+
+
+def dbt_command(args: list[str], as_of: date) -> list[str]:
+    """The ``dbt`` command line running ``args`` on this project as of ``as_of``.
+
+    Global flags (``--quiet``) go first in ``args``; options after the subcommand may follow
+    the returned list.
+    """
+    return [
+        dbt_executable(),
+        *args,
+        "--vars",
+        json.dumps({"as_of_date": as_of.isoformat()}),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+    ]
 
 
 def dbt_resource() -> DbtCliResource:

@@ -151,23 +151,11 @@ def dbt_build(warehouse: Path, as_of: date, select: str, *options: str) -> None:
     import os
     import subprocess
 
-    from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
+    from dagster_project.dbt import dbt_command
 
     env = {**os.environ, "D2B_WAREHOUSE": str(warehouse)}
     completed = subprocess.run(
-        [
-            dbt_executable(),
-            "build",
-            "--select",
-            select,
-            *options,
-            "--vars",
-            f'{{"as_of_date": "{as_of.isoformat()}"}}',
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-        ],
+        dbt_command(["build", "--select", select, *options], as_of),
         env=env,
         capture_output=True,
         text=True,

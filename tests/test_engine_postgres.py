@@ -66,19 +66,11 @@ def _create_database(cluster: PostgresCluster, name: str) -> dict[str, object]:
 
 def _dbt_build(env: dict[str, str], as_of: date, target_path: Path) -> None:
     """A full ``dbt build`` of the whole project as of ``as_of`` on the engine ``env`` names."""
-    from dagster_project.dbt import DBT_PROJECT_DIR, dbt_executable
+    from dagster_project.dbt import dbt_command
 
     completed = subprocess.run(
         [
-            dbt_executable(),
-            "build",
-            "--full-refresh",
-            "--vars",
-            f'{{"as_of_date": "{as_of.isoformat()}"}}',
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
+            *dbt_command(["build", "--full-refresh"], as_of),
             "--target-path",
             str(target_path),
         ],
