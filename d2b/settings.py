@@ -30,6 +30,10 @@ _VARIABLE = "d2b_variable"
 _HOME = "$D2B_HOME"
 
 
+class SettingError(ValueError):
+    """A ``D2B_*`` variable holds a value the setting cannot take (a user's mistake)."""
+
+
 def _path(value: str) -> Path:
     return Path(value).expanduser().absolute()
 
@@ -79,11 +83,11 @@ class Variable:
         if self.choices:
             raw = raw.lower()
             if raw not in self.choices:
-                raise ValueError(f"{self.name} must be one of {self.choices}, not {raw!r}")
+                raise SettingError(f"{self.name} must be one of {self.choices}, not {raw!r}")
         try:
             return self.parse(raw)
         except ValueError as error:
-            raise ValueError(f"{self.name} {error}") from None
+            raise SettingError(f"{self.name} {error}") from None
 
 
 def _variable(

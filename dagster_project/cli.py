@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench import SUITES
 from d2b.files import PRIVATE_UMASK
-from d2b.settings import Settings, help_text
+from d2b.settings import SettingError, Settings, help_text
 from ingest.landing import has_files
 
 #: The small sample firm ``d2b run`` generates into an empty landing zone (about 100 people).
@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"d2b: error: {error}", file=sys.stderr)
         return error.exit_code
+    except SettingError as error:  # a mistyped D2B_* variable: a usage mistake, exit 2
+        print(f"d2b: error: {error}", file=sys.stderr)
+        return UsageError.exit_code
     except KeyboardInterrupt:
         print("d2b: interrupted", file=sys.stderr)
         return 130

@@ -115,3 +115,13 @@ def test_run_refuses_an_as_of_date_before_the_data(cli_environment, capsys):
 def test_an_argument_error_is_one_line_with_where_to_read_the_usage(cli_environment, capsys):
     code, err = _d2b(capsys, "run", "--as-of", "2026-13-01")
     _assert_one_line_error(code, err, "not a date", "d2b run --help")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("D2B_ENGINE", "oracle"), ("D2B_BILLING_BACKOFF_SCALE", "x")]
+)
+def test_a_mistyped_setting_is_refused_in_one_line(cli_environment, capsys, name, value):
+    os.environ[name] = value
+    code, err = _d2b(capsys, "run")
+    _assert_one_line_error(code, err, name, value)
+    assert not (cli_environment / "warehouse.duckdb").exists()
