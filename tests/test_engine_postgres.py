@@ -52,15 +52,7 @@ def postgres() -> Iterator[PostgresCluster]:
 
 
 def _create_database(cluster: PostgresCluster, name: str) -> dict[str, object]:
-    import psycopg2
-
-    con = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres")
-    try:
-        con.autocommit = True
-        with con.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        con.close()
+    cluster.create_database(name)
     return {"host": "127.0.0.1", "port": cluster.port, "dbname": name, "user": "postgres"}
 
 

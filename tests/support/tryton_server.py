@@ -163,15 +163,16 @@ class PostgresCluster:
         if self.process is not None:
             _stop(self.process, signal.SIGINT)
 
-    def create_database(self, name: str, template: str) -> None:
-        """``CREATE DATABASE name TEMPLATE template`` (the template must have no session)."""
+    def create_database(self, name: str, template: str | None = None) -> None:
+        """``CREATE DATABASE name [TEMPLATE template]`` (a template must have no session)."""
         import psycopg
 
         con = psycopg.connect(self.database_uri("postgres"))
         try:
             con.autocommit = True
             with con.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                copied = f' TEMPLATE "{template}"' if template else ""
+                cur.execute(f'CREATE DATABASE "{name}"{copied}')
         finally:
             con.close()
 
