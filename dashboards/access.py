@@ -13,7 +13,9 @@ A user matching several grants sees the union of their values when they bound th
 dimension, everything when one is ``executive``, and nothing (a clear refusal) when they
 bound different dimensions: "region EU or client Acme" is no filter the queries can take.
 ``administrators`` (e-mails or groups) also see the access log. Nobody matching no grant sees
-anything. The scope is enforced by :mod:`dashboards.data`, the only door to data.
+anything. Some roles also act (:data:`ROLE_PERMISSIONS`): ``release_billing`` (executives and
+entity finance) releases the batches awaiting release that the user sees on the Billing
+operations page. The scope is enforced by :mod:`dashboards.data`, the only door to data.
 
 Demo mode (``d2b dashboard --demo``, ``D2B_DASHBOARD_DEMO=true``) signs nobody in: one local
 user, ``demo``, executive and administrator, on loopback only.
@@ -38,6 +40,13 @@ ROLES: dict[str, str | None] = {
     "analyst": "any",
 }
 DIMENSIONS = ("regions", "legal_entities", "clients")
+#: Release billing batches awaiting release (the Billing operations page's release action).
+RELEASE_BILLING = "release_billing"
+#: Role -> what its holders may do beyond reading (within their scope).
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "executive": frozenset({RELEASE_BILLING}),
+    "entity_finance": frozenset({RELEASE_BILLING}),
+}
 #: The environment variable that turns demo mode on (``d2b dashboard --demo`` sets it).
 DEMO_VARIABLE = "D2B_DASHBOARD_DEMO"
 DEMO_USER = "demo"
@@ -116,6 +125,13 @@ class AccessPolicy:
                 "give them grants on one dimension"
             )
         return Scope(held[0].scope.dimension, frozenset().union(*(g.scope.values for g in held)))
+
+    def permissions_for(self, email: str | None, groups: Iterable[str]) -> frozenset[str]:
+        """What the roles of the grants the user holds allow (:data:`ROLE_PERMISSIONS`)."""
+        groups = set(groups)
+        return frozenset().union(
+            *(ROLE_PERMISSIONS.get(g.role, ()) for g in self.grants if g.matches(email, groups))
+        )
 
     def is_admin(self, email: str | None, groups: Iterable[str]) -> bool:
         """Whether the user may read the access log."""
@@ -205,14 +221,24 @@ def demo_mode() -> bool:
 
 @dataclass(frozen=True)
 class Principal:
-    """The user a session runs for: their name (e-mail), scope and whether they administer."""
+    """The user a session runs for: name (e-mail), scope, admin or not, and permissions.
+
+    ``permissions``: what the user's roles allow (:data:`ROLE_PERMISSIONS`).
+    """
 
     name: str
     scope: Scope
     is_admin: bool = False
+    permissions: frozenset[str] = frozenset()
+
+    def may(self, permission: str) -> bool:
+        """Whether the user holds ``permission``."""
+        return permission in self.permissions
 
 
-DEMO_PRINCIPAL = Principal(DEMO_USER, Scope(), is_admin=True)
+DEMO_PRINCIPAL = Principal(
+    DEMO_USER, Scope(), is_admin=True, permissions=frozenset().union(*ROLE_PERMISSIONS.values())
+)
 
 
 def principal_from_claims(claims: Mapping[str, Any], policy: AccessPolicy) -> Principal:
@@ -222,7 +248,12 @@ def principal_from_claims(claims: Mapping[str, Any], policy: AccessPolicy) -> Pr
     raw_groups = claims.get(policy.groups_claim) or []
     groups = [raw_groups] if isinstance(raw_groups, str) else [str(g) for g in raw_groups]
     name = email or str(claims.get("sub", "unknown"))
-    return Principal(name, policy.scope_for(email, groups), policy.is_admin(email, groups))
+    return Principal(
+        name,
+        policy.scope_for(email, groups),
+        policy.is_admin(email, groups),
+        policy.permissions_for(email, groups),
+    )
 
 
 #: Where a session keeps its principal (set by the app's sign-in gate on every run).

@@ -14,13 +14,14 @@ never puts a dashboard and the billing run in each other's way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from erp.outbox import store
+from erp.outbox import releasing, store
 from erp.outbox.resync import ensure_schema as ensure_billed_records
 from erp.outbox.store import in_transaction
 from ingest.warehouse import connect
@@ -135,6 +136,41 @@ def mirror_to_warehouse(store_path: Path, warehouse: Path) -> None:
             in_transaction(con, work)
         finally:
             con.execute(f"DETACH {_ATTACHED}")
+
+
+class StoreBusyError(RuntimeError):
+    """Another process (a billing run, ``d2b run``) has the billing store or warehouse open."""
+
+
+def release_batches(
+    store_path: Path, warehouse: Path, batch_keys: Iterable[str], *, by: str
+) -> tuple[releasing.ReleaseResult, bool]:
+    """Release ``batch_keys`` in the name of ``by`` (a person), as ``d2b bill --release`` does.
+
+    The release (:func:`erp.outbox.releasing.release`, audited with ``by`` and the time)
+    commits in the store; then the store is mirrored into the warehouse, as after every
+    billing step, so the next ``d2b run`` sees the batches ``ready`` and sends them. Returns
+    the release and whether the mirror was done: a warehouse busy with a run is mirrored by
+    that run's billing step instead. Raises :class:`StoreBusyError` when a billing run holds
+    the store (nothing is released) and ``ValueError`` when there is no store yet.
+    """
+    if not store_path.is_file():
+        raise ValueError(f"no billing store at {store_path}: nothing has been frozen yet")
+    try:
+        with open_store(store_path) as con:
+            run_id = f"release-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+            result = releasing.release(con, run_id, by=by, batch_keys=batch_keys)
+    except duckdb.IOException as error:  # DuckDB's one-writer lock: a billing run has it
+        raise StoreBusyError(
+            "a billing run is using the billing store: nothing was released, try again when it ends"
+        ) from error
+    if not result.released or not warehouse.exists():
+        return result, False
+    try:
+        mirror_to_warehouse(store_path, warehouse)
+    except duckdb.IOException:  # a pipeline run holds the warehouse: it mirrors when it bills
+        return result, False
+    return result, True
 
 
 def _tables_of(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:

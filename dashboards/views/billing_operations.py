@@ -20,6 +20,7 @@ from dashboards.data import (
     table_has_rows,
 )
 from dashboards.filters import current_filters
+from dashboards.release import release_action
 from dashboards.ui import (
     filter_note,
     in_words,
@@ -170,13 +171,15 @@ def billing_batches(params, filters) -> None:
         if not waiting.empty:
             st.caption(
                 "Frozen, not sent: released by the entity's auto-release rule "
-                "(config/billing_release) or by a person: `d2b bill --period P --release`."
+                "(config/billing_release) or by a person: below, or `d2b bill --period P "
+                "--release`."
             )
         table(
             waiting[["batch_key", "period", "client_name", "legal_entity", "line_count", "amount"]],
             "awaiting_release",
             empty="Nothing awaits release.",
         )
+        release_action(waiting)
         holds = query("ops_holds")
         table(holds, "billing_holds", empty="No holds in force (`d2b hold`).")
 

@@ -62,6 +62,8 @@ class ReleaseResult:
     released: list[str] = field(default_factory=list)
     held: dict[str, str] = field(default_factory=dict)
     waiting: list[str] = field(default_factory=list)
+    #: Batch keys asked for by name that are not awaiting release (released already, or unknown).
+    not_awaiting: list[str] = field(default_factory=list)
 
 
 def today() -> date:
@@ -185,26 +187,34 @@ def release(
     by: str,
     period: str | None = None,
     legal_entities: Iterable[str] | None = None,
+    batch_keys: Iterable[str] | None = None,
     rule: str = "manual",
 ) -> ReleaseResult:
-    """Release the batches awaiting release (of ``period`` and ``legal_entities`` if given).
+    """Release the batches awaiting release (of ``period``, ``legal_entities``, ``batch_keys``).
 
     Held batches stay ``awaiting_release`` (``held``: batch key -> the hold's reason); the
     others move to ``ready`` with one audit row each naming ``by`` and the ``rule``
-    (``manual`` for a person, ``auto`` for an entity's auto-release rule).
+    (``manual`` for a person, ``auto`` for an entity's auto-release rule). Keys of
+    ``batch_keys`` not awaiting release are listed in ``not_awaiting``. ``d2b bill --release``
+    releases a period this way, the Billing operations page the batches a person picks.
     """
     ensure_schema(con)
     entities = None if legal_entities is None else sorted(set(legal_entities))
+    keys = None if batch_keys is None else sorted(set(batch_keys))
     result = ReleaseResult()
-    if entities == []:
+    if entities == [] or keys == []:
         return result
     holds = {h.target: h for h in active_holds(con, BATCH)}
     rows = con.execute(
         "SELECT batch_key FROM ops.erp_outbox WHERE status = ? AND (? IS NULL OR period = ?) "
         "AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], legal_entity)) "
+        "AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], batch_key)) "
         "ORDER BY batch_key",
-        [AWAITING_RELEASE, period, period, entities, entities],
+        [AWAITING_RELEASE, period, period, entities, entities, keys, keys],
     ).fetchall()
+    if keys is not None:
+        found = {key for (key,) in rows}
+        result.not_awaiting = [key for key in keys if key not in found]
     audit = Audit(run_id, by)
     updates = []
     for (key,) in rows:
