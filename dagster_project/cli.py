@@ -218,6 +218,26 @@ def _parser() -> argparse.ArgumentParser:
     hold.add_argument("--by", default=None, help="approver (default the OS user)")
     hold.set_defaults(handler=_hold)
 
+    waive = commands.add_parser(
+        "waive",
+        help="waive an exception of a record so it can be billed; list or lift waivers",
+        description=(
+            "A record (time entry or expense, by correlation id) whose every exception is "
+            "waived is billed from the next build of the marts on, until the waiver expires "
+            'or is lifted. Only judgement exceptions can be waived (docs/erp.md, "Exception '
+            'waivers"). Placing and lifting waivers is recorded in the audit log.'
+        ),
+    )
+    waived = waive.add_mutually_exclusive_group(required=True)
+    waived.add_argument("--record", help="the excepted record (its correlation id)")
+    waived.add_argument("--list", action="store_true", help="list the waivers in force")
+    waived.add_argument("--lift", metavar="WAIVER_ID", help="lift this waiver")
+    waive.add_argument("--exception", help="the exception code waived (with --record)")
+    waive.add_argument("--reason", help="why (required to waive)")
+    waive.add_argument("--until", type=_date, help="the waiver expires on this date (YYYY-MM-DD)")
+    waive.add_argument("--by", default=None, help="approver (default the OS user)")
+    waive.set_defaults(handler=_waive)
+
     suites = "\n".join(f"  {name:<11} {summary}" for name, (_, summary) in SUITES.items())
     bench = commands.add_parser(
         "bench",
@@ -428,6 +448,51 @@ def _hold(args) -> int:
                     run_id=run_id,
                 )
                 said = f"{hold_id}: {scope} {args.batch or args.record} held until {args.until}"
+        except ValueError as error:
+            raise CliError(str(error)) from error
+    if settings.warehouse.exists():
+        mirror_to_warehouse(settings.billing.store, settings.warehouse)
+    print(said)
+    return 0
+
+
+def _waive(args) -> int:
+    from erp.billing_store import mirror_to_warehouse, open_store
+    from erp.outbox import waivers
+
+    settings = _settings()
+    by = args.by or _os_user()
+    run_id = f"waive-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    with open_store(settings.billing.store, settings.warehouse) as con:
+        try:
+            if args.list:
+                active = waivers.active_waivers(con)
+                print(f"{len(active)} waivers in force")
+                for w in active:
+                    print(
+                        f"  {w.waiver_id} {w.correlation_id} {w.exception_code} until "
+                        f"{w.expires_on} by {w.approver}: {w.reason}"
+                    )
+                return 0
+            if args.lift:
+                waivers.lift_waiver(con, args.lift, by=by, run_id=run_id)
+                said = f"lifted {args.lift}"
+            else:
+                if not args.exception or not args.reason or not args.until:
+                    raise CliError("a waiver needs --exception, --reason and --until")
+                waiver_id = waivers.place_waiver(
+                    con,
+                    args.record,
+                    args.exception,
+                    approver=by,
+                    reason=args.reason,
+                    expires_on=args.until,
+                    run_id=run_id,
+                )
+                said = (
+                    f"{waiver_id}: {args.exception} of {args.record} waived until {args.until}; "
+                    "billed from the next build of the marts if nothing else holds it"
+                )
         except ValueError as error:
             raise CliError(str(error)) from error
     if settings.warehouse.exists():

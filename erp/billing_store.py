@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from erp.outbox import releasing, store
+from erp.outbox import releasing, store, waivers
 from erp.outbox.resync import ensure_schema as ensure_billed_records
 from erp.outbox.store import in_transaction
 from ingest.warehouse import connect
@@ -35,6 +35,8 @@ BILLING_TABLES = (
     "ops.erp_billed_records",
     "ops.billing_holds",
     "ops.billing_hold_lifts",
+    "ops.billing_waivers",
+    "ops.billing_waiver_lifts",
     "raw.erp_api__invoices",
     "raw.erp_api__invoice_lines",
 )
@@ -55,6 +57,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every billing table in the store if absent."""
     store.ensure_schema(con)
     ensure_billed_records(con)
+    waivers.ensure_schema(con)
     con.execute(_MIGRATION_DDL)
 
 

@@ -1,5 +1,5 @@
-"""``d2b bill`` and ``d2b hold`` as a user runs them: on a hand-made candidates table with a
-file-drop ERP (fast), and (``-m slow``) on the sample firm after ``d2b run``."""
+"""``d2b bill``, ``d2b hold`` and ``d2b waive`` as a user runs them: on a hand-made candidates
+table with a file-drop ERP (fast), and (``-m slow``) on the sample firm after ``d2b run``."""
 
 from __future__ import annotations
 
@@ -168,3 +168,52 @@ def test_bill_on_the_sample_firm_after_d2b_run(tmp_path):
         assert con.execute("SELECT DISTINCT status FROM ops.erp_outbox").fetchall() == [
             ("reconciled",)
         ]
+
+
+def test_waive_places_lists_and_lifts_a_waiver_and_refuses_what_cannot_be_waived(home, d2b):
+    record = "psa:time_entry:harvest:1001"
+    placed = d2b(
+        home,
+        "waive",
+        "--record",
+        record,
+        "--exception",
+        "over_daily_limit",
+        "--reason",
+        "client approved the overtime",
+        "--until",
+        "2099-01-01",
+        "--by",
+        "bob",
+    )
+    assert placed.returncode == 0, placed.stderr
+    (waiver_id,) = re.findall(r"waiver-[0-9a-f]{12}", placed.stdout)
+    assert f"over_daily_limit of {record} waived until 2099-01-01" in placed.stdout
+    listed = d2b(home, "waive", "--list")
+    assert "1 waivers in force" in listed.stdout
+    assert f"{waiver_id} {record} over_daily_limit until 2099-01-01 by bob" in listed.stdout
+
+    refused = d2b(
+        home, "waive", "--record", record, "--exception", "implausible_date",
+        "--reason", "x", "--until", "2099-01-01",
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "'implausible_date' cannot be waived (correct it at the source)" in refused.stderr
+    incomplete = d2b(home, "waive", "--record", record, "--exception", "future_dated")
+    assert incomplete.returncode != 0
+    assert "a waiver needs --exception, --reason and --until" in incomplete.stderr
+
+    lifted = d2b(home, "waive", "--lift", waiver_id, "--by", "carol")
+    assert lifted.returncode == 0, lifted.stderr
+    assert "0 waivers in force" in d2b(home, "waive", "--list").stdout
+    # mirrored into the warehouse, and audited under the record's correlation id
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "SELECT event, to_status, actor FROM ops.audit_log WHERE batch_key = ? "
+            "ORDER BY event_at",
+            [record],
+        ).fetchall() == [
+            ("waiver_placed", "waived", "bob"),
+            ("waiver_lifted", "waiver_lifted", "carol"),
+        ]
+        assert con.execute("SELECT count(*) FROM ops.billing_waiver_lifts").fetchone() == (1,)

@@ -149,7 +149,7 @@ def place_hold(
         )
         audit.write(con)
         if scope == RECORD:
-            _audit_record(con, target, "hold_placed", "held", run_id, approver, detail)
+            audit_record(con, target, "hold_placed", "held", run_id, approver, detail)
 
     in_transaction(con, work)
     return hold_id
@@ -170,7 +170,7 @@ def lift_hold(con: duckdb.DuckDBPyConnection, hold_id: str, *, by: str, run_id: 
             [{"hold_id": hold_id, "lifted_by": by, "lifted_at": store.now_utc()}],
         )
         if hold.scope == RECORD:
-            _audit_record(con, hold.target, "hold_lifted", "hold_lifted", run_id, by, detail)
+            audit_record(con, hold.target, "hold_lifted", "hold_lifted", run_id, by, detail)
             return
         status = _status_of(con, hold.target)
         audit = Audit(run_id, by)
@@ -270,7 +270,7 @@ def _status_of(con: duckdb.DuckDBPyConnection, batch_key: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def _audit_record(
+def audit_record(
     con: duckdb.DuckDBPyConnection,
     correlation_id: str,
     event: str,
@@ -279,6 +279,7 @@ def _audit_record(
     actor: str,
     detail: dict,
 ) -> None:
+    """Audit an event of a record (no batch yet: holds, waivers) under its correlation id."""
     insert_rows(
         con,
         "ops.audit_log",
