@@ -182,6 +182,13 @@ def billing_batches(params, filters) -> None:
         release_action(waiting)
         holds = query("ops_holds")
         table(holds, "billing_holds", empty="No holds in force (`d2b hold`).")
+        waivers = query("ops_waivers")
+        if not waivers.empty:
+            st.caption(
+                "Exception waivers: a record whose every exception is waived is billed "
+                "(record waived); the others still wait for their other exceptions."
+            )
+        table(waivers, "billing_waivers", empty="No exception waivers in force (`d2b waive`).")
 
         st.markdown("**Dead letters**")
         dead = outbox[outbox["status"] == "dead_letter"][

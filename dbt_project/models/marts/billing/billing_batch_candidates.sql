@@ -6,7 +6,8 @@
 --   contract-level exception, has a price (labour: a resolved bill rate; expense: a rebill
 --   amount in the contract currency), is on no ERP invoice line and in no billing batch yet,
 --   and belongs to a closed billing period (the month of its work or transaction date,
---   ended by the as-of date).
+--   ended by the as-of date). A record whose every exception is waived in force
+--   (billing_waivers, docs/erp.md "Exception waivers") counts as valid.
 -- Only time-and-materials contracts bill hours x rate. Fixed-fee, retainer and milestone
 -- contracts bill a fee schedule (contract_unbilled_by_method), which the write-back does not
 -- bill yet; their rebillable expenses are candidates all the same. Work held past a
@@ -29,6 +30,13 @@ expenses as (
 contracts as (
 
     select * from {{ ref('dim_contracts') }}
+
+),
+
+waived_records as (
+
+    select correlation_id from {{ ref('billing_waivers') }}
+    where is_record_waived
 
 ),
 
@@ -82,7 +90,16 @@ labour as (
     left join projects
         on time_entries.project_id = projects.project_id
     where
-        time_entries.is_unbilled_wip
+        (
+            time_entries.is_unbilled_wip
+            or (
+                time_entries.is_approved and time_entries.is_billable
+                and not time_entries.is_invoiced
+                and time_entries.correlation_id in (
+                    select waived_records.correlation_id from waived_records
+                )
+            )
+        )
         and not time_entries.has_contract_exception
         and not time_entries.is_batched
         -- nothing to invoice: no hours (a zero-hour entry) or no price (a rate of 0, pro bono);
@@ -121,7 +138,12 @@ rebilled_expenses as (
         on expenses.project_id = projects.project_id
     where
         expenses.rebill_amount is not null
-        and expenses.is_valid
+        and (
+            expenses.is_valid
+            or expenses.correlation_id in (
+                select waived_records.correlation_id from waived_records
+            )
+        )
         and not contracts.has_exception
         and not expenses.is_batched
         and not expenses.is_invoiced
