@@ -36,6 +36,7 @@ BILLING_TABLES = (
     "ops.billing_hold_lifts",
     "raw.erp_api__invoices",
     "raw.erp_api__invoice_lines",
+    "raw.erp_api__invoice_status",
 )
 
 #: One row once an existing warehouse's billing tables were copied in (never done twice).
