@@ -168,3 +168,18 @@ def test_bill_on_the_sample_firm_after_d2b_run(tmp_path):
         assert con.execute("SELECT DISTINCT status FROM ops.erp_outbox").fetchall() == [
             ("reconciled",)
         ]
+
+
+def test_erp_feedback_reads_the_invoices_billed(home, d2b):
+    nothing = d2b(home, "erp-feedback")
+    assert nothing.returncode == 0, nothing.stderr
+    assert nothing.stdout.strip() == "ERP feedback: 0 of 0 open invoices read"
+    billed = d2b(home, "bill", "--period", PERIOD, "--as-of", AS_OF)
+    assert billed.returncode == 0, billed.stderr
+    read = d2b(home, "erp-feedback")
+    assert read.returncode == 0, read.stderr
+    # the two auto-released batches were sent; the file drop holds them as drafts
+    assert read.stdout.strip() == "ERP feedback: 2 of 2 open invoices read (2 draft)"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        ((rows,),) = con.execute("SELECT count(*) FROM raw.erp_api__invoice_status").fetchall()
+    assert rows == 2
