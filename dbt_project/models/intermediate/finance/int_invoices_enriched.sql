@@ -151,12 +151,11 @@ feedback as (
 written_back_current as (
 
     select
-        read_back.* replace (
-            case
-                when feedback.read_at >= read_back.ingested_at then feedback.erp_state
-                else read_back.erp_state
-            end as erp_state
-        ),
+        read_back.*,
+        case
+            when feedback.read_at >= read_back.ingested_at then feedback.erp_state
+            else read_back.erp_state
+        end as current_erp_state,
         feedback.due_date,
         feedback.paid_date,
         feedback.amount_paid,
@@ -177,7 +176,7 @@ written_back_invoices_dated as (
     select
         written_back_invoices.*,
         case
-            when written_back_invoices.erp_state in ('posted', 'paid')
+            when written_back_invoices.current_erp_state in ('posted', 'paid')
                 then greatest(
                     coalesce(
                         written_back_invoices.accounting_date, written_back_invoices.invoice_date
@@ -211,8 +210,8 @@ written_back as (
         fx.base_per_unit,
         written_back_invoices.invoice_date,
         outbox.billing_period as posting_period,
-        written_back_invoices.erp_state as approval_status,
-        written_back_invoices.erp_state as status,
+        written_back_invoices.current_erp_state as approval_status,
+        written_back_invoices.current_erp_state as status,
         written_back_invoices.released_date,
         -- due date and payments: the ERP feedback's (NULL before its first reading)
         written_back_invoices.due_date,
@@ -226,7 +225,7 @@ written_back as (
         written_back_invoices.amount_remaining,
         coalesce(written_back_invoices.released_date <= {{ as_of_date() }}, false) as is_released,
         coalesce(
-            written_back_invoices.erp_state = 'paid'
+            written_back_invoices.current_erp_state = 'paid'
             and coalesce(
                 written_back_invoices.paid_date, written_back_invoices.invoice_date
             ) <= {{ as_of_date() }},
