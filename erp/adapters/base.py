@@ -163,11 +163,6 @@ class ErpInvoiceStatus:
     #: The day of the latest payment booked against it (partial payments too).
     last_payment_date: date | None = None
 
-    @property
-    def is_final(self) -> bool:
-        """True once the ERP will not change the invoice any more (paid or cancelled)."""
-        return self.state in FINAL_STATES
-
 
 class ErpAdapter(ABC):
     """An ERP that billing batches are written to and invoices are read back from."""
