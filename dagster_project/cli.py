@@ -238,6 +238,19 @@ def _parser() -> argparse.ArgumentParser:
     waive.add_argument("--by", default=None, help="approver (default the OS user)")
     waive.set_defaults(handler=_waive)
 
+    feedback = commands.add_parser(
+        "erp-feedback",
+        help="read the ERP's state, due date and payments of the invoices not yet final",
+        description=(
+            "Read every invoice the write-back created in the ERP (D2B_ERP_ADAPTER) that is "
+            "not yet paid or cancelled: its state, due date and payments, one reading each, "
+            "kept in the billing store and mirrored to the warehouse. AR aging and paid hours "
+            "use the newest reading at the next build (d2b run, or the nightly refresh). The "
+            "erp_feedback_daily schedule runs the same every day."
+        ),
+    )
+    feedback.set_defaults(handler=_erp_feedback)
+
     suites = "\n".join(f"  {name:<11} {summary}" for name, (_, summary) in SUITES.items())
     bench = commands.add_parser(
         "bench",
@@ -410,6 +423,28 @@ def _bill(args) -> int:
     mirror_to_warehouse(settings.billing.store, settings.warehouse)
     for line in summary:
         print(line)
+    return 0
+
+
+def _erp_feedback(args) -> int:
+    from erp.adapters import make_adapter
+    from erp.billing_store import mirror_to_warehouse, open_store
+    from erp.outbox import read_feedback
+
+    settings = _settings()
+    adapter = make_adapter(_erp_settings())
+    try:
+        with open_store(settings.billing.store, settings.warehouse) as con:
+            result = read_feedback(con, adapter, f"feedback-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+    finally:
+        adapter.close()
+    if settings.warehouse.exists():
+        mirror_to_warehouse(settings.billing.store, settings.warehouse)
+    states = ", ".join(f"{count} {state}" for state, count in result.states.items())
+    print(
+        f"ERP feedback: {result.read} of {result.asked} open invoices read"
+        + (f" ({states})" if states else "")
+    )
     return 0
 
 

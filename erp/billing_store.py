@@ -39,6 +39,7 @@ BILLING_TABLES = (
     "ops.billing_waiver_lifts",
     "raw.erp_api__invoices",
     "raw.erp_api__invoice_lines",
+    "raw.erp_api__invoice_status",
 )
 
 #: One row once an existing warehouse's billing tables were copied in (never done twice).

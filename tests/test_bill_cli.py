@@ -217,3 +217,18 @@ def test_waive_places_lists_and_lifts_a_waiver_and_refuses_what_cannot_be_waived
             ("waiver_lifted", "waiver_lifted", "carol"),
         ]
         assert con.execute("SELECT count(*) FROM ops.billing_waiver_lifts").fetchone() == (1,)
+
+
+def test_erp_feedback_reads_the_invoices_billed(home, d2b):
+    nothing = d2b(home, "erp-feedback")
+    assert nothing.returncode == 0, nothing.stderr
+    assert nothing.stdout.strip() == "ERP feedback: 0 of 0 open invoices read"
+    billed = d2b(home, "bill", "--period", PERIOD, "--as-of", AS_OF)
+    assert billed.returncode == 0, billed.stderr
+    read = d2b(home, "erp-feedback")
+    assert read.returncode == 0, read.stderr
+    # the two auto-released batches were sent; the file drop holds them as drafts
+    assert read.stdout.strip() == "ERP feedback: 2 of 2 open invoices read (2 draft)"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        ((rows,),) = con.execute("SELECT count(*) FROM raw.erp_api__invoice_status").fetchall()
+    assert rows == 2

@@ -149,3 +149,26 @@ def test_backfills_offer_every_closed_period_from_the_start():
     assert keys[0] == BILLING_START
     assert keys[-1] == "2026-03-01"  # April is still open
     assert len(keys) == len(set(keys))
+
+
+def test_erp_feedback_job_reads_the_open_invoices_daily(filedrop_home, dbt_manifest):
+    from dagster_project.definitions import defs
+    from dagster_project.defs.billing import FEEDBACK_JOB, erp_feedback_schedule
+
+    march = sample_batches(clients=3, period="2026-03")
+    with connect(filedrop_home.warehouse) as con:
+        write_candidates(con, march)
+    assert run_period("2026-03-01").success
+
+    feedback = defs().resolve_job_def(FEEDBACK_JOB)
+    assert feedback.execute_in_process().success
+    with connect(filedrop_home.warehouse) as con:
+        readings = con.execute(
+            "SELECT batch_key, state, due_date FROM raw.erp_api__invoice_status ORDER BY 1"
+        ).fetchall()
+    # the files wait for the ERP's import (draft); due on the invoice date plus the terms
+    assert [(key, state) for key, state, _ in readings] == sorted(
+        (b.batch_key, "draft") for b in march
+    )
+    assert all(due is not None for _, _, due in readings)
+    assert erp_feedback_schedule.cron_schedule == "30 1 * * *"

@@ -33,7 +33,9 @@ drawing them as the steps' outputs would close a cycle (billing reads the marts)
 Each step is safe to repeat: a crash anywhere, a retry or a re-run never posts a line twice
 (see docs/erp.md). The ``billing_replay`` job re-sends dead letters after correction; the
 schedule runs the closed period on the 3rd of each month; past periods are backfilled by
-launching the partitioned job for them.
+launching the partitioned job for them. The ``erp_feedback`` job, apart from billing, reads
+the state, due date and payments of the invoices not yet final every day
+(:mod:`erp.outbox.feedback`, schedule ``erp_feedback_daily``).
 """
 
 from datetime import UTC, date, datetime
@@ -64,6 +66,7 @@ BILLING_JOB = "billing_run"
 #: Finance operations own the billing run (as they own the billing marts, see dbt meta).
 BILLING_OWNERS = ["team:finance_operations"]
 REPLAY_JOB = "billing_replay"
+FEEDBACK_JOB = "erp_feedback"
 
 #: First billing period the partitions offer (backfills start here); ``YYYY-MM-DD``.
 # Partitions are part of the definitions, so D2B_BILLING_START is read when they load.
@@ -370,6 +373,53 @@ def billing_replay() -> None:
     replay_dead_letters()
 
 
+@dg.op(
+    pool=WAREHOUSE_POOL,
+    retry_policy=BILLING_RETRY_POLICY,
+    description=(
+        "Read the state, due date and payments of every ERP invoice not yet paid or "
+        "cancelled into raw.erp_api__invoice_status (one reading each, insert-only)."
+    ),
+)
+def read_erp_feedback(
+    context: dg.OpExecutionContext, d2b: D2BSettingsResource, erp: ErpResource
+) -> None:
+    """Append today's reading of the open ERP invoices, then mirror it to the warehouse."""
+    settings = d2b.settings()
+    adapter = erp.adapter()
+    try:
+        with open_store(settings.billing.store, settings.warehouse) as con:
+            result = outbox.read_feedback(con, adapter, context.run_id)
+    finally:
+        adapter.close()
+    mirror_to_warehouse(settings.billing.store, settings.warehouse)
+    context.log.info(
+        "ERP feedback: %d open invoices asked, %d read, by state %s",
+        result.asked,
+        result.read,
+        result.states,
+    )
+
+
+@dg.job(
+    name=FEEDBACK_JOB,
+    description="Read the ERP's state, due date and payments of our open invoices.",
+)
+def erp_feedback() -> None:
+    """The daily ERP feedback (independent of billing: it sends nothing)."""
+    read_erp_feedback()
+
+
+#: Daily at 01:30, before the nightly refresh (02:00) rebuilds AR aging and paid hours.
+erp_feedback_schedule = dg.ScheduleDefinition(
+    name="erp_feedback_daily",
+    job=erp_feedback,
+    cron_schedule="30 1 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Reads the ERP's state, due dates and payments of the invoices not yet final.",
+)
+
 BILLING_SELECTION = dg.AssetSelection.groups(BILLING_GROUP)
 
 billing_job = dg.define_asset_job(
@@ -386,7 +436,7 @@ billing_schedule = dg.build_schedule_from_partitioned_job(
 
 defs = dg.Definitions(
     assets=[erp_outbox, erp_send, erp_read_back, erp_reconciliation],
-    jobs=[billing_job, billing_replay],
-    schedules=[billing_schedule],
+    jobs=[billing_job, billing_replay, erp_feedback],
+    schedules=[billing_schedule, erp_feedback_schedule],
     resources={"erp": ErpResource()},
 )

@@ -69,7 +69,8 @@
 {%- endmacro %}
 
 {#- The ids of ERP invoices with an export (of the invoice or a line, legacy or read back
-    from the write-back) landed after `since` (a timestamp literal), as a select. -#}
+    from the write-back) or an ERP feedback reading landed after `since` (a timestamp
+    literal), as a select. -#}
 {% macro changed_invoices_since(since) -%}
     select invoice_source_id from {{ ref('stg_erp__invoices') }}
     where ingested_at > {{ since }}
@@ -82,6 +83,10 @@
     union
     select invoice_source_id from {{ ref('stg_erp_api__invoice_lines') }}
     where ingested_at > {{ since }}
+    union
+    -- a new ERP feedback reading (state, due date, payments) of a write-back invoice
+    select invoice_source_id from {{ ref('stg_erp_api__invoice_status') }}
+    where read_at > {{ since }}
 {%- endmacro %}
 
 {#- The earliest work date a run must rebuild (a date literal), or none to build in full.

@@ -12,6 +12,7 @@ refused the content (unknown currency, tax, validation rule) and the batch goes 
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,29 @@ from erp.model import BillingBatch
 #: State an adapter reports for a document it holds but cannot read consistently (a file-drop
 #: file whose control record does not tie with its lines). Reconciliation flags its batch.
 INVALID_STATE = "invalid"
+
+_NET_TERMS = re.compile(r"^NET(\d{1,3})$")
+_IMMEDIATE_TERMS = {"DUE_ON_RECEIPT", "IMMEDIATE", "NET0"}
+
+#: Invoice states after which nothing changes any more: the daily feedback stops reading them.
+FINAL_STATES = frozenset({"paid", "cancelled"})
+
+
+def terms_name(terms: str) -> str:
+    """Payment terms as one upper-case word (``net 30`` -> ``NET30``), their ERP name."""
+    return re.sub(r"\s+", "", terms.upper())
+
+
+def payment_term_days(terms: str) -> int | None:
+    """Days from invoice date to due date of ``terms`` (``NET30``, ``DUE_ON_RECEIPT``...).
+
+    None for terms no adapter knows how to map (a business error when sending).
+    """
+    name = terms_name(terms)
+    if name in _IMMEDIATE_TERMS:
+        return 0
+    match = _NET_TERMS.match(name)
+    return int(match.group(1)) if match else None
 
 
 class ErpError(Exception):
@@ -115,6 +139,31 @@ class ErpInvoice:
     legal_entity: str | None = None
 
 
+@dataclass(frozen=True)
+class ErpInvoiceStatus:
+    """Where an invoice stands in the ERP after billing: state, due date, payments.
+
+    Read daily by the feedback (:mod:`erp.outbox.feedback`) for the invoices not yet final
+    (:data:`FINAL_STATES`). A field the ERP cannot tell is None (a file drop knows no payments),
+    never a guess.
+    """
+
+    document_id: str
+    batch_key: str | None
+    state: str
+    currency: str
+    total_amount: Decimal
+    #: When the receivable falls due (the earliest maturity of the amounts to pay).
+    due_date: date | None = None
+    #: Paid so far and still to pay, in the invoice currency (None: the ERP cannot tell).
+    amount_paid: Decimal | None = None
+    amount_due: Decimal | None = None
+    #: The day the invoice became fully paid (its last payment's reconciliation).
+    paid_date: date | None = None
+    #: The day of the latest payment booked against it (partial payments too).
+    last_payment_date: date | None = None
+
+
 class ErpAdapter(ABC):
     """An ERP that billing batches are written to and invoices are read back from."""
 
@@ -146,6 +195,23 @@ class ErpAdapter(ABC):
     @abstractmethod
     def read_invoices(self, batch_keys: Iterable[str] | None = None) -> list[ErpInvoice]:
         """Read the invoices carrying ``batch_keys`` (all write-back invoices when None)."""
+
+    def read_statuses(self, batch_keys: Iterable[str]) -> list[ErpInvoiceStatus]:
+        """The state, due date and payments of the invoices carrying ``batch_keys``.
+
+        This default knows only what :meth:`read_invoices` gives (state and total, no due
+        date or payments); adapters that can tell more override it.
+        """
+        return [
+            ErpInvoiceStatus(
+                document_id=invoice.document_id,
+                batch_key=invoice.batch_key,
+                state=invoice.state,
+                currency=invoice.currency,
+                total_amount=invoice.total_amount,
+            )
+            for invoice in self.read_invoices(list(batch_keys))
+        ]
 
     @abstractmethod
     def post(self, document_ids: Sequence[str], acknowledge: Iterable[str] = ()) -> None:

@@ -39,7 +39,7 @@ import os
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -52,7 +52,9 @@ from erp.adapters.base import (
     ErpDocument,
     ErpInvoice,
     ErpInvoiceLine,
+    ErpInvoiceStatus,
     TransientErpError,
+    payment_term_days,
 )
 from erp.model import LABOUR, BillingBatch
 
@@ -129,6 +131,8 @@ class ParsedFile:
 
     invoice: ErpInvoice
     problems: tuple[str, ...]
+    #: The payment terms of the file's first line (``NET30``...), None when it has no line.
+    payment_terms: str | None = None
 
 
 class FileDropAdapter(ErpAdapter):
@@ -367,6 +371,41 @@ class FileDropAdapter(ErpAdapter):
                 return None
         return parse(data, document_id=path.name, state=state)
 
+    def read_statuses(self, batch_keys: Iterable[str]) -> list[ErpInvoiceStatus]:
+        """State and due date of the files of ``batch_keys``; payments are unknown (None).
+
+        A drop folder has no channel back for payments: the state is ``draft`` (waiting) or
+        ``posted`` (acknowledged by the import), never ``paid``, so every acknowledged file
+        is read again each day. The due date is the invoice date plus the days of the
+        file's payment terms.
+        """
+        statuses = []
+        try:
+            for key in dict.fromkeys(batch_keys):
+                for path, state in self._locate(key):
+                    parsed = self._read(path, state)
+                    if parsed is None:
+                        continue
+                    invoice = parsed.invoice
+                    days = payment_term_days(parsed.payment_terms or "")
+                    statuses.append(
+                        ErpInvoiceStatus(
+                            document_id=invoice.document_id,
+                            batch_key=invoice.batch_key,
+                            state=invoice.state,
+                            currency=invoice.currency,
+                            total_amount=invoice.total_amount,
+                            due_date=(
+                                invoice.invoice_date + timedelta(days=days)
+                                if invoice.invoice_date and days is not None
+                                else None
+                            ),
+                        )
+                    )
+        except OSError as exc:
+            raise TransientErpError(f"drop folder {self.root} unreadable: {exc}") from exc
+        return statuses
+
     def post(self, document_ids: Sequence[str], acknowledge: Iterable[str] = ()) -> None:
         """Not possible here: the ERP posts a file when it imports it (then ``posted``)."""
         if document_ids:
@@ -465,7 +504,8 @@ def parse(data: bytes, document_id: str, state: str = DRAFT_STATE) -> ParsedFile
         total_amount=untaxed + tax_total,
         lines=tuple(lines),
     )
-    return ParsedFile(invoice, tuple(problems))
+    terms = rows[2][columns.index("payment_terms")] if len(rows) > 2 and header else None
+    return ParsedFile(invoice, tuple(problems), terms or None)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -32,7 +32,6 @@ import datetime as dt
 import hashlib
 import http.client
 import logging
-import re
 import socket
 import sqlite3
 import xmlrpc.client
@@ -42,13 +41,17 @@ from typing import Any
 
 from erp.adapters import tryton_bootstrap as boot
 from erp.adapters.base import (
+    FINAL_STATES,
     BusinessErpError,
     CreateResult,
     ErpAdapter,
     ErpDocument,
     ErpInvoice,
     ErpInvoiceLine,
+    ErpInvoiceStatus,
     TransientErpError,
+    payment_term_days,
+    terms_name,
 )
 from erp.keys import line_note, parse_line_note
 from erp.model import LABOUR, BillingBatch
@@ -56,8 +59,6 @@ from erp.settings import TrytonSettings
 
 logger = logging.getLogger(__name__)
 
-_TERMS = re.compile(r"^NET\s*(\d{1,3})$", re.IGNORECASE)
-_IMMEDIATE_TERMS = {"DUE_ON_RECEIPT", "IMMEDIATE", "NET0"}
 #: Lines per create transaction. Measured embedded: ~265 lines/s for 5-line invoices and
 #: ~365 for 40-line invoices at 300-500 lines; fewer at 150 (per-call overhead) and at 800
 #: (trytond's per-record bookkeeping grows with the number of records in one call).
@@ -304,7 +305,7 @@ class TrytonAdapter(ErpAdapter):
         missing = sorted({ln.tax_code for ln in batch.lines} - company["taxes"].keys())
         if missing:
             raise BusinessErpError(f"No Tryton tax for tax code(s) {', '.join(missing)}")
-        if _payment_term_days(batch.payment_terms) is None:
+        if payment_term_days(batch.payment_terms) is None:
             raise BusinessErpError(f"Unknown payment terms {batch.payment_terms!r}")
 
     def _ensure_master_data(self, batches: Sequence[BillingBatch]) -> None:
@@ -346,11 +347,11 @@ class TrytonAdapter(ErpAdapter):
                 )
             }
 
-        terms = {_term_name(b.payment_terms) for b in batches} - self._ref["terms"].keys()
+        terms = {terms_name(b.payment_terms) for b in batches} - self._ref["terms"].keys()
         if terms:
             values = []
             for name in sorted(terms):
-                days = _payment_term_days(name)
+                days = payment_term_days(name)
                 line: dict[str, Any] = {"type": "remainder"}
                 if days:
                     line["relativedeltas"] = [("create", [{"days": days}])]
@@ -452,7 +453,7 @@ class TrytonAdapter(ErpAdapter):
             "currency": currency,
             "account": company["receivable"],
             "journal": ref["journal"],
-            "payment_term": ref["terms"][_term_name(batch.payment_terms)]["id"],
+            "payment_term": ref["terms"][terms_name(batch.payment_terms)]["id"],
             "invoice_date": batch.invoice_date,
             "reference": batch.batch_key,
             "description": f"{batch.description} ({batch.legal_entity})",
@@ -627,6 +628,92 @@ class TrytonAdapter(ErpAdapter):
             for h in headers
         ]
 
+    def read_statuses(self, batch_keys: Iterable[str]) -> list[ErpInvoiceStatus]:
+        """State, due date and payments of the invoices carrying ``batch_keys``.
+
+        Due date: the earliest maturity date of the invoice's lines to pay (its receivable
+        move lines, one per payment-term instalment). Amount due: Tryton's ``amount_to_pay``
+        (the lines to pay and payment lines not yet reconciled) while posted, 0 once paid or
+        cancelled, unknown (None) before posting. Paid date: Tryton's ``reconciled`` (the
+        date of the reconciliation that paid the last line). Last payment: the latest date
+        of the payment lines and of the lines that reconciled the lines to pay.
+        """
+        self.connect()
+        keys = list(dict.fromkeys(batch_keys))
+        headers: list[dict[str, Any]] = []
+        for start in range(0, len(keys), _READ_CHUNK):
+            headers += self._call(
+                "account.invoice",
+                "search_read",
+                [("type", "=", "out"), ("reference", "in", keys[start : start + _READ_CHUNK])],
+                0,
+                None,
+                [("id", "ASC")],
+                [
+                    "reference",
+                    "state",
+                    "currency.code",
+                    "total_amount",
+                    "amount_to_pay",
+                    "reconciled",
+                    "lines_to_pay",
+                    "payment_lines",
+                    "reconciliation_lines",
+                ],
+            )
+        line_ids = sorted(
+            {
+                line
+                for h in headers
+                for field in ("lines_to_pay", "payment_lines", "reconciliation_lines")
+                for line in h[field]
+            }
+        )
+        move_lines: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(line_ids), _LOOKUP_CHUNK):
+            for row in self._call(
+                "account.move.line",
+                "read",
+                line_ids[start : start + _LOOKUP_CHUNK],
+                ["date", "maturity_date"],
+            ):
+                move_lines[row["id"]] = row
+        statuses = []
+        for h in headers:
+            total = _to_decimal(h["total_amount"])
+            maturities = [
+                move_lines[i]["maturity_date"]
+                for i in h["lines_to_pay"]
+                if move_lines[i]["maturity_date"]
+            ]
+            payments = [
+                move_lines[i]["date"] for i in (*h["payment_lines"], *h["reconciliation_lines"])
+            ]
+            state = h["state"]
+            amount_due: Decimal | None = None
+            amount_paid: Decimal | None = None
+            if state == "posted":
+                amount_due = _to_decimal(h["amount_to_pay"])
+                amount_paid = total - amount_due
+            elif state in FINAL_STATES:
+                amount_due = Decimal(0)
+                amount_paid = total if state == "paid" else Decimal(0)
+            statuses.append(
+                ErpInvoiceStatus(
+                    document_id=str(h["id"]),
+                    batch_key=h["reference"],
+                    state=state,
+                    currency=(h.get("currency.") or {}).get("code", ""),
+                    total_amount=total,
+                    due_date=min(maturities, default=None),
+                    amount_paid=amount_paid,
+                    amount_due=amount_due,
+                    paid_date=h["reconciled"] if state == "paid" else None,
+                    last_payment_date=max(payments, default=None),
+                )
+            )
+        return statuses
+
     def post(self, document_ids: Sequence[str], acknowledge: Iterable[str] = ()) -> None:
         """Post draft invoices: Tryton numbers them and books their accounting moves.
 
@@ -713,18 +800,6 @@ def _map_embedded_error(exc: Exception) -> Exception:
 
 def _product_code(kind: str, category: str) -> str:
     return f"{boot.PRODUCT_PREFIX}-{kind}-{category}".upper()
-
-
-def _term_name(terms: str) -> str:
-    return re.sub(r"\s+", "", terms.upper())
-
-
-def _payment_term_days(terms: str) -> int | None:
-    name = _term_name(terms)
-    if name in _IMMEDIATE_TERMS:
-        return 0
-    match = _TERMS.match(name)
-    return int(match.group(1)) if match else None
 
 
 def _chunks(batches: Sequence[BillingBatch], max_lines: int) -> Iterable[list[BillingBatch]]:

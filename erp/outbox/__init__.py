@@ -34,6 +34,7 @@ import the steps from here.
 """
 
 from erp.outbox.dry_run import PlanItem, plan
+from erp.outbox.feedback import FeedbackResult, read_feedback
 from erp.outbox.freezing import FreezeResult, freeze
 from erp.outbox.reading_back import ReadBackResult, read_back, read_back_load
 from erp.outbox.reconciling import ReconcileResult, reconcile
@@ -77,6 +78,7 @@ __all__ = [
     "STATUSES",
     "TRANSITIONS",
     "Backoff",
+    "FeedbackResult",
     "FreezeResult",
     "Hold",
     "PlanItem",
@@ -95,6 +97,7 @@ __all__ = [
     "plan",
     "read_back",
     "read_back_load",
+    "read_feedback",
     "reconcile",
     "release",
     "replay_dead_letters",

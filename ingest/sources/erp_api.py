@@ -56,5 +56,28 @@ INVOICE_LINES = SourceSchema(
     ),
 )
 
-#: Both read-back tables, invoices first.
-SCHEMAS = (INVOICES, INVOICE_LINES)
+INVOICE_STATUS = SourceSchema(
+    system="erp_api",
+    entity="invoice_status",
+    key=("erp_adapter", "document_id"),
+    description=(
+        "One row per reading of an invoice not yet final: state, due date and payments, read "
+        "daily by the ERP feedback (insert-only: every reading is kept, the newest wins)."
+    ),
+    columns=(
+        Column("erp_adapter", "VARCHAR", required=True),
+        Column("document_id", "VARCHAR", required=True),
+        Column("batch_key", "VARCHAR"),
+        Column("state", "VARCHAR", required=True),
+        Column("currency", "VARCHAR", required=True),
+        Column("total_amount", "DECIMAL(18, 4)", required=True),
+        Column("due_date", "DATE", description="Earliest maturity of the amounts to pay."),
+        Column("amount_paid", "DECIMAL(18, 4)", description="NULL: the ERP cannot tell."),
+        Column("amount_due", "DECIMAL(18, 4)", description="NULL: not posted, or unknown."),
+        Column("paid_date", "DATE", description="The day it became fully paid."),
+        Column("last_payment_date", "DATE", description="The latest payment booked against it."),
+    ),
+)
+
+#: The read-back tables, invoices first, then the feedback's status readings.
+SCHEMAS = (INVOICES, INVOICE_LINES, INVOICE_STATUS)

@@ -1,7 +1,8 @@
 -- ERP invoices with their client account, contract, and release and payment state at the
 -- as-of date: the legacy ERP export (latest version of each; client by explicit key, then
 -- the MDM mapping) and the invoices Deliver-to-Bill wrote to the ERP (read back; client,
--- contract and legal entity from the outbox batch they were created from).
+-- contract and legal entity from the outbox batch they were created from; due date and
+-- payments from the newest reading of the daily ERP feedback).
 
 with
 
@@ -126,6 +127,45 @@ fx as (
 
 ),
 
+-- the daily ERP feedback: each invoice's newest reading known at the as-of date
+feedback_readings as (
+
+    select
+        *,
+        row_number() over (
+            partition by invoice_source_id order by read_at desc, load_id desc
+        ) as reading_rank
+    from {{ ref('stg_erp_api__invoice_status') }}
+    where {{ known_at_as_of('read_at') }}
+
+),
+
+feedback as (
+
+    select * from feedback_readings
+    where reading_rank = 1
+
+),
+
+-- the invoice's state is the newer of the billing run's read-back and the feedback's reading
+written_back_current as (
+
+    select
+        read_back.*,
+        case
+            when feedback.read_at >= read_back.ingested_at then feedback.erp_state
+            else read_back.erp_state
+        end as current_erp_state,
+        feedback.due_date,
+        feedback.paid_date,
+        feedback.amount_paid,
+        feedback.amount_remaining
+    from written_back_invoices as read_back
+    left join feedback
+        on read_back.invoice_source_id = feedback.invoice_source_id
+
+),
+
 -- Tryton's states: draft and validated invoices are not released; posted and paid are.
 -- The read-back is the ERP's current state, without the moment of posting: a posted
 -- invoice counts as released on its accounting date, but never before the day it was
@@ -136,7 +176,7 @@ written_back_invoices_dated as (
     select
         written_back_invoices.*,
         case
-            when written_back_invoices.erp_state in ('posted', 'paid')
+            when written_back_invoices.current_erp_state in ('posted', 'paid')
                 then greatest(
                     coalesce(
                         written_back_invoices.accounting_date, written_back_invoices.invoice_date
@@ -144,7 +184,7 @@ written_back_invoices_dated as (
                     cast(coalesce(outbox.sent_at, outbox.frozen_at) as date)
                 )
         end as released_date
-    from written_back_invoices
+    from written_back_current as written_back_invoices
     left join outbox
         on written_back_invoices.batch_key = outbox.batch_key
 
@@ -170,22 +210,25 @@ written_back as (
         fx.base_per_unit,
         written_back_invoices.invoice_date,
         outbox.billing_period as posting_period,
-        written_back_invoices.erp_state as approval_status,
-        written_back_invoices.erp_state as status,
+        written_back_invoices.current_erp_state as approval_status,
+        written_back_invoices.current_erp_state as status,
         written_back_invoices.released_date,
-        cast(null as date) as due_date,
-        cast(null as date) as paid_date,
+        -- due date and payments: the ERP feedback's (NULL before its first reading)
+        written_back_invoices.due_date,
+        written_back_invoices.paid_date,
         cast(null as varchar) as payment_terms,
         cast(null as varchar) as memo,
         written_back_invoices.subtotal,
         written_back_invoices.tax_total,
         written_back_invoices.total,
-        cast(null as decimal(18, 2)) as amount_paid,
-        cast(null as decimal(18, 2)) as amount_remaining,
+        written_back_invoices.amount_paid,
+        written_back_invoices.amount_remaining,
         coalesce(written_back_invoices.released_date <= {{ as_of_date() }}, false) as is_released,
         coalesce(
-            written_back_invoices.erp_state = 'paid'
-            and written_back_invoices.invoice_date <= {{ as_of_date() }},
+            written_back_invoices.current_erp_state = 'paid'
+            and coalesce(
+                written_back_invoices.paid_date, written_back_invoices.invoice_date
+            ) <= {{ as_of_date() }},
             false
         ) as is_paid,
         -- created in the ERP when the batch was sent
