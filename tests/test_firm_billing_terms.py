@@ -59,7 +59,7 @@ def test_each_method_has_its_unbilled_amount(firm_run):
     rows = query(
         firm_run.warehouse,
         "SELECT c.project_code, u.billing_method, u.billing_basis, u.amount_due, "
-        "u.invoiced_labour_amount, u.wip_value, u.unbilled_amount, u.over_cap_hours, "
+        "u.invoiced_amount, u.wip_value, u.unbilled_amount, u.over_cap_hours, "
         "u.over_cap_value "
         "FROM marts.contract_unbilled_by_method AS u "
         "JOIN marts.dim_contracts AS c USING (contract_id) ORDER BY 1",
