@@ -1,7 +1,7 @@
 -- The records the billing write-back may put on an invoice (docs/design.md §6 step 1): one row per
--- time entry, expense or schedule amount, in the contract of `erp.candidates` (the write-back groups rows
--- into invoice lines and batches, so batch and line keys are computed where they are
--- checked). A record is a candidate when, as of the as-of date, it is
+-- time entry, expense or schedule amount, in the contract of `erp.candidates` (the write-back
+-- groups rows into invoice lines and batches, so batch and line keys are computed where they
+-- are checked). A record is a candidate when, as of the as-of date, it is
 --   approved, billable, valid (no record-level exception) and on a contract without a
 --   contract-level exception, has a price (labour: a resolved bill rate; expense: a rebill
 --   amount in the contract currency), is on no ERP invoice line and in no billing batch yet,
