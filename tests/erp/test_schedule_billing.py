@@ -1,6 +1,6 @@
 """Billing every method (docs/design.md §4, §6): the candidate records of a firm's schedule
 amounts, written by hand from the definitions, become one invoice line per line kind in a
-real (embedded) Tryton, exactly once.
+real (embedded) Tryton, exactly once, and in the file drop's journal import.
 
 Client ACME (US01, USD, tax US-EXEMPT), June 2026:
 
@@ -13,11 +13,13 @@ Client ACME (US01, USD, tax US-EXEMPT), June 2026:
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from erp.adapters.filedrop import COLUMNS
 from erp.candidates import batches_from_rows
 from erp.model import (
     FIXED_FEE_INSTALMENT,
@@ -124,3 +126,24 @@ def test_the_write_back_bills_one_line_per_kind_once(warehouse, tryton):
     again = run_billing(warehouse, tryton, rebuilt, "run-2", backoff=NO_BACKOFF)
     assert again.freeze["frozen"] == 0 and again.send["erp_calls"] == 0
     assert_exactly_once(warehouse, tryton, batches)
+
+
+def test_the_file_drop_writes_each_kind_as_its_product_and_unit(filedrop):
+    batches = batches_from_rows(CANDIDATES)
+    assert all(r.created for r in filedrop.create_if_absent(batches))
+    written = set()
+    for batch in batches:
+        path = filedrop.document_path(batch.batch_key)
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        assert tuple(rows[1]) == COLUMNS
+        for row in rows[2:]:
+            line = dict(zip(COLUMNS, row, strict=True))
+            written.add((line["product_code"], line["uom"], line["quantity"], line["amount"]))
+    assert written == {
+        ("D2B-FIXED_FEE_INSTALMENT-FIXED_FEE", "UNIT", "1", "10000.00"),
+        ("D2B-RETAINER_FEE-RETAINER", "UNIT", "1", "5000.00"),
+        ("D2B-RETAINER_OVERAGE-RETAINER", "HOUR", "2", "300.00"),
+        ("D2B-MILESTONE-MILESTONE", "UNIT", "1", "8000.00"),
+        ("D2B-LABOUR-CONSULTANT", "HOUR", "6", "1200.00"),
+    }
