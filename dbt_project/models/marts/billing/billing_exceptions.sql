@@ -33,16 +33,6 @@ findings as (
         reason,
         detail
     from {{ ref('int_record_date_exceptions') }}
-    union all
-    -- held past a not-to-exceed cap (docs/design.md §4): billed only after a change order
-    select
-        source_system,
-        'time_entries' as source_entity,
-        source_id,
-        exclusion_reason as reason,
-        'past the contract''s not-to-exceed cap: held, not billed' as detail
-    from {{ ref('wip_excluded_time_entries') }}
-    where exclusion_reason = 'over_cap'
 
 ),
 
