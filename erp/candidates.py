@@ -1,8 +1,9 @@
 """From the warehouse's candidate records to billing batches (docs/design.md §6).
 
-The mart ``marts.billing_batch_candidates`` has one row per billable record (a time entry or
-an expense) that goes on an invoice of a billing period; :func:`batches_for_period` groups
-its rows into the lines a client reads and the batches (draft invoices) the outbox freezes.
+The mart ``marts.billing_batch_candidates`` has one row per billable record (a time entry, an
+expense or a schedule amount of a contract) that goes on an invoice of a billing period;
+:func:`batches_for_period` groups its rows into the lines a client reads and the batches
+(draft invoices) the outbox freezes.
 Grouping happens here, in one place, so the batch and line keys (``erp.keys``) are computed
 by the same code that checks them.
 
@@ -17,19 +18,21 @@ Columns the relation must have (:data:`CANDIDATE_COLUMNS`):
 ``currency``              contract currency (ISO 4217)
 ``invoice_date``          invoice date (the period end for periodic billing)
 ``payment_terms``         ``Net 30``...
-``line_kind``             ``labour`` or ``expense``
-``line_category``         ERP service product: role family or expense category
+``line_kind``             one of ``erp.model.LINE_KINDS``
+``line_category``         ERP service product: role family, expense category, billing method
 ``line_description``      the line's text (role, project, task, period; or expense type)
-``unit_price``            labour: the resolved bill rate; expense: ignored (NULL)
+``unit_price``            hourly kinds: the rate (labour: the resolved bill rate); else NULL
 ``tax_code``              tax code from the firm's tax rules
 ``tax_rate``              tax rate as a fraction (``0.2`` for 20 %)
 ``correlation_id``        the record's correlation id (docs/design.md §3)
-``quantity``              labour: hours of the record; expense: ignored
-``amount``                expense: the record's rebilled amount in the contract currency
+``quantity``              hourly kinds: hours of the record; else ignored
+``amount``                other kinds: the amount (expense: rebilled, contract currency)
 ========================  ================================================================
 
-A labour line sums the hours of records sharing its description, price and tax; an expense
-line is one unit priced at the sum of its records' amounts.
+A line of an hourly kind (``labour``, ``retainer_overage``) sums the hours of records sharing
+its description, price and tax; a line of any other kind (an expense category, a fixed-fee
+instalment, a retainer fee, a milestone) is one unit priced at the sum of its records'
+amounts.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import Any
 
 import duckdb
 
-from erp.model import EXPENSE, LABOUR, BatchLine, BillingBatch, line_tax
+from erp.model import HOURLY_KINDS, BatchLine, BillingBatch, line_tax
 
 CANDIDATE_COLUMNS = (
     "period",
@@ -83,7 +86,7 @@ def candidate_rows(
 ) -> list[dict[str, Any]]:
     """The candidate records that group into ``batches`` (the inverse of grouping).
 
-    Labour hours are spread over a line's records; expense amounts likewise. ``tax_rates``
+    Hours are spread over a line's records; amounts likewise. ``tax_rates``
     maps each tax code to its rate (a fraction). Used to seed a candidates table from
     batches (tests, demos); the pipeline's mart is built by dbt.
     """
@@ -91,7 +94,8 @@ def candidate_rows(
     for batch in batches:
         for line in batch.lines:
             count = len(line.correlation_ids)
-            total = line.quantity if line.kind == LABOUR else line.unit_price
+            hourly = line.kind in HOURLY_KINDS
+            total = line.quantity if hourly else line.unit_price
             share = (total / count).quantize(Decimal("0.01"))
             parts = [share] * (count - 1) + [total - share * (count - 1)]
             for correlation_id, part in zip(line.correlation_ids, parts, strict=True):
@@ -108,12 +112,12 @@ def candidate_rows(
                         "line_kind": line.kind,
                         "line_category": line.category,
                         "line_description": line.description,
-                        "unit_price": line.unit_price if line.kind == LABOUR else None,
+                        "unit_price": line.unit_price if hourly else None,
                         "tax_code": line.tax_code,
                         "tax_rate": tax_rates[line.tax_code],
                         "correlation_id": correlation_id,
-                        "quantity": part if line.kind == LABOUR else None,
-                        "amount": part if line.kind == EXPENSE else None,
+                        "quantity": part if hourly else None,
+                        "amount": None if hourly else part,
                     }
                 )
     return rows
@@ -192,7 +196,7 @@ def batches_from_rows(rows: Iterable[dict[str, Any]]) -> list[BillingBatch]:
     rates: dict[tuple, Decimal] = {}
     for row in rows:
         batch_id = tuple(row[name] for name in _BATCH_FIELDS)
-        unit_price = row["unit_price"] if row["line_kind"] == LABOUR else None
+        unit_price = row["unit_price"] if row["line_kind"] in HOURLY_KINDS else None
         line_id = (*(row[name] for name in _LINE_FIELDS[:3]), unit_price, row["tax_code"])
         grouped[batch_id][line_id].append(row)
         rate = Decimal(row["tax_rate"])
@@ -205,12 +209,12 @@ def batches_from_rows(rows: Iterable[dict[str, Any]]) -> list[BillingBatch]:
         for line_id, records in lines.items():
             kind, category, description, unit_price, tax_code = line_id
             rate = rates[(*batch_id, *line_id)]
-            if kind == EXPENSE:
-                quantity = Decimal(1)
-                unit_price = sum((Decimal(r["amount"]) for r in records), Decimal(0))
-            else:
+            if kind in HOURLY_KINDS:
                 quantity = sum((Decimal(r["quantity"]) for r in records), Decimal(0))
                 unit_price = Decimal(unit_price)
+            else:
+                quantity = Decimal(1)
+                unit_price = sum((Decimal(r["amount"]) for r in records), Decimal(0))
             built.append(
                 BatchLine(
                     kind=kind,

@@ -19,12 +19,19 @@ from erp import keys
 
 LABOUR = "labour"
 EXPENSE = "expense"
-LINE_KINDS = (LABOUR, EXPENSE)
+# A contract's billing schedule (docs/design.md §4): one line per due amount.
+FIXED_FEE_INSTALMENT = "fixed_fee_instalment"
+RETAINER_FEE = "retainer_fee"
+RETAINER_OVERAGE = "retainer_overage"
+MILESTONE = "milestone"
+LINE_KINDS = (LABOUR, EXPENSE, FIXED_FEE_INSTALMENT, RETAINER_FEE, RETAINER_OVERAGE, MILESTONE)
+#: Kinds billed as hours x rate (unit: hour); the others are one unit at an amount.
+HOURLY_KINDS = (LABOUR, RETAINER_OVERAGE)
 
 #: Minor-unit exponents that differ from 2 (ISO 4217). Mirrors the ERP's currency rounding.
 _CURRENCY_DIGITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3}
-#: Quantity precision the ERP keeps per kind: hours to 1/100, expense lines are counts.
-QUANTITY_DIGITS = {LABOUR: 2, EXPENSE: 0}
+#: Quantity precision the ERP keeps per kind: hours to 1/100, amount lines are counts.
+QUANTITY_DIGITS = {kind: 2 if kind in HOURLY_KINDS else 0 for kind in LINE_KINDS}
 #: Unit price precision (Tryton's default ``product.price_decimal``).
 PRICE_DIGITS = 4
 
@@ -79,8 +86,11 @@ class ControlTotals:
 class BatchLine:
     """One invoice line as the client reads it.
 
-    ``category`` names the ERP service product: the role family for labour (for example
-    ``consulting``), the expense category for expenses (``airfare``, ``lodging``...).
+    ``kind`` is one of :data:`LINE_KINDS`: ``labour`` and ``retainer_overage`` bill hours at a
+    rate (:data:`HOURLY_KINDS`), the others one unit at an amount. ``category`` names the ERP
+    service product with the kind: the role family for labour (for example ``consulting``),
+    the expense category for expenses (``airfare``, ``lodging``...), the contract's billing
+    method for a schedule line (``fixed_fee``, ``retainer``, ``milestone``).
     ``tax_amount`` is the warehouse's expected tax for the line (see :func:`line_tax`).
     ``line_key`` is filled in by the batch; leave it empty when building lines.
     """

@@ -41,3 +41,14 @@ def test_without_caps_or_schedules_no_work_is_excluded_from_wip(sample_run: Pipe
     assert query(sample_run.warehouse, "SELECT count(*) FROM marts.wip_excluded_time_entries") == [
         (0,)
     ]
+
+
+def test_without_schedule_lines_only_time_and_expenses_are_billing_candidates(
+    sample_run: PipelineRun,
+) -> None:
+    kinds = query(
+        sample_run.warehouse, "SELECT DISTINCT line_kind FROM marts.billing_batch_candidates"
+    )
+    assert kinds and {kind for (kind,) in kinds} <= {"labour", "expense"}
+    schedule_amounts = "SELECT count(*) FROM intermediate.int_contract_schedule_amounts"
+    assert query(sample_run.warehouse, schedule_amounts) == [(0,)]

@@ -59,7 +59,7 @@ def test_each_method_has_its_unbilled_amount(firm_run):
     rows = query(
         firm_run.warehouse,
         "SELECT c.project_code, u.billing_method, u.billing_basis, u.amount_due, "
-        "u.invoiced_labour_amount, u.wip_value, u.unbilled_amount, u.over_cap_hours, "
+        "u.invoiced_amount, u.wip_value, u.unbilled_amount, u.over_cap_hours, "
         "u.over_cap_value "
         "FROM marts.contract_unbilled_by_method AS u "
         "JOIN marts.dim_contracts AS c USING (contract_id) ORDER BY 1",
@@ -131,3 +131,54 @@ def test_work_held_past_the_cap_is_no_billing_candidate(firm_run):
     by_id = dict(entries)
     assert (by_id["2500000001"],) in candidates
     assert (by_id["2500000002"],) not in candidates
+
+
+def test_candidates_bill_exactly_the_due_schedule_amounts(firm_run):
+    # P-2002: instalment 1 (due 31 May) is covered by the ERP's labour line of 10000.00,
+    # instalment 2 (due 30 June) is billed, instalment 3 (due 31 July) is not due. P-2003:
+    # June's fee and its 2 h overage at 150.00; July has not started. P-2004: the accepted
+    # milestone only.
+    rows = query(
+        firm_run.warehouse,
+        "SELECT c.project_code, b.period, b.line_kind, b.line_category, b.line_description, "
+        "b.quantity, b.unit_price, b.amount, b.tax_code "
+        "FROM marts.billing_batch_candidates AS b "
+        "JOIN marts.dim_contracts AS c ON b.contract_ref = c.source_id "
+        "WHERE b.line_kind NOT IN ('labour', 'expense') ORDER BY 1, 3",
+    )
+    contract = dict(
+        query(firm_run.warehouse, "SELECT project_code, contract_name FROM marts.dim_contracts")
+    )
+    d = Decimal
+    assert rows == [
+        ("P-2002", "2026-06", "fixed_fee_instalment", "fixed_fee",
+         f"Fixed fee - {contract['P-2002']} - Instalment 2 of 3 (BSL-000002)",
+         None, None, d("10000.00"), "US-EXEMPT"),
+        ("P-2003", "2026-06", "retainer_fee", "retainer",
+         f"Retainer - {contract['P-2003']} - June 2026 (BSL-000004)",
+         None, None, d("5000.00"), "US-EXEMPT"),
+        ("P-2003", "2026-06", "retainer_overage", "retainer",
+         f"Retainer overage - {contract['P-2003']} - June 2026 (BSL-000004)",
+         d("2.0000"), d("150.0000"), None, "US-EXEMPT"),
+        ("P-2004", "2026-06", "milestone", "milestone",
+         f"Milestone - {contract['P-2004']} - Design signed off (BSL-000006)",
+         None, None, d("8000.00"), "US-EXEMPT"),
+    ]  # fmt: skip
+    # the candidates bill what the schedule basis has unbilled, no more
+    (unbilled,) = query(
+        firm_run.warehouse,
+        "SELECT sum(unbilled_amount) FROM marts.contract_unbilled_by_method "
+        "WHERE billing_basis = 'schedule'",
+    )[0]
+    billed = sum((amount if amount is not None else q * p) for *_, q, p, amount, _ in rows)
+    assert billed == unbilled == d("23300.00")
+
+
+def test_hours_of_a_schedule_contract_are_never_billed_as_time(firm_run):
+    billed_hours = query(
+        firm_run.warehouse,
+        "SELECT c.project_code FROM marts.billing_batch_candidates AS b "
+        "JOIN marts.dim_contracts AS c ON b.contract_ref = c.source_id "
+        "WHERE b.line_kind = 'labour'",
+    )
+    assert billed_hours == [("P-2001",)]

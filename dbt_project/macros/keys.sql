@@ -22,3 +22,14 @@
 {% macro surrogate_key(source_system, source_id) -%}
     case when {{ source_id }} is not null then {{ hash_key([source_system, source_id]) }} end
 {%- endmacro %}
+
+{#- The invoice line kind of a billing schedule line's fee (docs/design.md §4): its correlation
+    id is correlation_id('salesforce', <this kind>, <schedule line id>); a retainer period's
+    overage is a second amount of the same line, kind retainer_overage. -#}
+{% macro schedule_fee_line_kind(line_type) -%}
+    case {{ line_type }}
+        when 'instalment' then 'fixed_fee_instalment'
+        when 'retainer_period' then 'retainer_fee'
+        when 'milestone' then 'milestone'
+    end
+{%- endmacro %}

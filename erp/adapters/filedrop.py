@@ -56,7 +56,7 @@ from erp.adapters.base import (
     TransientErpError,
     payment_term_days,
 )
-from erp.model import LABOUR, BillingBatch
+from erp.model import HOURLY_KINDS, BillingBatch
 
 logger = logging.getLogger(__name__)
 
@@ -317,7 +317,7 @@ class FileDropAdapter(ErpAdapter):
                     product_code(line.kind, line.category),
                     line.description,
                     _text(line.quantity),
-                    "HOUR" if line.kind == LABOUR else "UNIT",
+                    "HOUR" if line.kind in HOURLY_KINDS else "UNIT",
                     _text(line.unit_price),
                     _text(line.amount(batch.currency)),
                     line.tax_code,

@@ -54,7 +54,7 @@ from erp.adapters.base import (
     terms_name,
 )
 from erp.keys import line_note, parse_line_note
-from erp.model import LABOUR, BillingBatch
+from erp.model import HOURLY_KINDS, BillingBatch
 from erp.settings import TrytonSettings
 
 logger = logging.getLogger(__name__)
@@ -326,7 +326,7 @@ class TrytonAdapter(ErpAdapter):
                         "name": f"{category.replace('_', ' ').title()} ({kind})",
                         "code": _product_code(kind, category),
                         "type": "service",
-                        "default_uom": uoms["Hour" if kind == LABOUR else "Unit"]["id"],
+                        "default_uom": uoms["Hour" if kind in HOURLY_KINDS else "Unit"]["id"],
                         "account_category": self._ref["category"],
                         "list_price": Decimal(0),
                         "products": [("create", [{}])],
@@ -435,7 +435,7 @@ class TrytonAdapter(ErpAdapter):
                     "party": party["party"],
                     "product": product["id"],
                     "account": company["revenue"],
-                    "unit": ref["uoms"]["Hour" if line.kind == LABOUR else "Unit"]["id"],
+                    "unit": ref["uoms"]["Hour" if line.kind in HOURLY_KINDS else "Unit"]["id"],
                     # Tryton's quantity is a float; the model caps its decimals, so float()
                     # is exact here and Tryton rounds the amount from str(quantity).
                     "quantity": float(line.quantity),

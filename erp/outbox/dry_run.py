@@ -12,7 +12,7 @@ import duckdb
 from erp.adapters.base import (
     ErpAdapter,
 )
-from erp.model import LABOUR, BillingBatch
+from erp.model import HOURLY_KINDS, BillingBatch
 from erp.outbox.resync import BilledRecord
 from erp.outbox.store import (
     AWAITING_RELEASE,
@@ -163,7 +163,7 @@ def plan(
 
 
 def _record_amount(row: dict[str, Any]) -> Decimal:
-    """A candidate record's untaxed amount: hours x rate for labour, the amount for expenses."""
-    if row["line_kind"] == LABOUR:
+    """A candidate record's untaxed amount: hours x rate for an hourly kind, else its amount."""
+    if row["line_kind"] in HOURLY_KINDS:
         return Decimal(row["quantity"]) * Decimal(row["unit_price"])
     return Decimal(row["amount"])

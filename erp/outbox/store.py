@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS ops.erp_outbox_lines (
     line_key VARCHAR PRIMARY KEY,
     batch_key VARCHAR NOT NULL,
     line_number INTEGER NOT NULL,
-    kind VARCHAR NOT NULL,                -- labour | expense
+    kind VARCHAR NOT NULL,                -- erp.model.LINE_KINDS
     category VARCHAR NOT NULL,
     description VARCHAR NOT NULL,
     quantity DECIMAL(18, 2) NOT NULL,

@@ -52,6 +52,7 @@ final as (
         contracts.currency,
         contracts.not_to_exceed_hours,
         contracts.not_to_exceed_amount,
+        contracts.schedule_line_type,
         coalesce(lines_per_contract.schedule_line_count, 0) as schedule_line_count,
         case
             when lines_per_contract.schedule_line_count > 0 then 'schedule' else 'hours'

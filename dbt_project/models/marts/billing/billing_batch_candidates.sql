@@ -1,17 +1,22 @@
 -- The records the billing write-back may put on an invoice (docs/design.md §6 step 1): one row per
--- time entry or expense, in the contract of `erp.candidates` (the write-back groups rows
--- into invoice lines and batches, so batch and line keys are computed where they are
--- checked). A record is a candidate when, as of the as-of date, it is
+-- time entry, expense or schedule amount, in the contract of `erp.candidates` (the write-back
+-- groups rows into invoice lines and batches, so batch and line keys are computed where they
+-- are checked). A record is a candidate when, as of the as-of date, it is
 --   approved, billable, valid (no record-level exception) and on a contract without a
 --   contract-level exception, has a price (labour: a resolved bill rate; expense: a rebill
 --   amount in the contract currency), is on no ERP invoice line and in no billing batch yet,
 --   and belongs to a closed billing period (the month of its work or transaction date,
 --   ended by the as-of date). A record whose every exception is waived in force
 --   (billing_waivers, docs/erp.md "Exception waivers") counts as valid.
--- Only time-and-materials contracts bill hours x rate. Fixed-fee, retainer and milestone
--- contracts bill a fee schedule (contract_unbilled_by_method), which the write-back does not
--- bill yet; their rebillable expenses are candidates all the same. Work held past a
--- not-to-exceed cap (wip_excluded_time_entries, over_cap) is no candidate.
+-- Only time-and-materials contracts bill hours x rate (line kind labour). A schedule-basis
+-- contract bills its schedule (int_contract_schedule_amounts) instead, never its hours: each
+-- due amount not yet batched is a record of its own, billed in the month of its billable
+-- date (fixed_fee_instalment, retainer_fee, milestone: one unit at the amount;
+-- retainer_overage: the overage hours at the overage rate). Labour the ERP invoiced on such
+-- a contract outside the write-back (legacy labour lines, contract_unbilled_by_method)
+-- covers its earliest fees first, so the candidates never bill more than is unbilled.
+-- Rebillable expenses are candidates on every method. Work held past a not-to-exceed cap
+-- (wip_excluded_time_entries, over_cap) is no candidate.
 
 with
 
@@ -51,8 +56,94 @@ clients as (
 
     select
         client_id,
-        client_name
+        client_name,
+        billing_country_code
     from {{ ref('dim_clients') }}
+
+),
+
+-- a schedule bills services: the tax rule of labour
+labour_tax_rules as (
+
+    select
+        legal_entity,
+        client_country,
+        tax_code,
+        tax_rate
+    from {{ ref('stg_config__tax_rules') }}
+    where line_kind = 'labour'
+
+),
+
+schedule_amounts as (
+
+    select * from {{ ref('int_contract_schedule_amounts') }}
+    where not is_batched and amount > 0
+
+),
+
+-- ERP labour lines on a schedule-basis contract: its schedule billed outside the write-back
+labour_invoiced as (
+
+    select
+        contract_id,
+        sum(amount) as invoiced_amount
+    from {{ ref('fct_invoice_lines') }}
+    where line_kind = 'labour' and is_released
+    group by contract_id
+
+),
+
+fees_in_due_order as (
+
+    select
+        schedule_amounts.*,
+        contracts.contract_id,
+        coalesce(labour_invoiced.invoiced_amount, 0) as labour_invoiced_amount,
+        sum(schedule_amounts.amount) over (
+            partition by schedule_amounts.contract_source_id
+            order by schedule_amounts.due_date, schedule_amounts.correlation_id
+            rows between unbounded preceding and current row
+        ) as running_amount
+    from schedule_amounts
+    inner join contracts
+        on schedule_amounts.contract_source_id = contracts.source_id
+    left join labour_invoiced
+        on contracts.contract_id = labour_invoiced.contract_id
+    where schedule_amounts.line_kind != 'retainer_overage'
+
+),
+
+schedule_due as (
+
+    -- a fee, less what legacy labour lines already cover of it
+    select
+        contract_id,
+        correlation_id,
+        line_kind,
+        schedule_line_name,
+        description,
+        billable_date,
+        cast(null as decimal(18, 4)) as unit_price,
+        cast(null as decimal(12, 4)) as quantity,
+        least(amount, running_amount - labour_invoiced_amount) as amount
+    from fees_in_due_order
+    where running_amount > labour_invoiced_amount
+    union all
+    select
+        contracts.contract_id,
+        schedule_amounts.correlation_id,
+        schedule_amounts.line_kind,
+        schedule_amounts.schedule_line_name,
+        schedule_amounts.description,
+        schedule_amounts.billable_date,
+        schedule_amounts.unit_price,
+        schedule_amounts.quantity,
+        cast(null as decimal(18, 2)) as amount
+    from schedule_amounts
+    inner join contracts
+        on schedule_amounts.contract_source_id = contracts.source_id
+    where schedule_amounts.line_kind = 'retainer_overage'
 
 ),
 
@@ -150,11 +241,52 @@ rebilled_expenses as (
 
 ),
 
+scheduled as (
+
+    select
+        {{ dbt.date_trunc('month', 'schedule_due.billable_date') }} as period_start,
+        schedule_due.contract_id,
+        contracts.client_id,
+        contracts.legal_entity,
+        contracts.currency,
+        schedule_due.line_kind,
+        -- the ERP service product: the contract's billing method
+        contracts.billing_method as line_category,
+        case schedule_due.line_kind
+            when 'fixed_fee_instalment' then 'Fixed fee'
+            when 'retainer_fee' then 'Retainer'
+            when 'retainer_overage' then 'Retainer overage'
+            when 'milestone' then 'Milestone'
+        end
+        || ' - ' || coalesce(contracts.contract_name, contracts.source_id)
+        || ' - ' || coalesce(schedule_due.description, schedule_due.schedule_line_name)
+        || ' (' || schedule_due.schedule_line_name || ')' as line_description,
+        schedule_due.unit_price,
+        labour_tax_rules.tax_code,
+        labour_tax_rules.tax_rate as tax_rate_percent,
+        schedule_due.correlation_id,
+        schedule_due.quantity,
+        schedule_due.amount
+    from schedule_due
+    inner join contracts
+        on schedule_due.contract_id = contracts.contract_id
+    left join clients
+        on contracts.client_id = clients.client_id
+    left join labour_tax_rules
+        on
+            contracts.legal_entity = labour_tax_rules.legal_entity
+            and clients.billing_country_code = labour_tax_rules.client_country
+    where not contracts.has_exception and schedule_due.billable_date is not null
+
+),
+
 unioned as (
 
     select * from labour
     union all
     select * from rebilled_expenses
+    union all
+    select * from scheduled
 
 ),
 

@@ -7,8 +7,9 @@
 --               overage: (approved billable hours worked in the period - included hours,
 --               if positive) x overage rate
 --   milestone:  due = milestones accepted by the as-of date
---   schedule basis: unbilled = due - labour invoiced (ERP labour lines released by the
---               as-of date); negative = invoiced ahead of the schedule
+--   schedule basis: unbilled = due - invoiced (ERP labour and schedule lines released by
+--               the as-of date); negative = invoiced ahead of the schedule
+-- The due amounts are int_contract_schedule_amounts' (one correlation id each).
 -- Work held past a not-to-exceed cap is reported apart (over_cap), never as unbilled.
 
 with
@@ -19,96 +20,32 @@ terms as (
 
 ),
 
-schedule_lines as (
-
-    select * from {{ ref('stg_salesforce__billing_schedule_lines') }}
-    where not is_deleted
-
-),
-
-time_entries as (
-
-    select * from {{ ref('fct_time_entries') }}
-    where
-        is_billable_stage
-        and approved_at < {{ as_of_end() }}
-        and (created_at is null or created_at < {{ as_of_end() }})
-
-),
-
-retainer_periods as (
-
-    select
-        schedule_lines.contract_source_id,
-        schedule_lines.schedule_line_source_id,
-        schedule_lines.amount as period_fee,
-        greatest(
-            coalesce(sum(time_entries.hours), 0) - coalesce(schedule_lines.included_hours, 0),
-            0
-        ) as overage_hours,
-        max(schedule_lines.overage_rate) as overage_rate
-    from schedule_lines
-    inner join terms
-        on schedule_lines.contract_source_id = terms.contract_source_id
-    left join time_entries
-        on
-            schedule_lines.contract_source_id = time_entries.contract_source_id
-            and time_entries.work_date between schedule_lines.period_start
-            and schedule_lines.period_end
-    where
-        terms.billing_method = 'retainer'
-        and schedule_lines.line_type = 'retainer_period'
-        and schedule_lines.period_start <= {{ as_of_date() }}
-    group by
-        schedule_lines.contract_source_id,
-        schedule_lines.schedule_line_source_id,
-        schedule_lines.amount,
-        schedule_lines.included_hours
-
-),
-
-retainer_due as (
+schedule_due as (
 
     select
         contract_source_id,
-        sum(period_fee) as fee_due,
-        sum(overage_hours) as overage_hours,
-        sum(overage_hours * coalesce(overage_rate, 0)) as overage_amount
-    from retainer_periods
+        sum(case when line_kind != 'retainer_overage' then amount else 0 end) as fee_due,
+        sum(case when line_kind = 'retainer_overage' then quantity end) as overage_hours,
+        sum(case when line_kind = 'retainer_overage' then amount end) as overage_amount
+    from {{ ref('int_contract_schedule_amounts') }}
+    where is_due
     group by contract_source_id
 
 ),
 
-fixed_fee_and_milestone_due as (
-
-    select
-        schedule_lines.contract_source_id,
-        sum(schedule_lines.amount) as fee_due
-    from schedule_lines
-    inner join terms
-        on schedule_lines.contract_source_id = terms.contract_source_id
-    where
-        (
-            terms.billing_method = 'fixed_fee'
-            and schedule_lines.line_type = 'instalment'
-            and schedule_lines.due_date <= {{ as_of_date() }}
-        )
-        or (
-            terms.billing_method = 'milestone'
-            and schedule_lines.line_type = 'milestone'
-            and schedule_lines.acceptance_date <= {{ as_of_date() }}
-        )
-    group by schedule_lines.contract_source_id
-
-),
-
+-- labour lines (the ERP's own invoices of a schedule) and schedule amounts the write-back
+-- billed; expenses are billed apart on every method
 invoiced as (
 
     select
         contract_id,
         sum(amount) as invoiced_amount
     from {{ ref('fct_invoice_lines') }}
-    where line_kind = 'labour' and is_released
+    where
+        line_kind in (
+            'labour', 'fixed_fee_instalment', 'retainer_fee', 'retainer_overage', 'milestone'
+        )
+        and is_released
     group by contract_id
 
 ),
@@ -149,22 +86,23 @@ joined as (
         case
             when terms.billing_basis = 'schedule'
                 then
-                    coalesce(fixed_fee_and_milestone_due.fee_due, 0)
-                    + coalesce(retainer_due.fee_due, 0)
-                    + coalesce(retainer_due.overage_amount, 0)
+                    coalesce(schedule_due.fee_due, 0)
+                    + coalesce(schedule_due.overage_amount, 0)
         end as amount_due,
-        retainer_due.overage_hours as retainer_overage_hours,
-        retainer_due.overage_amount as retainer_overage_amount,
-        coalesce(invoiced.invoiced_amount, 0) as invoiced_labour_amount,
+        case
+            when terms.billing_method = 'retainer' then schedule_due.overage_hours
+        end as retainer_overage_hours,
+        case
+            when terms.billing_method = 'retainer' then schedule_due.overage_amount
+        end as retainer_overage_amount,
+        coalesce(invoiced.invoiced_amount, 0) as invoiced_amount,
         coalesce(wip_at_rate.wip_hours, 0) as wip_hours,
         coalesce(wip_at_rate.wip_value, 0) as wip_value,
         coalesce(held_over_cap.over_cap_hours, 0) as over_cap_hours,
         coalesce(held_over_cap.over_cap_value, 0) as over_cap_value
     from terms
-    left join retainer_due
-        on terms.contract_source_id = retainer_due.contract_source_id
-    left join fixed_fee_and_milestone_due
-        on terms.contract_source_id = fixed_fee_and_milestone_due.contract_source_id
+    left join schedule_due
+        on terms.contract_source_id = schedule_due.contract_source_id
     left join wip_at_rate
         on terms.contract_source_id = wip_at_rate.contract_source_id
     left join held_over_cap
@@ -188,12 +126,12 @@ final as (
         cast(amount_due as decimal(18, 2)) as amount_due,
         cast(retainer_overage_hours as decimal(18, 4)) as retainer_overage_hours,
         cast(retainer_overage_amount as decimal(18, 2)) as retainer_overage_amount,
-        cast(invoiced_labour_amount as decimal(18, 2)) as invoiced_labour_amount,
+        cast(invoiced_amount as decimal(18, 2)) as invoiced_amount,
         cast(wip_hours as decimal(18, 4)) as wip_hours,
         cast(wip_value as decimal(18, 2)) as wip_value,
         cast(
             case
-                when billing_basis = 'schedule' then amount_due - invoiced_labour_amount
+                when billing_basis = 'schedule' then amount_due - invoiced_amount
                 else wip_value
             end as decimal(18, 2)
         ) as unbilled_amount,
