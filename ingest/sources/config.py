@@ -1,12 +1,12 @@
 """The firm's own configuration, landed like any source: ``config/<entity>/<entity>_<date>.csv``.
 
 A firm's legal entities, tax rules, expense policy, service-level thresholds, business
-calendars, (where its ERP has none) FX rates and billing release rules are its data,
-not the product's code (docs/sources.md, "config"). Each file is a full snapshot dated in its
-name; the newest not after the as-of date is in force, so a new version replaces the last and
-the earlier ones stay in ``raw`` as history. Rows that cannot be read (a rate that is not a
-number, an unknown line kind, a repeated key) go to ``quarantine.rejected_rows`` with their
-reason like any source's; rules across files (a tax rule for an unknown legal entity) are
+calendars, (where its ERP has none) FX rates, billing release rules and transfer-pricing rules
+are its data, not the product's code (docs/sources.md, "config"). Each file is a full snapshot
+dated in its name; the newest not after the as-of date is in force, so a new version replaces
+the last and the earlier ones stay in ``raw`` as history. Rows that cannot be read (a rate that
+is not a number, an unknown line kind, a repeated key) go to ``quarantine.rejected_rows`` with
+their reason like any source's; rules across files (a tax rule for an unknown legal entity) are
 checked by the staging models' tests.
 
 FX rates are first the ERP's (``erp/fx_rates``, finance's system of record); the firm's
@@ -139,6 +139,47 @@ BILLING_RELEASE = SourceSchema(
     ),
 )
 
+#: How a supplying entity prices the labour it lends to another (config/transfer_pricing).
+TRANSFER_PRICING_METHODS = ("cost_plus", "billed_share")
+
+TRANSFER_PRICING = SourceSchema(
+    system="config",
+    entity="transfer_pricing",
+    key=("from_entity", "to_entity", "effective_from"),
+    snapshot=True,
+    description=(
+        "Transfer-pricing rules: how a supplying (employing) legal entity charges the labour "
+        "of its people on another entity's contract, from a date."
+    ),
+    columns=(
+        Column(
+            "from_entity",
+            "VARCHAR",
+            required=True,
+            description="Supplying (employing) entity code, or * for any.",
+        ),
+        Column(
+            "to_entity",
+            "VARCHAR",
+            required=True,
+            description="Customer (contracting) entity code, or * for any.",
+        ),
+        Column("method", "VARCHAR", required=True, description="cost_plus or billed_share."),
+        Column("markup_pct", "DECIMAL(8, 4)", description="cost_plus: markup on cost, percent."),
+        Column(
+            "share_pct",
+            "DECIMAL(8, 4)",
+            description="billed_share: share of the billable value, percent.",
+        ),
+        Column(
+            "effective_from",
+            "DATE",
+            required=True,
+            description="First work date the rule applies to.",
+        ),
+    ),
+)
+
 #: The entities of the firm's daily activity (not master data, not the ERP): what a new
 #: day's exports bring (bench.ladder holds them back and lands them as the next day).
 DAILY_ACTIVITY = ()
@@ -153,5 +194,6 @@ ENTITIES = tuple(
         BUSINESS_CALENDARS,
         FX_RATES,
         BILLING_RELEASE,
+        TRANSFER_PRICING,
     )
 )

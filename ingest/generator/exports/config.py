@@ -5,7 +5,8 @@ sample firm's service levels. Its business calendar lists no non-working dates: 
 truth's business days are Monday to Friday (docs/generator.md). Its ERP publishes every
 currency it uses, so it lands no ``config/fx_rates``. Every file is dated with the first day
 of the history, so the configuration is in force for any as-of date (docs/sources.md,
-"config"). Every legal entity's billing batches are released automatically.
+"config"). Every legal entity's billing batches are released automatically, and an entity
+lending its people to another charges their cost plus 10 % (config/transfer_pricing).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ingest.sources.config import (
     LEGAL_ENTITIES,
     SLA_THRESHOLDS,
     TAX_RULES,
+    TRANSFER_PRICING,
 )
 
 #: The sample firm's thresholds: (name, value, what it means).
@@ -47,8 +49,11 @@ def _header(schema) -> tuple[str, ...]:
     return tuple(column.name for column in schema.columns)
 
 
-def config_rows() -> dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]]:
-    """Every config entity's header and rows for the sample firm."""
+def config_rows(dated: str) -> dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]]:
+    """Every config entity's header and rows for the sample firm, dated ``dated``.
+
+    ``dated`` (YYYY-MM-DD) is also the first work date its transfer-pricing rule applies to.
+    """
     entities = [
         (le.code, le.name, le.region, le.country, le.currency, le.psa) for le in ref.LEGAL_ENTITIES
     ]
@@ -65,13 +70,18 @@ def config_rows() -> dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]]
             _header(BILLING_RELEASE),
             [(le.code, "true") for le in ref.LEGAL_ENTITIES],
         ),
+        # one firm-wide rule: an entity lends its people to another at cost plus 10 %
+        "transfer_pricing": (
+            _header(TRANSFER_PRICING),
+            [("*", "*", "cost_plus", "10", "", dated)],
+        ),
     }
 
 
 def write_config(w: World, landing: Landing) -> None:
     """The sample firm's configuration, one snapshot file per entity."""
     label = day_str(w.firm.start_day)
-    for entity, (header, rows) in config_rows().items():
+    for entity, (header, rows) in config_rows(label).items():
         landing.write(
             "config",
             entity,
