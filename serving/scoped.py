@@ -95,7 +95,12 @@ def publish_scoped(snapshot_path: Path, serving_dir: Path, scopes: Iterable[Scop
     never opens half a file; files of other scopes are deleted. Returns the files written.
     """
     folder = serving_dir / SCOPED
-    scopes = list(scopes)
+    scopes = list(dict.fromkeys(scopes))
+    paths = [scoped_path(serving_dir, scope) for scope in scopes]
+    for path in {p for p in paths if paths.count(p) > 1}:
+        # one file per scope: two scopes sharing it would show one analyst the other's rows
+        clash = " and ".join(s.describe() for s, p in zip(scopes, paths, strict=True) if p == path)
+        raise ValueError(f"analyst grants {clash} would share {path.name}: rename a value")
     if scopes:
         folder.mkdir(parents=True, exist_ok=True)
     written = [_write_scoped(snapshot_path, scoped_path(serving_dir, s), s) for s in scopes]

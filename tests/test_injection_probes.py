@@ -179,22 +179,26 @@ def pages_with_probes(sample_run):
     widgets: dict[str, set[str]] = {}
     try:
         for spec in PAGE_SPECS:
-            for probe in (SQL_PROBES[0], "' OR '1'='1"):
-                app = AppTest.from_file(APP, default_timeout=180)
-                app.query_params.update(dict.fromkeys(URL_PARAMETERS, probe))
-                app.run()
-                app.switch_page(spec.script)
-                app.run()
-                assert not app.exception, (spec.url_path, app.exception)
-                for widget in _widgets(app._tree):
-                    # an input without a key could not be named here: it fails as such
-                    name = widget.key or f"unkeyed {widget.type} {getattr(widget, 'label', '')}"
-                    widgets.setdefault(spec.url_path, set()).add(name)
-            # the Trace page again with a probe typed in its search box
+            app = AppTest.from_file(APP, default_timeout=180)
+            app.query_params.update(dict.fromkeys(URL_PARAMETERS, SQL_PROBES[0]))
+            app.run()
+            app.switch_page(spec.script)
+            app.run()
+            assert not app.exception, (spec.url_path, app.exception)
+            for widget in _widgets(app._tree):
+                # an input without a key could not be named here: it fails as such
+                name = widget.key or f"unkeyed {widget.type} {getattr(widget, 'label', '')}"
+                widgets.setdefault(spec.url_path, set()).add(name)
+            # the Trace page again with probes typed in its search box (all probes reach
+            # its query in test_a_sql_probe_is_just_a_value_nothing_holds)
             if "trace" in spec.script:
-                for probe in SQL_PROBES:
-                    app.text_input(key="trace_needle").set_value(probe).run()
-                    assert not app.exception
+                for probe in SQL_PROBES[1:4]:
+                    app = AppTest.from_file(APP, default_timeout=180)
+                    app.run()
+                    app.switch_page(spec.script)
+                    app.run()
+                    app.text_input(key="trace_needle").input(probe).run()
+                    assert not app.exception, (probe, app.exception)
                     assert any("Nothing matches" in i.value for i in app.info), probe
     finally:
         mp.undo()

@@ -120,6 +120,9 @@ def test_scoped_snapshot_names_are_readable_file_names(tmp_path):
     assert scoped_path(tmp_path, scope).name == "clients-acme-corp+o-brien-sons.duckdb"
     with pytest.raises(ValueError, match="unbounded"):
         scoped_path(tmp_path, Scope())
+    twins = [Scope("clients", frozenset({"Acme Corp"})), Scope("clients", frozenset({"acme-corp"}))]
+    with pytest.raises(ValueError, match="would share clients-acme-corp.duckdb"):
+        publish_scoped(tmp_path / "snapshot.duckdb", tmp_path, twins)
 
 
 def test_each_regions_snapshot_of_the_sample_firm_stays_in_its_region(sample_run, tmp_path):
@@ -127,7 +130,10 @@ def test_each_regions_snapshot_of_the_sample_firm_stays_in_its_region(sample_run
     snapshot = serving / "snapshots" / json.loads((serving / "CURRENT").read_text())["file"]
     with duckdb.connect(str(snapshot), read_only=True) as whole:
         regions = [
-            r for (r,) in whole.execute("SELECT DISTINCT region FROM marts.dim_legal_entities")
+            r
+            for (r,) in whole.execute(
+                "SELECT DISTINCT region FROM marts.dim_legal_entities"
+            ).fetchall()
         ]
         entity_region = dict(
             whole.execute("SELECT legal_entity, region FROM marts.dim_legal_entities").fetchall()
