@@ -902,12 +902,14 @@ def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
     --release`. With nothing new to freeze or read back it costs one query, so a second
     run sends nothing and rebuilds nothing. Returns the summary lines.
     """
+    from dashboards.access import load_policy
     from erp import outbox
     from erp.adapters import make_adapter
     from erp.billing_cycle import AUTO_RELEASE_ACTOR, bill_periods, read_candidates
     from erp.billing_store import mirror_to_warehouse, open_store
     from erp.candidates import CANDIDATES_RELATION, StaleCandidatesError
     from ingest.warehouse import connect, table_exists
+    from serving.scoped import analyst_scopes
     from serving.snapshot import publish
 
     started = time.perf_counter()
@@ -950,8 +952,9 @@ def _bill_closed_periods(settings: Settings, as_of: date) -> list[str]:
         adapter.close()
     mirror_to_warehouse(settings.billing.store, settings.warehouse)
     _dbt_build(DBT_AFTER_BILLING, as_of)
+    scopes = analyst_scopes(load_policy(settings.dashboard.access_file))
     with connect(settings.warehouse) as con:
-        publish(con, settings.serving)
+        publish(con, settings.serving, analyst_scopes=scopes)
     frozen = sum(len(p.freeze.frozen) for p in cycle.periods)
     reconciled = len(cycle.reconcile.reconciled) if cycle.reconcile else 0
     return [

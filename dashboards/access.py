@@ -6,8 +6,9 @@ bounds what its holders see:
 - ``executive``: everything;
 - ``regional_lead``: the listed ``regions``;
 - ``entity_finance``: the listed ``legal_entities``;
-- ``delivery_lead``: the listed ``clients`` (names as in ``marts.dim_clients``);
-- ``analyst``: exactly one of ``regions``, ``legal_entities`` or ``clients``.
+- ``delivery_lead``: the listed ``practices`` (their workers' records, as in
+  ``marts.dim_resources``) or the listed ``clients`` (names as in ``marts.dim_clients``);
+- ``analyst``: exactly one of ``regions``, ``legal_entities``, ``clients`` or ``practices``.
 
 A user matching several grants sees the union of their values when they bound the same
 dimension, everything when one is ``executive``, and nothing (a clear refusal) when they
@@ -31,15 +32,23 @@ from typing import Any
 
 from d2b.settings import Settings
 
-#: Role -> the dimension that bounds it (None: everything; "any": the grant names one).
-ROLES: dict[str, str | None] = {
+DIMENSIONS = ("regions", "legal_entities", "clients", "practices")
+#: Role -> the dimensions one of which its grant lists (None: everything, no bound).
+ROLES: dict[str, tuple[str, ...] | None] = {
     "executive": None,
-    "regional_lead": "regions",
-    "entity_finance": "legal_entities",
-    "delivery_lead": "clients",
-    "analyst": "any",
+    "regional_lead": ("regions",),
+    "entity_finance": ("legal_entities",),
+    "delivery_lead": ("practices", "clients"),
+    "analyst": DIMENSIONS,
 }
-DIMENSIONS = ("regions", "legal_entities", "clients")
+#: Dimension -> the column that names a row's value, in query results and published marts
+#: alike (the data module's searches and records, the analysts' scoped snapshots).
+SCOPE_COLUMNS = {
+    "regions": "region",
+    "legal_entities": "legal_entity",
+    "clients": "client_name",
+    "practices": "practice",
+}
 #: Release billing batches awaiting release (the Billing operations page's release action).
 RELEASE_BILLING = "release_billing"
 #: Role -> what its holders may do beyond reading (within their scope).
@@ -164,8 +173,8 @@ def _grant(table: Mapping[str, Any], where: str) -> Grant:
         if bounds:
             raise AccessError(f"{where}: an executive grant lists no {', '.join(bounds)}")
         return Grant(role, emails, groups, Scope())
-    if len(bounds) != 1 or (wanted != "any" and wanted not in bounds):
-        expected = wanted if wanted != "any" else "one of regions, legal_entities, clients"
+    if len(bounds) != 1 or not bounds.keys() <= set(wanted):
+        expected = wanted[0] if len(wanted) == 1 else f"one of {', '.join(wanted)}"
         raise AccessError(f"{where}: a {role} grant lists {expected} (and nothing else)")
     ((dimension, values),) = bounds.items()
     if not values:

@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from d2b.settings import Settings
-from dashboards.access import Scope, session_principal
+from dashboards.access import SCOPE_COLUMNS, Scope, session_principal
 from serving import access_log
 from serving.snapshot import SNAPSHOTS, Snapshot, current
 
@@ -182,9 +182,12 @@ UNSCOPED_QUERIES = frozenset(
     }
 )
 #: Scope dimension -> the query parameter that filters it (as the sidebar's filters do).
-SCOPE_PARAMETERS = {"regions": "region", "legal_entities": "legal_entity", "clients": "client"}
-#: Scope dimension -> the result column naming a row's value (searches, options, records).
-SCOPE_COLUMNS = {"regions": "region", "legal_entities": "legal_entity", "clients": "client_name"}
+SCOPE_PARAMETERS = {
+    "regions": "region",
+    "legal_entities": "legal_entity",
+    "clients": "client",
+    "practices": "practice",
+}
 #: A filter value no dimension holds: a narrowed filter with nothing left matches no row
 #: (an empty list would mean "all").
 MATCHES_NOTHING = "\x00no value in scope"

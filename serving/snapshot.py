@@ -6,7 +6,8 @@ asset copies the published schemas into a new DuckDB file
 ``<serving>/snapshots/<version>.duckdb`` and then swaps the pointer file ``<serving>/CURRENT``
 atomically (write a temporary file, ``os.replace``). Readers resolve the pointer and open
 that version read-only; a reader still holding an older version is unaffected by the swap,
-and the writer never waits for readers. The last ``keep`` versions are kept.
+and the writer never waits for readers. The last ``keep`` versions are kept. Analysts'
+snapshots bound to their scope are then rebuilt from the new version (``serving.scoped``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from dashboards.access import Scope
+from serving.scoped import publish_scoped
 
 POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
@@ -57,8 +61,12 @@ def publish(
     schemas: Sequence[str] = PUBLISHED_SCHEMAS,
     keep: int = DEFAULT_KEEP,
     now: datetime | None = None,
+    analyst_scopes: Sequence[Scope] = (),
 ) -> Snapshot:
-    """Copy ``schemas`` of the open warehouse into a new snapshot and make it current."""
+    """Copy ``schemas`` of the open warehouse into a new snapshot and make it current.
+
+    Then write one scoped snapshot per ``analyst_scopes`` (and delete those of other scopes).
+    """
     built_at = now or datetime.now(UTC)
     version = built_at.strftime("%Y%m%dT%H%M%S%fZ")
     folder = serving_dir / SNAPSHOTS
@@ -96,6 +104,7 @@ def publish(
     pointer_tmp.write_text(snapshot.to_json())
     os.replace(pointer_tmp, serving_dir / POINTER)  # the atomic swap readers rely on
     prune(serving_dir, keep=keep)
+    publish_scoped(target, serving_dir, analyst_scopes)
     return snapshot
 
 

@@ -65,6 +65,11 @@ clients = ["Acme"]
 role = "analyst"
 groups = ["analysts-na"]
 regions = ["NA"]
+
+[[grant]]
+role = "delivery_lead"
+groups = ["delivery-data"]
+practices = ["Data", "Cloud"]
 """
 
 
@@ -77,6 +82,9 @@ def test_roles_map_from_groups_and_emails():
     )
     assert policy.scope_for("dl@firm.example", []) == Scope("clients", frozenset({"Acme"}))
     assert policy.scope_for(None, ["analysts-na"]) == Scope("regions", frozenset({"NA"}))
+    assert policy.scope_for(None, ["delivery-data"]) == Scope(
+        "practices", frozenset({"Data", "Cloud"})
+    )
     # same dimension: union; an executive grant wins; no grant: nothing
     assert policy.scope_for("eu.lead@firm.example", ["apac-leads"]).values == {"EMEA", "APAC"}
     assert policy.scope_for("dl@firm.example", ["leadership"]).is_everything
@@ -106,6 +114,8 @@ def test_the_groups_claim_and_administrators_come_from_the_file():
         ('role = "executive"\ngroups = ["g"]\nregions = ["EMEA"]', "lists no regions"),
         ('role = "analyst"\ngroups = ["g"]', "one of regions, legal_entities, clients"),
         ('role = "delivery_lead"\nclients = ["Acme"]', "names emails or groups"),
+        ('role = "delivery_lead"\ngroups = ["g"]\nregions = ["EMEA"]', "one of practices, clients"),
+        ('role = "delivery_lead"\ngroups = ["g"]\npractices = ["Data"]\nclients = ["A"]', "one of"),
         ('role = "entity_finance"\ngroups = ["g"]\nlegal_entities = []', "is empty"),
         ('role = "executive"\ngroups = "g"', "must be a list"),
         ('role = "executive"\ngroups = ["g"]\nregion = ["EMEA"]', "unknown key"),
@@ -310,6 +320,39 @@ def test_trace_finds_only_records_in_scope(snapshot_path, sql):
     assert not data.run_scoped(snapshot_path, "health_sources", {}, NOTHING).empty
 
 
+def test_a_practice_lead_sees_their_practices_workers_only(snapshot_path, sql):
+    practices = [p for (p,) in sql("select distinct practice from marts.dim_resources order by 1")]
+    assert len(practices) >= 2
+    practice, other = practices[0], practices[1]
+    scope = Scope("practices", frozenset({practice}))
+    utilization = data.run_scoped(snapshot_path, "utilization", ALL, scope)
+    ((expected,),) = sql(
+        "select sum(billable_hours) from marts.utilization_monthly where practice = ?", [practice]
+    )
+    assert set(utilization["practice"]) == {practice}
+    assert float(utilization["billable_hours"].sum()) == pytest.approx(float(expected))
+    # the sidebar cannot lift it; figures without a worker (WIP by contract) show nothing
+    lifted = {**ALL, "practice": [other]}
+    assert data.run_scoped(snapshot_path, "utilization", lifted, scope).empty
+    assert data.run_scoped(snapshot_path, "exec_wip", ALL, scope).empty
+    options = data.run_scoped(snapshot_path, "options_resources", {}, scope)
+    assert options.loc[options["filter_name"] == "practice", "value"].tolist() == [practice]
+    # Trace: a time entry of the practice's worker is found, another practice's is not
+    (source_id, correlation_id), *_ = sql(
+        "select t.source_id, t.correlation_id from marts.fct_time_entries t "
+        "join marts.dim_resources r using (resource_id) where r.practice = ? "
+        "order by t.source_id limit 1",
+        [practice],
+    )
+    outside = Scope("practices", frozenset({other}))
+    found = data.run_scoped(snapshot_path, "trace_find", {"needle": source_id}, scope)
+    assert found["source_id"].tolist() == [source_id]
+    assert data.run_scoped(snapshot_path, "trace_find", {"needle": source_id}, outside).empty
+    by_id = {"correlation_id": correlation_id}
+    assert len(data.run_scoped(snapshot_path, "trace_time_entry", by_id, scope)) == 1
+    assert data.run_scoped(snapshot_path, "trace_time_entry", by_id, outside).empty
+
+
 def test_an_executive_sees_what_the_unscoped_query_shows(snapshot_path):
     for name in ("exec_wip", "utilization", "health_held_exceptions"):
         scoped = data.run_scoped(snapshot_path, name, ALL, Scope())
@@ -409,13 +452,17 @@ def test_every_page_runs_in_every_scope(signed_in_app, sql):
 
     ((client,),) = sql("select min(client_name) from marts.dim_clients")
     ((entity, region),) = sql("select min(legal_entity), min(region) from marts.dim_legal_entities")
+    ((practice,),) = sql("select min(practice) from marts.dim_resources")
     access = (
         f'[[grant]]\nrole = "delivery_lead"\nemails = ["dl@firm.example"]\nclients = ["{client}"]\n'
         f'[[grant]]\nrole = "entity_finance"\nemails = ["ef@firm.example"]\n'
         f'legal_entities = ["{entity}"]\n'
         f'[[grant]]\nrole = "analyst"\nemails = ["an@firm.example"]\nregions = ["{region}"]\n'
+        f'[[grant]]\nrole = "delivery_lead"\nemails = ["pl@firm.example"]\n'
+        f'practices = ["{practice}"]\n'
     )
-    for email in ("dl@firm.example", "ef@firm.example", "an@firm.example", "who@firm.example"):
+    emails = ("dl@firm.example", "pl@firm.example", "ef@firm.example", "an@firm.example")
+    for email in (*emails, "who@firm.example"):
         for spec in PAGE_SPECS:
             app = signed_in_app({"email": email, "sub": email}, access, page=spec.script)
             assert not app.exception, (email, spec.url_path)

@@ -222,3 +222,78 @@ def test_messages_quoting_credentials_are_redacted():
 def test_split_credentials_decodes_them():
     assert split_credentials("https://a%20b:p%40ss@host/db/") == ("https://host/db/", "a b", "p@ss")
     assert split_credentials("https://host/db/") == ("https://host/db/", None, None)
+
+
+# --- the dashboard (slow: a server, a sign-in provider and a browser) ----------------------
+
+#: Recognisable values for every secret the dashboard's environment holds.
+DASHBOARD_SECRETS = {
+    "D2B_OIDC_CLIENT_SECRET": "oidc-client-Kp3w9sXq",
+    "D2B_OIDC_COOKIE_SECRET": "cookie-Vn82Lr5tHc0Jd4Wm7Ye1Qa6Uz9Bs3Fg",
+    "ERP password": "erp-pass-Tz4mW8c",
+}
+
+
+@pytest.mark.slow
+def test_the_dashboard_shows_logs_and_downloads_no_secret(sample_run, tmp_path):
+    """Sign in and visit every page; the rendered pages, the downloads, the server's output,
+    the access log and every file and table under its home hold none of the secrets."""
+    import shutil
+
+    from oidc_provider_mock import run_server_in_thread
+
+    from dashboards.navigation import PAGE_SPECS, page_url
+    from tests.browser.test_signin_browser import sign_in
+    from tests.support.dashboard_server import chromium, free_port, running_dashboard
+
+    home = tmp_path / "home"
+    shutil.copytree(sample_run.warehouse.parent / "serving", home / "serving")
+    (tmp_path / "access.toml").write_text(
+        '[administrators]\nemails = ["boss@firm.example"]\n\n'
+        '[[grant]]\nrole = "executive"\nemails = ["boss@firm.example"]\n'
+    )
+    log = tmp_path / "dashboard.log"
+    shown: list[str] = []
+    with (
+        run_server_in_thread(port=free_port()) as provider,
+        chromium() as browser,
+    ):
+        env = {
+            "D2B_HOME": str(home),
+            "D2B_ACCESS_FILE": str(tmp_path / "access.toml"),
+            "D2B_OIDC_METADATA_URL": (
+                f"http://localhost:{provider.server_port}/.well-known/openid-configuration"
+            ),
+            "D2B_OIDC_CLIENT_ID": "d2b-dashboards",
+            "D2B_OIDC_CLIENT_SECRET": DASHBOARD_SECRETS["D2B_OIDC_CLIENT_SECRET"],
+            "D2B_OIDC_COOKIE_SECRET": DASHBOARD_SECRETS["D2B_OIDC_COOKIE_SECRET"],
+            "D2B_ERP_ADAPTER": "tryton",
+            "D2B_ERP_XMLRPC_URL": (
+                f"http://admin:{DASHBOARD_SECRETS['ERP password']}@127.0.0.1:9/d2b/"
+            ),
+        }
+        with running_dashboard(env, host="localhost", log=log) as url:
+            context, page = sign_in(browser, url, "boss@firm.example")
+            for spec in PAGE_SPECS:
+                page.goto(f"{url}/{page_url(spec)}", wait_until="networkidle")
+                page.get_by_text(spec.landmark).first.wait_for(timeout=90_000)
+                shown.append(page.content())
+                buttons = page.locator('[class*="st-key-download_"] button')
+                if buttons.count():
+                    with page.expect_download(timeout=60_000) as download:
+                        buttons.first.click()
+                    shown.append(Path(download.value.path()).read_text())
+            shown.extend(cookie["value"] for cookie in context.cookies())
+            context.close()
+
+    access_log = home / "serving" / "access_log.jsonl"
+    assert "sign_in" in access_log.read_text() and "download" in access_log.read_text()
+    assert len(shown) > len(PAGE_SPECS)  # pages and at least one download
+    printed = log.read_text()
+    assert f"dashboards for D2B_HOME={home}" in printed  # the server's output was caught
+    for name, secret in DASHBOARD_SECRETS.items():
+        assert [text for text in shown if secret in text] == [], name
+        assert secret not in printed, name
+        assert _files_with(home, secret) == [], name
+        for database in (home / "serving").rglob("*.duckdb"):
+            assert _rows_with(database, secret) == [], (name, database)

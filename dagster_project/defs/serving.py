@@ -4,7 +4,9 @@ import dagster as dg
 
 from dagster_project.defs.dbt_models import DBT_ASSETS
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
+from dashboards.access import load_policy
 from ingest.warehouse import connect
+from serving.scoped import analyst_scopes
 from serving.snapshot import DEFAULT_KEEP, publish
 
 #: dbt places every mart in schema "marts": the first part of its asset key.
@@ -33,11 +35,15 @@ class PublishConfig(dg.Config):
 def serving_snapshot(
     context: dg.AssetExecutionContext, d2b: D2BSettingsResource, config: PublishConfig
 ) -> dg.MaterializeResult:
-    """Publish a new snapshot after the marts built and their tests passed."""
+    """Publish a new snapshot after the marts built and their tests passed.
+
+    Each analyst grant of the access file also gets the snapshot of its scope (docs/access.md).
+    """
     settings = d2b.settings()
     settings.dbt.require_duckdb_marts("the serving snapshot")
+    scopes = analyst_scopes(load_policy(settings.dashboard.access_file))
     with connect(settings.warehouse) as con:
-        snapshot = publish(con, settings.serving, keep=config.keep)
+        snapshot = publish(con, settings.serving, keep=config.keep, analyst_scopes=scopes)
     context.log.info("published serving snapshot %s", snapshot.version)
     return dg.MaterializeResult(
         metadata={

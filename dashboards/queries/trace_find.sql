@@ -2,7 +2,8 @@
 -- expense by its source id, key or correlation id, an expense report id, an invoice by number,
 -- ERP id, key, correlation id or billing batch key, or an invoice line's id or correlation
 -- id (its invoice). At most 50, time entries first. Each match names its owners (legal
--- entity, its region, client): the data module keeps only those in the user's scope.
+-- entity, its region, client, worker's practice): the data module keeps only those in the
+-- user's scope.
 with
 
 needle as (
@@ -26,6 +27,7 @@ matches as (
         ) as summary,
         t.legal_entity,
         t.client_id,
+        t.resource_id,
         1 as sort_order
     from marts.fct_time_entries as t
     where
@@ -55,6 +57,7 @@ matches as (
         ),
         e.legal_entity,
         e.client_id,
+        e.resource_id,
         2
     from marts.fct_expenses as e, needle
     where
@@ -77,6 +80,7 @@ matches as (
         ),
         i.legal_entity,
         i.client_id,
+        null,
         3
     from marts.fct_invoices as i, needle
     where
@@ -104,9 +108,11 @@ select
     m.summary,
     m.legal_entity,
     entities.region,
-    clients.client_name
+    clients.client_name,
+    resources.practice
 from matches as m
 left join marts.dim_legal_entities as entities on entities.legal_entity = m.legal_entity
 left join marts.dim_clients as clients on clients.client_id = m.client_id
+left join marts.dim_resources as resources on resources.resource_id = m.resource_id
 order by m.sort_order, m.record_date, m.source_id
 limit 50

@@ -79,6 +79,12 @@ def ratio_of_sums(frame: pd.DataFrame, top: str, bottom: str) -> float | None:
     return fmt.ratio(frame[top].sum(), frame[bottom].sum()) if not frame.empty else None
 
 
+def invoice_release_row(lags: pd.DataFrame) -> pd.Series | None:
+    """The invoice-release row of ``lag_stats`` (None: the user's scope shows no invoices)."""
+    rows = lags.set_index("lag_kind")
+    return rows.loc["invoice_release"] if "invoice_release" in rows.index else None
+
+
 def complete_until(as_of) -> str | None:
     """The last complete month of the snapshot (``filters.last_complete_month``)."""
     return last_complete_month(as_of, query("exec_invoiced_periods"))
@@ -237,24 +243,28 @@ def tiles(params, filters, as_of, last_complete: str | None) -> None:
         help="Revenue (invoiced work) − labour cost − non-reimbursable expenses, by work month"
         f" (marts.project_financials_monthly). Margin share: {fmt.share(margin_share)}.",
     )
-    release = lags_now.set_index("lag_kind").loc["invoice_release"]
-    release_before = lags_before.set_index("lag_kind").loc["invoice_release"]
-    change = (
-        fmt.difference(release["median_business_days"], release_before["median_business_days"])
-        if has_previous
-        else None
-    )
-    metric(
-        second[2],
-        "Invoice release delay",
-        f"{fmt.days(release['median_business_days'])} days",
-        change,
-        fmt.days_delta(change),
-        inverse=True,
-        help=f"Median business days from ready to release of invoices released in the window "
-        f"(p90 {fmt.days(release['p90_business_days'])}; SLA "
-        f"{int(release['sla_business_days'])}; {int(release['sla_breach_count'])} breaches).",
-    )
+    release = invoice_release_row(lags_now)
+    release_before = invoice_release_row(lags_before)
+    if release is None:  # a scope that shows no invoices (a practice's: invoices have none)
+        metric(second[2], "Invoice release delay", "–", help="No invoices in your scope.")
+    else:
+        change = (
+            fmt.difference(release["median_business_days"], release_before["median_business_days"])
+            if has_previous and release_before is not None
+            else None
+        )
+        metric(
+            second[2],
+            "Invoice release delay",
+            f"{fmt.days(release['median_business_days'])} days",
+            change,
+            fmt.days_delta(change),
+            inverse=True,
+            help="Median business days from ready to release of invoices released in the "
+            f"window (p90 {fmt.days(release['p90_business_days'])}; SLA "
+            f"{int(release['sla_business_days'])}; {int(release['sla_breach_count'])} "
+            "breaches).",
+        )
     money_metric(
         second[3],
         "Revenue",

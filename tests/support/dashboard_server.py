@@ -34,11 +34,13 @@ def running_dashboard(
     host: str = "127.0.0.1",
     start_timeout: float = START_TIMEOUT,
     clear: tuple[str, ...] = (),
+    log: Path | None = None,
 ) -> Iterator[str]:
     """Run ``d2b dashboard <options>`` with ``env`` (over a clean D2B environment); its URL.
 
     ``host`` is the name the URL uses (the sign-in provider's redirect needs ``localhost``);
-    ``clear`` names further variables of this environment the dashboard must not see.
+    ``clear`` names further variables of this environment the dashboard must not see;
+    ``log``, if given, receives everything the server prints.
     """
     port = free_port()
     clean = {
@@ -46,10 +48,11 @@ def running_dashboard(
         for k, v in os.environ.items()
         if not k.startswith(("D2B_", "DAGSTER_")) and k not in clear
     }
+    output = log.open("wb") if log is not None else subprocess.PIPE
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "d2b"), "dashboard", *options, "--port", str(port)],
         env={**clean, **env},
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
     )
     url = f"http://{host}:{port}"
@@ -63,12 +66,15 @@ def running_dashboard(
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"dashboard did not start: {process.stdout.read().decode()}")
+                printed = log.read_text() if log is not None else process.stdout.read().decode()
+                raise RuntimeError(f"dashboard did not start: {printed}")
             time.sleep(0.5)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=20)
+        if log is not None:
+            output.close()
 
 
 @contextmanager
