@@ -297,3 +297,57 @@ def test_the_dashboard_shows_logs_and_downloads_no_secret(sample_run, tmp_path):
         assert _files_with(home, secret) == [], name
         for database in (home / "serving").rglob("*.duckdb"):
             assert _rows_with(database, secret) == [], (name, database)
+
+
+#: Secrets a firm sets in the pipeline's environment, each recognisable.
+PIPELINE_SECRETS = {
+    "D2B_ERP_PASSWORD": "erp-pass-Hd5nR2wq",
+    "D2B_POSTGRES_PASSWORD": "pg-pass-Ls8cV1ye",
+    "D2B_OIDC_CLIENT_SECRET": "oidc-client-Mb4tZ7ka",
+    "D2B_OIDC_COOKIE_SECRET": "cookie-Wq2Xe9Rt5Yu1Io7Pa3Sd6Fg0Hj4Kl8Zx",
+}
+
+
+@pytest.mark.slow
+def test_a_run_with_secrets_in_its_environment_persists_none(tmp_path):
+    """``d2b run`` (ingest, the dbt build, billing into the embedded ERP, publish) with every
+    secret setting set: its output, every file and table under its home (Dagster's run records
+    and event logs included), the published snapshot and the dbt artifacts and logs it wrote
+    hold none of them."""
+    import subprocess
+    import time
+
+    from dagster_project.dbt import DBT_PROJECT_DIR
+    from tests.pipeline_runs import TINY_AS_OF, write_tiny_landing
+    from tests.support.d2b_cli import D2B, d2b_environment
+
+    home = tmp_path / "home"
+    write_tiny_landing(home / "landing")
+    started = time.time()
+    done = subprocess.run(
+        [D2B, "run", "--as-of", TINY_AS_OF.isoformat()],
+        env={**d2b_environment(home), **PIPELINE_SECRETS},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # the whole loop ran: billing into the embedded ERP, then the publish
+    assert "publish in " in done.stdout and "bill" in done.stdout, done.stdout
+
+    dbt_written = [
+        path
+        for folder in (DBT_PROJECT_DIR / "target", DBT_PROJECT_DIR / "logs")
+        for path in folder.rglob("*")
+        if path.is_file() and path.stat().st_mtime >= started
+    ]
+    assert any(path.name == "run_results.json" for path in dbt_written)
+    databases = [path for path in home.rglob("*.duckdb") if path.is_file()]
+    assert {p.parent.name for p in databases} >= {"home", "snapshots"}  # warehouse, snapshot
+    for name, secret in PIPELINE_SECRETS.items():
+        assert secret not in done.stdout + done.stderr, name
+        assert _files_with(home, secret) == [], name
+        assert [str(p) for p in dbt_written if secret.encode() in p.read_bytes()] == [], name
+        for database in databases:
+            assert _rows_with(database, secret) == [], (name, database)
