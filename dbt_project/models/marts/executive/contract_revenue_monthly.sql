@@ -112,8 +112,12 @@ delivered as (
         time_entries.is_billable_stage
         and time_entries.work_date <= as_of.as_of_date
         and (time_entries.created_at is null or time_entries.created_at < as_of.as_of_end)
-        and time_entries.correlation_id not in (select held_over_cap.correlation_id from held_over_cap)
-    group by 1, 2
+        and time_entries.correlation_id not in (
+            select held_over_cap.correlation_id from held_over_cap
+        )
+    group by
+        time_entries.contract_source_id,
+        cast({{ dbt.date_trunc('month', 'time_entries.work_date') }} as date)
 
 ),
 
@@ -130,7 +134,9 @@ billed as (
         invoice_lines.line_kind = 'labour'
         and invoice_lines.is_released
         and invoice_lines.released_date <= as_of.as_of_date
-    group by 1, 2
+    group by
+        invoice_lines.contract_id,
+        cast({{ dbt.date_trunc('month', 'invoice_lines.released_date') }} as date)
 
 ),
 
@@ -188,7 +194,7 @@ contract_months as (
     inner join first_months
         on terms.contract_source_id = first_months.contract_source_id
     inner join months
-        on months.month_start_date >= first_months.first_month
+        on first_months.first_month <= months.month_start_date
     left join delivered
         on
             terms.contract_source_id = delivered.contract_source_id
@@ -285,9 +291,8 @@ final as (
         cast(greatest(-closing_position, 0) as decimal(18, 2)) as contract_liability,
         cast(delivered_hours_to_date as decimal(18, 4)) as delivered_hours_to_date,
         cast(delivered_value_to_date as decimal(18, 2)) as delivered_value_to_date,
-        as_of.as_of_date
+        {{ as_of_date() }} as as_of_date
     from positions
-    cross join as_of
 
 )
 
