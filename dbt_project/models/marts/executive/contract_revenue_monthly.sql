@@ -9,7 +9,7 @@
 --                             contract's hour budget (not_to_exceed_hours) or, without one,
 --                             delivered value at rate to date ÷ the fee (the fee as the
 --                             estimate at completion: the CRM exports no other estimate);
---                             at most 1, rounded to the cent
+--                             at most 1 (the fee), rounded to the cent
 --   straight_line             retainer with a monthly fee: the fee in each month of its term
 --                             (term_months from the start month, else to the end month)
 -- Billed = labour invoice lines released by the as-of date, in their release month.
@@ -231,17 +231,19 @@ recognized as (
             case recognition_method
                 when 'as_delivered' then delivered_value_to_date
                 when 'straight_line' then retainer_fees_to_date
+                -- fee x completion, multiplied before dividing; by value the fee cancels
+                -- out: fee x (value ÷ fee) = value, exact
                 when 'percentage_of_completion'
-                    then round(
-                        contract_fee * least(
-                            case
-                                when not_to_exceed_hours > 0
-                                    then delivered_hours_to_date / not_to_exceed_hours
-                                else delivered_value_to_date / contract_fee
-                            end,
-                            1
-                        ),
-                        2
+                    then least(
+                        case
+                            when not_to_exceed_hours > 0
+                                then round(
+                                    contract_fee * delivered_hours_to_date / not_to_exceed_hours,
+                                    2
+                                )
+                            else delivered_value_to_date
+                        end,
+                        contract_fee
                     )
             end as decimal(18, 2)
         ) as recognized_to_date
