@@ -63,7 +63,7 @@ def initdb(data_dir: Path) -> None:
     data_dir.mkdir(parents=True)
     if as_user is not None:
         shutil.chown(data_dir, as_user.pw_name, as_user.pw_gid)
-    subprocess.run(
+    completed = subprocess.run(
         [
             str(postgres_binary("initdb")),
             "-D",
@@ -75,11 +75,15 @@ def initdb(data_dir: Path) -> None:
             "--locale=C",
             "--no-sync",
         ],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
         user=as_user.pw_uid if as_user else None,
         group=as_user.pw_gid if as_user else None,
     )
+    if completed.returncode != 0:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise RuntimeError(f"initdb failed: {completed.stderr.strip()[-500:]}")
 
 
 def postgres_command(data_dir: Path, port: int) -> list[str]:
@@ -253,7 +257,10 @@ class Service:
             data_dir = self.directory / "data"
             as_user = unprivileged_user()
             if as_user is not None:
-                # the server runs as the postgres user: it must reach its directory and log
+                # the server runs as the postgres user: it must pass through the home (no
+                # listing) and own its data directory and log
+                for directory in (self.home, self.directory.parent):
+                    directory.chmod(directory.stat().st_mode | 0o001)
                 self.directory.chmod(0o755)
                 self.log.touch()
                 shutil.chown(self.log, as_user.pw_name, as_user.pw_gid)
@@ -322,6 +329,10 @@ def services(home: Path, postgres_port: int, spark_port: int) -> dict[str, Servi
 def main(action: str, names: list[str], home: Path, postgres_port: int, spark_port: int) -> int:
     """``d2b services <action> [names]``: print one line per service; 0 unless start failed."""
     known = services(home, postgres_port, spark_port)
+    unknown = set(names) - set(SERVICES)
+    if unknown:
+        print(f"unknown service(s) {sorted(unknown)}; known: {list(SERVICES)}", file=sys.stderr)
+        return 2
     for name in names or SERVICES:
         service = known[name]
         if action == "start":

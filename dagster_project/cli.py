@@ -276,7 +276,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     services.add_argument("action", choices=("start", "stop", "status"))
     services.add_argument(
-        "names", nargs="*", choices=("postgres", "spark"), help="the services (default: both)"
+        "names", nargs="*", metavar="NAME", help="postgres and/or spark (default: both)"
     )
     services.set_defaults(handler=_services)
     return parser
