@@ -140,3 +140,30 @@
 {% macro spark__split_part(string_text, delimiter_text, part_number) -%}
     split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
 {%- endmacro %}
+
+{#- The local date, in time zone `zone` (a name), of a UTC wall time given as a date and a time
+    of day. The Spark lake stores a time of day as its text (ingest/spark_sink.py). -#}
+{% macro local_date_of_utc(date_expression, time_expression, zone) -%}
+    {{ return(adapter.dispatch('local_date_of_utc')(date_expression, time_expression, zone)) }}
+{%- endmacro %}
+
+{% macro default__local_date_of_utc(date_expression, time_expression, zone) -%}
+    cast(
+        timezone(
+            '{{ zone }}',
+            timezone('UTC', {{ date_expression }} + {{ time_expression }})
+        ) as date
+    )
+{%- endmacro %}
+
+{% macro spark__local_date_of_utc(date_expression, time_expression, zone) -%}
+    cast(
+        from_utc_timestamp(
+            cast(
+                concat(cast({{ date_expression }} as string), ' ', {{ time_expression }})
+                as timestamp
+            ),
+            '{{ zone }}'
+        ) as date
+    )
+{%- endmacro %}

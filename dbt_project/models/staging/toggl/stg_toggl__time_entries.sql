@@ -34,12 +34,9 @@ located as (
         -- the workspace's zone (var toggl_time_zone)
         case
             when source.time_zone = 'UTC'
-                then cast(
-                    timezone(
-                        '{{ var("toggl_time_zone", "Europe/Amsterdam") }}',
-                        timezone('UTC', source.start_date + source.start_time)
-                    ) as date
-                )
+                then {{ local_date_of_utc(
+                    'source.start_date', 'source.start_time', var("toggl_time_zone", "Europe/Amsterdam")
+                ) }}
             else source.start_date
         end as local_start_date,
         -- when the version became known: its update time, else (a stock CSV carries none)
