@@ -28,6 +28,9 @@ from pathlib import Path
 POSTGRES_BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"),)
 #: Seconds a server may take to listen on its port (the Thrift server's JVM takes ~10-30 s).
 STARTUP_SECONDS = 180
+#: The Thrift server's JVM heap: with Spark's default of 1 GB the firm written by hand's build
+#: stalled in back-to-back full collections (old generation full) at the billing marts.
+SPARK_DRIVER_MEMORY = "3g"
 #: Seconds a server may take to stop after its signal before it is killed.
 STOP_SECONDS = 30
 
@@ -126,6 +129,8 @@ def spark_thrift_command(service_dir: Path, port: int) -> list[str]:
         "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
         "--master",
         "local[2]",
+        "--driver-memory",
+        SPARK_DRIVER_MEMORY,
         "--name",
         "d2b-thrift-server",
         "--conf",
