@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +42,12 @@ def test_stop_ends_the_server_its_pid_file_names(tmp_path) -> None:
         [sys.executable, "-c", "import time, sys; time.sleep(60)", str(service.directory)]
     )
     try:
+        # until the child has exec'd, /proc shows the forking parent's command line
+        cmdline = Path(f"/proc/{process.pid}/cmdline")
+        deadline = time.monotonic() + 10
+        while str(service.directory) not in cmdline.read_bytes().decode(errors="replace"):
+            assert time.monotonic() < deadline, "the stand-in server did not start"
+            time.sleep(0.05)
         service.pid_file.write_text(f"{process.pid} 1\n")
         assert service.pid() == process.pid
         assert service.status().startswith(f"spark: running, pid {process.pid}")
