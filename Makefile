@@ -12,7 +12,7 @@ LINT_HOME := $(CURDIR)/.d2b/lint
 # apt-get needs root; use sudo when not root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install browser-deps postgres-deps run test test-slow lint format dev generate clean
+.PHONY: help install browser-deps postgres-deps spark-deps run test test-slow lint format dev generate clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -37,7 +37,12 @@ postgres-deps:  ## Debian's PostgreSQL 15 server binaries for the Tryton server 
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15 >/dev/null; }
 
-test-slow: install browser-deps postgres-deps  ## the slow suites (large scale, browser, Tryton server); exit 5 (none collected) is fine
+# The Spark Thrift server (d2b services start spark) runs from the pyspark wheel on Java 17.
+spark-deps:  ## Debian's Java 17 runtime for the Spark engine suite (tests/test_engine_spark.py)
+	@command -v java >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+test-slow: install browser-deps postgres-deps spark-deps  ## the slow suites (large scale, browser, Tryton server); exit 5 (none collected) is fine
 	$(UV) run pytest -m slow; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
 lint: install  ## ruff and sqlfluff (dbt templater)

@@ -140,9 +140,10 @@ class DbtSettings(_Node):
     engine: str = _variable(
         "D2B_ENGINE",
         "duckdb",
-        "the engine dbt builds the models on: `duckdb` (the warehouse file) or `postgres` (the "
-        "`D2B_POSTGRES_*` server; raw tables are copied there after ingest, docs/scale.md)",
-        choices=("duckdb", "postgres"),
+        "the engine dbt builds the models on: `duckdb` (the warehouse file), `postgres` (the "
+        "`D2B_POSTGRES_*` server; raw tables are copied there after ingest, docs/scale.md) or "
+        "`spark` (the `D2B_SPARK_*` Thrift server; raw tables go there as a Parquet lake)",
+        choices=("duckdb", "postgres", "spark"),
     )
     postgres_host: str = _variable(
         "D2B_POSTGRES_HOST", "127.0.0.1", "PostgreSQL host of the `postgres` engine"
@@ -163,6 +164,23 @@ class DbtSettings(_Node):
         "`.pgpass`); never logged",
         parse=_optional_text,
         secret=True,
+    )
+
+    spark_host: str = _variable(
+        "D2B_SPARK_HOST", "127.0.0.1", "Spark Thrift server host of the `spark` engine"
+    )
+    spark_port: str = _variable(
+        "D2B_SPARK_PORT",
+        "10000",
+        "Spark Thrift server port of the `spark` engine (also where `d2b services start spark` "
+        "listens)",
+    )
+    lake: Path = _variable(
+        "D2B_LAKE",
+        "$D2B_HOME/lake",
+        "the Parquet lake the `spark` engine reads its source tables from "
+        "(`<lake>/<schema>/<table>/`); the Thrift server must see it at the same path",
+        parse=_path,
     )
 
     def require_duckdb_marts(self, reader: str) -> None:

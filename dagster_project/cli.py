@@ -296,6 +296,22 @@ def _parser() -> argparse.ArgumentParser:
         "--docs", type=Path, default=None, help="where to write the results (default docs/)"
     )
     bench.set_defaults(handler=_bench)
+
+    services = commands.add_parser(
+        "services",
+        help="start, stop or show PostgreSQL and the Spark Thrift server on loopback",
+        description=(
+            "The servers of the postgres and spark engines, under $D2B_HOME/services/<name> "
+            "(data, server.log, server.pid), on 127.0.0.1 at D2B_POSTGRES_PORT and "
+            "D2B_SPARK_PORT (docs/scale.md). Start waits for the port; stop signals the "
+            "server by its own process id."
+        ),
+    )
+    services.add_argument("action", choices=("start", "stop", "status"))
+    services.add_argument(
+        "names", nargs="*", metavar="NAME", help="postgres and/or spark (default: both)"
+    )
+    services.set_defaults(handler=_services)
     return parser
 
 
@@ -1094,6 +1110,19 @@ def _dashboard(args) -> int:
     print(f"dashboards for D2B_HOME={settings.home} on http://{args.address}:{args.port}")
     os.execv(command[0], command)
     return 0  # pragma: no cover - execv does not return
+
+
+def _services(args) -> int:
+    from d2b import services
+
+    settings = _settings()
+    return services.main(
+        args.action,
+        args.names,
+        settings.home,
+        postgres_port=int(settings.dbt.postgres_port),
+        spark_port=int(settings.dbt.spark_port),
+    )
 
 
 def _dev(args) -> int:

@@ -15,6 +15,7 @@ from dagster_project.dbt import dbt_project, dbt_resource, prepare_manifest
 from dagster_project.resources import WAREHOUSE_POOL, D2BSettingsResource
 from dagster_project.translator import D2BDbtTranslator, written_elsewhere_specs
 from ingest.postgres_sink import copy_sources_to_postgres
+from ingest.spark_sink import export_sources_to_spark
 
 
 class DbtBuildConfig(dg.Config):
@@ -81,6 +82,20 @@ def _build(
         copied = copy_sources_to_postgres(settings.warehouse, settings.dbt.postgres_connection())
         context.log.info("copied %d source tables to PostgreSQL", len(copied))
         plan: dict[str, str] = {}
+        args = [*dbt_build_args(config), "--full-refresh"]
+    elif settings.dbt.engine == "spark":
+        # dbt builds on the Spark Thrift server from a Parquet lake of the warehouse's source
+        # tables, in full: Parquet tables have no delete for the incremental hooks
+        # (docs/scale.md).
+        context.log.info("dbt engine: spark (%s)", settings.dbt.spark_host)
+        copied = export_sources_to_spark(
+            settings.warehouse,
+            settings.dbt.lake,
+            settings.dbt.spark_host,
+            int(settings.dbt.spark_port),
+        )
+        context.log.info("exported %d source tables to the lake %s", len(copied), settings.dbt.lake)
+        plan = {}
         args = [*dbt_build_args(config), "--full-refresh"]
     else:
         context.log.info("dbt warehouse: %s", settings.warehouse)

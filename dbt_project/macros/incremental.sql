@@ -24,6 +24,30 @@
 
 {#- on-run-start: the build log the incremental models read and append to, pruned. -#}
 {% macro create_incremental_state() -%}
+    {{ return(adapter.dispatch('create_incremental_state')()) }}
+{%- endmacro %}
+
+{#- Spark runs one statement per call and its Parquet tables have no DELETE: the log is
+    created there unpruned (a Spark build is a full refresh today, docs/scale.md); the
+    scope table is created here, the log is the hook's own statement. -#}
+{% macro spark__create_incremental_state() -%}
+    {%- if execute -%}
+        {%- do run_query('create database if not exists ops') -%}
+        {%- do run_query(
+            'create table if not exists ops.dbt_incremental_scope'
+            ~ ' (model_name string, scope_key string) using parquet'
+        ) -%}
+    {%- endif -%}
+    create table if not exists ops.dbt_incremental_state (
+        model_name string,
+        fingerprint string,
+        build_kind string,
+        ingested_through timestamp,
+        built_at timestamp
+    ) using parquet
+{%- endmacro %}
+
+{% macro default__create_incremental_state() -%}
     create schema if not exists ops;
     create table if not exists ops.dbt_incremental_state (
         model_name varchar not null,

@@ -11,7 +11,7 @@
         (
             select
             {%- for name, data_type in columns.items() %}
-                cast(null as {{ data_type }}) as {{ name }}{{ "," if not loop.last }}
+                cast(null as {{ column_type(data_type) }}) as {{ name }}{{ "," if not loop.last }}
             {%- endfor %}
             where 1 = 0
         ) as {{ relation.identifier }}

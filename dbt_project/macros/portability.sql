@@ -20,6 +20,39 @@
     double
 {%- endmacro %}
 
+{#- The variable-length text type (Spark's casts want `string`: its `varchar` needs a length). -#}
+{% macro type_text() -%}
+    {{ return(adapter.dispatch('type_text')()) }}
+{%- endmacro %}
+
+{% macro default__type_text() -%}
+    varchar
+{%- endmacro %}
+
+{% macro spark__type_text() -%}
+    string
+{%- endmacro %}
+
+{#- A column type as the models spell it (`varchar`, `varchar[]`, `json`, `integer`, ...)
+    in the engine's dialect, for columns declared in a model (optional_relation). -#}
+{% macro column_type(data_type) -%}
+    {{ return(adapter.dispatch('column_type')(data_type)) }}
+{%- endmacro %}
+
+{% macro default__column_type(data_type) -%}
+    {{ data_type }}
+{%- endmacro %}
+
+{% macro spark__column_type(data_type) -%}
+    {%- if data_type.endswith('[]') -%}
+        array<{{ spark__column_type(data_type[:-2]) }}>
+    {%- elif data_type in ('varchar', 'json') -%}
+        string
+    {%- else -%}
+        {{ data_type }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- An integer type wide enough for cents times a weight (more than 64 bits). -#}
 {% macro type_wide_integer() -%}
     {{ return(adapter.dispatch('type_wide_integer')()) }}
@@ -84,5 +117,53 @@
 {% macro duckdb__row_in(columns, columns_from, negate) -%}
     ({{ columns | join(', ') }}) {{ 'not ' if negate }}in (
         select ({{ columns | join(', ') }}) {{ columns_from }}
+    )
+{%- endmacro %}
+
+{#- The length of an interval in seconds. The Spark lake stores an interval as its seconds
+    already (Parquet has no interval Spark reads; ingest/spark_sink.py). -#}
+{% macro interval_seconds(interval_expression) -%}
+    {{ return(adapter.dispatch('interval_seconds')(interval_expression)) }}
+{%- endmacro %}
+
+{% macro default__interval_seconds(interval_expression) -%}
+    extract(epoch from {{ interval_expression }})
+{%- endmacro %}
+
+{% macro spark__interval_seconds(interval_expression) -%}
+    {{ interval_expression }}
+{%- endmacro %}
+
+{#- dbt-spark's split_part indexes the array of split(), a regular expression, and fails past
+    its end under ANSI mode; Spark's own split_part splits on the text and gives '' past the
+    end, as DuckDB's and PostgreSQL's do. -#}
+{% macro spark__split_part(string_text, delimiter_text, part_number) -%}
+    split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
+{%- endmacro %}
+
+{#- The local date, in time zone `zone` (a name), of a UTC wall time given as a date and a time
+    of day. The Spark lake stores a time of day as its text (ingest/spark_sink.py). -#}
+{% macro local_date_of_utc(date_expression, time_expression, zone) -%}
+    {{ return(adapter.dispatch('local_date_of_utc')(date_expression, time_expression, zone)) }}
+{%- endmacro %}
+
+{% macro default__local_date_of_utc(date_expression, time_expression, zone) -%}
+    cast(
+        timezone(
+            '{{ zone }}',
+            timezone('UTC', {{ date_expression }} + {{ time_expression }})
+        ) as date
+    )
+{%- endmacro %}
+
+{% macro spark__local_date_of_utc(date_expression, time_expression, zone) -%}
+    cast(
+        from_utc_timestamp(
+            cast(
+                concat(cast({{ date_expression }} as string), ' ', {{ time_expression }})
+                as timestamp
+            ),
+            '{{ zone }}'
+        ) as date
     )
 {%- endmacro %}

@@ -35,9 +35,9 @@
     {%- endif %}
     {%- else %}
     select
-        cast(null as varchar) as source_system,
+        cast(null as {{ type_text() }}) as source_system,
         {%- for name, type in columns.items() %}
-        cast(null as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+        cast(null as {{ column_type(type) }}) as {{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
     where false
     {%- endfor %}

@@ -1,16 +1,22 @@
 {#- One row per element of a delimited list column (ERP invoice lines list the records they
-    bill as `<system>:<id>;<system>:<id>`). dbt has no cross-database macro for
-    this, so it is dispatched per engine. -#}
+    bill as `<system>:<id>;<system>:<id>`), each element trimmed. dbt has no cross-database
+    macro for this, so it is dispatched per engine. -#}
 {% macro split_to_rows(column, delimiter) -%}
     {{ return(adapter.dispatch('split_to_rows')(column, delimiter)) }}
 {%- endmacro %}
 
 {% macro default__split_to_rows(column, delimiter) -%}
-    unnest(string_split({{ column }}, '{{ delimiter }}'))
+    trim(unnest(string_split({{ column }}, '{{ delimiter }}')))
 {%- endmacro %}
 
 {% macro postgres__split_to_rows(column, delimiter) -%}
-    regexp_split_to_table({{ column }}, '{{ delimiter }}')
+    trim(regexp_split_to_table({{ column }}, '{{ delimiter }}'))
+{%- endmacro %}
+
+{#- Spark allows no generator inside another expression: the elements are trimmed before
+    they are exploded; split() takes a regular expression, the class quotes the delimiter. -#}
+{% macro spark__split_to_rows(column, delimiter) -%}
+    explode(transform(split({{ column }}, '[{{ delimiter }}]'), element -> trim(element)))
 {%- endmacro %}
 
 {#- One row per element of a list (array) column: the correlation ids of a written-back
@@ -21,6 +27,10 @@
 
 {% macro default__split_list_to_rows(column) -%}
     unnest({{ column }})
+{%- endmacro %}
+
+{% macro spark__split_list_to_rows(column) -%}
+    explode({{ column }})
 {%- endmacro %}
 
 {#- The kind of record an ERP invoice line's reference (`<system>:<id>`) names. -#}

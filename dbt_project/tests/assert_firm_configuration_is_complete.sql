@@ -52,7 +52,7 @@ missing as (
     select
         'config/sla_thresholds' as config_file,
         'threshold ' || required_thresholds.threshold || ' is not set: the default '
-        || cast(required_thresholds.default_value as varchar) || ' applies' as problem
+        || cast(required_thresholds.default_value as {{ type_text() }}) || ' applies' as problem
     from required_thresholds
     left join {{ ref('stg_config__sla_thresholds') }} as landed
         on required_thresholds.threshold = landed.threshold

@@ -59,7 +59,7 @@ line_mismatch as (
 
     select
         'lines' as check_name,
-        cast(null as varchar) as invoice_source_id,
+        cast(null as {{ type_text() }}) as invoice_source_id,
         staged_amount as expected_amount,
         mart_amount as actual_amount
     from line_totals

@@ -8,14 +8,14 @@ with
 
 lines as (
 
-    select distinct cast(invoice_internal_id as varchar) as invoice_source_id
+    select distinct cast(invoice_internal_id as {{ type_text() }}) as invoice_source_id
     from {{ source('erp', 'invoice_lines') }}
 
 ),
 
 invoices as (
 
-    select distinct cast(internal_id as varchar) as invoice_source_id
+    select distinct cast(internal_id as {{ type_text() }}) as invoice_source_id
     from {{ source('erp', 'invoices') }}
 
 )

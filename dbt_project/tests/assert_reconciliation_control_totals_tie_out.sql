@@ -38,7 +38,7 @@ invoices_from_records as (
 
     select
         'invoices' as scope,
-        cast(null as varchar) as batch,
+        cast(null as {{ type_text() }}) as batch,
         coalesce(sum(billing_line_count), 0) as record_count,
         coalesce(sum(erp_hours * billing_line_count), 0) as hours,
         cast(null as decimal(18, 2)) as psa_amount,
@@ -52,7 +52,7 @@ invoices_from_totals as (
 
     select
         'invoices' as scope,
-        cast(null as varchar) as batch,
+        cast(null as {{ type_text() }}) as batch,
         coalesce(sum(psa_record_count), 0) as record_count,
         coalesce(sum(psa_hours), 0) as hours,
         cast(null as decimal(18, 2)) as psa_amount,

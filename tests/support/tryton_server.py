@@ -17,42 +17,30 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import pwd
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from d2b.services import (
+    initdb,
+    postgres_binary,
+    postgres_command,
+    unprivileged_user,
+    wait_for_port,
+)
 from erp.settings import TrytonSettings
 
 REPO = Path(__file__).resolve().parents[2]
-#: Where Debian puts the server binaries (not on PATH by default).
-POSTGRES_BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"),)
 #: The user trytond logs in as over XML-RPC (trytond refuses logins without a password).
 USER = "admin"
 PASSWORD = "Qx7-trytond-D2B"
 TEMPLATE_DATABASE = "d2b_erp_template"
-_STARTUP_SECONDS = 120
-
-
-def postgres_binary(name: str) -> Path:
-    """Path of a PostgreSQL server binary (``initdb``, ``pg_ctl``), or a one-line error."""
-    for directory in POSTGRES_BIN_DIRS:
-        if (directory / name).exists():
-            return directory / name
-    found = shutil.which(name)
-    if found is None:
-        raise FileNotFoundError(
-            f"{name} not found: install Debian's postgresql package (make test-slow does)"
-        )
-    return Path(found)
 
 
 def free_port() -> int:
@@ -60,22 +48,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path) -> None:
-    """Wait until something accepts connections on ``port``; fail fast if ``process`` died."""
-    deadline = time.monotonic() + _STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}: {_tail(log)}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"{what} did not listen on port {port} in {_STARTUP_SECONDS} s")
-
-
-def _tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
 
 
 def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -108,55 +80,20 @@ class PostgresCluster:
         return f"{self.uri}{name}"
 
     def start(self) -> None:
-        """initdb, then run ``postgres`` in the foreground of a child we own."""
-        as_user = _unprivileged_user()
-        self.data_dir.mkdir(parents=True)
-        if as_user is not None:
-            shutil.chown(self.data_dir, as_user.pw_name, as_user.pw_gid)
+        """initdb, then run ``postgres`` in the foreground of a child we own (the commands
+        ``d2b services start postgres`` runs, d2b/services.py)."""
+        as_user = unprivileged_user()
+        initdb(self.data_dir)
         log = self.data_dir.parent / "postgres.log"
-        subprocess.run(
-            [
-                str(postgres_binary("initdb")),
-                "-D",
-                str(self.data_dir),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-            user=as_user.pw_uid if as_user else None,
-            group=as_user.pw_gid if as_user else None,
-        )
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [
-                    str(postgres_binary("postgres")),
-                    "-D",
-                    str(self.data_dir),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "-k",
-                    str(self.data_dir),
-                    # Test data: durability is not what is under test, speed is welcome.
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                ],
+                postgres_command(self.data_dir, self.port),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 user=as_user.pw_uid if as_user else None,
                 group=as_user.pw_gid if as_user else None,
             )
-        wait_for_port(self.port, self.process, "postgres", log)
+        wait_for_port(self.port, self.process.poll, "postgres", log)
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT: roll back, disconnect clients, exit)."""
@@ -175,18 +112,6 @@ class PostgresCluster:
                 cur.execute(f'CREATE DATABASE "{name}"{copied}')
         finally:
             con.close()
-
-
-def _unprivileged_user() -> pwd.struct_passwd | None:
-    """The user the cluster runs as when we are root (PostgreSQL refuses root), else None."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        return pwd.getpwnam("postgres")
-    except KeyError:
-        raise RuntimeError(
-            "running as root and no 'postgres' user: install Debian's postgresql package"
-        ) from None
 
 
 @dataclass
@@ -236,7 +161,7 @@ class TrytonServer:
                 stderr=subprocess.STDOUT,
                 env={**_clean_env(), "TRYTOND_DATABASE_NAMES": database},
             )
-        wait_for_port(self.port, self.process, "trytond", log)
+        wait_for_port(self.port, self.process.poll, "trytond", log)
 
     def stop(self) -> None:
         """Stop trytond by its process id."""
@@ -337,7 +262,7 @@ def running_tryton_server(
     temporary directory the ``postgres`` user can reach, removed on exit.
     """
     with contextlib.ExitStack() as stack:
-        if workdir is None or _unprivileged_user() is not None:
+        if workdir is None or unprivileged_user() is not None:
             # pytest's own tmp dirs are private to their owner (0700): postgres could not enter.
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="d2b-tryton-")))
             workdir.chmod(0o755)

@@ -35,7 +35,7 @@ split as (
         released_date,
         paid_date,
         invoice_created_at,
-        trim({{ split_to_rows('billed_record_refs', ';') }}) as record_ref
+        {{ split_to_rows('billed_record_refs', ';') }} as record_ref
     from lines
 
 ),

@@ -99,8 +99,8 @@ written_back as (
         written_back_lines.product_code as item,
         written_back_lines.description,
         outbox_lines.kind as line_kind,
-        cast(null as varchar) as project_code,
-        cast(null as varchar) as billed_record_refs,
+        cast(null as {{ type_text() }}) as project_code,
+        cast(null as {{ type_text() }}) as billed_record_refs,
         written_back_lines.quantity,
         written_back_lines.unit_price,
         written_back_lines.amount,
@@ -118,7 +118,7 @@ written_back as (
         invoices.created_at as invoice_created_at,
         invoices.is_released,
         invoices.is_paid,
-        cast(null as varchar) as source_file,
+        cast(null as {{ type_text() }}) as source_file,
         cast(null as bigint) as source_row_number,
         written_back_lines.ingested_at
     from written_back_lines

@@ -61,7 +61,7 @@ legacy as (
 
     select
         'legacy_export' as invoice_origin,
-        cast(null as varchar) as batch_key,
+        cast(null as {{ type_text() }}) as batch_key,
         invoices.invoice_source_id,
         invoices.invoice_number,
         invoices.customer_source_id,
@@ -198,13 +198,13 @@ written_back as (
         written_back_invoices.invoice_source_id,
         written_back_invoices.invoice_number,
         written_back_invoices.account_source_id as customer_source_id,
-        cast(null as varchar) as customer_name,
+        cast(null as {{ type_text() }}) as customer_name,
         written_back_invoices.account_source_id as account_ref,
         outbox.account_source_id,
         'outbox_batch' as client_match_method,
         outbox.contract_source_id,
         outbox.contract_source_id as contract_ref,
-        cast(null as varchar) as project_code,
+        cast(null as {{ type_text() }}) as project_code,
         outbox.legal_entity,
         written_back_invoices.currency,
         fx.base_per_unit,
@@ -216,8 +216,8 @@ written_back as (
         -- due date and payments: the ERP feedback's (NULL before its first reading)
         written_back_invoices.due_date,
         written_back_invoices.paid_date,
-        cast(null as varchar) as payment_terms,
-        cast(null as varchar) as memo,
+        cast(null as {{ type_text() }}) as payment_terms,
+        cast(null as {{ type_text() }}) as memo,
         written_back_invoices.subtotal,
         written_back_invoices.tax_total,
         written_back_invoices.total,
@@ -236,7 +236,7 @@ written_back as (
         written_back_invoices.ingested_at as updated_at,
         true as has_accounts,
         written_back_invoices.ingested_at as first_ingested_at,
-        cast(null as varchar) as source_file,
+        cast(null as {{ type_text() }}) as source_file,
         cast(null as bigint) as source_row_number,
         written_back_invoices.ingested_at
     from written_back_invoices_dated as written_back_invoices

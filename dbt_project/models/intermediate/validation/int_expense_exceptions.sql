@@ -15,8 +15,9 @@ missing_receipt as (
     select
         expense_source_id as source_id,
         'missing_receipt' as reason,
-        'no receipt for ' || cast(entry_posted_amount as varchar) || ' ' || reimbursement_currency
-        || ' (required over ' || cast(receipt_required_over as varchar) || ')' as detail
+        'no receipt for ' || cast(entry_posted_amount as {{ type_text() }}) || ' '
+        || reimbursement_currency
+        || ' (required over ' || cast(receipt_required_over as {{ type_text() }}) || ')' as detail
     from expenses
     where not has_receipt and entry_posted_amount > receipt_required_over
 
@@ -27,8 +28,8 @@ over_policy_limit as (
     select
         expense_source_id as source_id,
         'over_policy_limit' as reason,
-        cast(entry_posted_amount as varchar) || ' ' || reimbursement_currency
-        || ' over the limit of ' || cast(policy_limit as varchar) as detail
+        cast(entry_posted_amount as {{ type_text() }}) || ' ' || reimbursement_currency
+        || ' over the limit of ' || cast(policy_limit as {{ type_text() }}) as detail
     from expenses
     where entry_posted_amount > policy_limit
 

@@ -76,8 +76,8 @@ unattributed_labour_line as (
     select
         invoice_source_id as source_id,
         'unattributed_labour_line' as reason,
-        cast(count(*) as varchar) || ' labour line(s) of '
-        || cast(sum(amount) as varchar) || ' ' || max(currency)
+        cast(count(*) as {{ type_text() }}) || ' labour line(s) of '
+        || cast(sum(amount) as {{ type_text() }}) || ' ' || max(currency)
         || ' bill no time entry: in no project''s revenue' as detail
     from labour_line_weights
     -- no entry to split over: none known, or none with value or hours
@@ -101,8 +101,8 @@ subtotal_differs_from_lines as (
     select
         invoices.invoice_source_id as source_id,
         'subtotal_differs_from_lines' as reason,
-        'subtotal ' || cast(invoices.subtotal as varchar) || ' ' || invoices.currency
-        || ', lines ' || cast(coalesce(line_totals.lines_amount, 0) as varchar) as detail
+        'subtotal ' || cast(invoices.subtotal as {{ type_text() }}) || ' ' || invoices.currency
+        || ', lines ' || cast(coalesce(line_totals.lines_amount, 0) as {{ type_text() }}) as detail
     from invoices
     left join line_totals
         on invoices.invoice_source_id = line_totals.invoice_source_id

@@ -71,11 +71,11 @@ fx_rates as (
     select
         source_system,
         'fx_rates' as source_entity,
-        currency || ' ' || cast(effective_date as varchar) as source_id,
+        currency || ' ' || cast(effective_date as {{ type_text() }}) as source_id,
         'fx_rate' as record_kind,
         'effective date' as date_name,
         effective_date as record_date,
-        cast(null as varchar) as project_code,
+        cast(null as {{ type_text() }}) as project_code,
         cast(null as decimal(18, 2)) as amount,
         currency,
         min(ingested_at) as first_ingested_at
@@ -116,10 +116,10 @@ final as (
         source_entity,
         source_id,
         'implausible_date' as reason,
-        date_name || ' ' || coalesce(cast(record_date as varchar), '(none)')
+        date_name || ' ' || coalesce(cast(record_date as {{ type_text() }}), '(none)')
         || ' is outside the history window '
-        || cast({{ history_window_start() }} as varchar) || ' to '
-        || cast({{ history_window_end() }} as varchar) as detail,
+        || cast({{ history_window_start() }} as {{ type_text() }}) || ' to '
+        || cast({{ history_window_end() }} as {{ type_text() }}) as detail,
         record_kind,
         project_code,
         amount,

@@ -36,9 +36,9 @@ final as (
         'time_entries' as source_entity,
         source_id,
         'implausible_date' as reason,
-        'work date ' || cast(work_date as varchar) || ' is outside the history window '
-        || cast({{ history_window_start() }} as varchar) || ' to '
-        || cast({{ history_window_end() }} as varchar) as detail,
+        'work date ' || cast(work_date as {{ type_text() }}) || ' is outside the history window '
+        || cast({{ history_window_start() }} as {{ type_text() }}) || ' to '
+        || cast({{ history_window_end() }} as {{ type_text() }}) as detail,
         person_source_id,
         project_code_on_entry as project_code,
         hours,

@@ -58,8 +58,8 @@ closed_project as (
         source_system,
         source_id,
         'closed_project' as reason,
-        'work on ' || cast(work_date as varchar) || ', project closed on '
-        || cast(project_end_date as varchar) as detail
+        'work on ' || cast(work_date as {{ type_text() }}) || ', project closed on '
+        || cast(project_end_date as {{ type_text() }}) as detail
     from known
     where not is_project_active and work_date > project_end_date
 
@@ -96,7 +96,7 @@ missing_rate as (
         source_id,
         'missing_rate' as reason,
         'no rate for role ' || coalesce(worker_role, '(unknown)') || ' on '
-        || cast(work_date as varchar) as detail
+        || cast(work_date as {{ type_text() }}) as detail
     from known
     where is_billable and resolved_bill_rate is null
 
@@ -108,8 +108,8 @@ rate_mismatch as (
         source_system,
         source_id,
         'rate_mismatch' as reason,
-        'PSA rate ' || cast(psa_bill_rate as varchar) || ' vs resolved '
-        || cast(resolved_bill_rate as varchar) as detail
+        'PSA rate ' || cast(psa_bill_rate as {{ type_text() }}) || ' vs resolved '
+        || cast(resolved_bill_rate as {{ type_text() }}) as detail
     from known
     where
         is_billable
@@ -156,8 +156,8 @@ future_dated as (
         source_system,
         source_id,
         'future_dated' as reason,
-        'work on ' || cast(work_date as varchar) || ', created on '
-        || cast(cast(created_at as date) as varchar) as detail
+        'work on ' || cast(work_date as {{ type_text() }}) || ', created on '
+        || cast(cast(created_at as date) as {{ type_text() }}) as detail
     from entries
     where work_date > cast(created_at as date)
 
@@ -182,8 +182,8 @@ over_daily_limit as (
         source_system,
         source_id,
         'over_daily_limit' as reason,
-        cast(day_hours as varchar) || ' h logged by ' || employee_id || ' on '
-        || cast(work_date as varchar) as detail
+        cast(day_hours as {{ type_text() }}) || ' h logged by ' || employee_id || ' on '
+        || cast(work_date as {{ type_text() }}) as detail
     from worker_days
     where day_hours > {{ firm_threshold('daily_hours_limit') }}
 
@@ -195,8 +195,8 @@ expired_contract as (
         source_system,
         source_id,
         'expired_contract' as reason,
-        'work on ' || cast(work_date as varchar) || ', contract ' || contract_source_id
-        || ' ended ' || cast(contract_end_date as varchar) as detail
+        'work on ' || cast(work_date as {{ type_text() }}) || ', contract ' || contract_source_id
+        || ' ended ' || cast(contract_end_date as {{ type_text() }}) as detail
     from known
     where is_billable and is_project_active and contract_end_date < work_date
 
@@ -208,7 +208,8 @@ negative_hours as (
         source_system,
         source_id,
         'negative_hours' as reason,
-        cast(hours as varchar) || ' h on ' || cast(work_date as varchar) as detail
+        cast(hours as {{ type_text() }}) || ' h on '
+        || cast(work_date as {{ type_text() }}) as detail
     from entries
     where hours < 0
 

@@ -293,8 +293,10 @@ unioned as (
 final as (
 
     select
-        {{ dbt.concat(["cast(extract(year from unioned.period_start) as varchar)", "'-'",
-            "lpad(cast(extract(month from unioned.period_start) as varchar), 2, '0')"]) }}
+        {{ dbt.concat([
+            "cast(extract(year from unioned.period_start) as " ~ type_text() ~ ")", "'-'",
+            "lpad(cast(extract(month from unioned.period_start) as " ~ type_text() ~ "), 2, '0')"
+        ]) }}
             as period,
         contracts.account_source_id as client_ref,
         coalesce(clients.client_name, contracts.account_source_id) as client_name,

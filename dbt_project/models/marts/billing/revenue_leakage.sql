@@ -107,7 +107,7 @@ unbilled_time as (
         currency,
         billable_amount as leakage_amount,
         billable_amount_reporting as leakage_amount_reporting,
-        cast(null as varchar) as invoice_line_id
+        cast(null as {{ type_text() }}) as invoice_line_id
     from time_entries
     where
         is_unbilled_wip
@@ -136,7 +136,7 @@ unbilled_expenses as (
         rebill_amount as leakage_amount,
         -- the same money as posted, in the reporting currency
         posted_amount_reporting as leakage_amount_reporting,
-        cast(null as varchar) as invoice_line_id
+        cast(null as {{ type_text() }}) as invoice_line_id
     from expenses
     where
         rebill_amount is not null and is_valid
@@ -163,7 +163,7 @@ expired_contract as (
         time_entries.currency,
         time_entries.billable_amount as leakage_amount,
         time_entries.billable_amount_reporting as leakage_amount_reporting,
-        cast(null as varchar) as invoice_line_id
+        cast(null as {{ type_text() }}) as invoice_line_id
     from time_entries
     inner join expired_contract_entries
         on

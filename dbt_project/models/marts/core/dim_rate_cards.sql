@@ -6,7 +6,9 @@ with
 
 versions as (
 
-    select * from {{ ref('snap_salesforce__rate_cards') }}
+    select * from {{
+        snapshot_versions('snap_salesforce__rate_cards', 'stg_salesforce__rate_cards')
+    }}
 
 ),
 

@@ -336,9 +336,9 @@ invoiced_facts as (
     select
         source_system,
         project_source_id,
-        cast(null as varchar) as project_id,
-        cast(null as varchar) as project_code,
-        cast(null as varchar) as currency,
+        cast(null as {{ type_text() }}) as project_id,
+        cast(null as {{ type_text() }}) as project_code,
+        cast(null as {{ type_text() }}) as currency,
         resource_id,
         cast({{ dbt.date_trunc('month', 'work_date') }} as date) as month_start_date,
         cast(null as decimal(12, 4)) as hours,

@@ -21,20 +21,20 @@ renamed as (
     select
         -- ids
         case
-            when lines_of_entry = 1 then cast(report_entry_id as varchar)
+            when lines_of_entry = 1 then cast(report_entry_id as {{ type_text() }})
             else concat_ws(
                 '-',
-                cast(report_entry_id as varchar),
-                cast(journal_key as varchar),
-                cast(allocation_key as varchar)
+                cast(report_entry_id as {{ type_text() }}),
+                cast(journal_key as {{ type_text() }}),
+                cast(allocation_key as {{ type_text() }})
             )
         end as expense_source_id,
-        cast(report_entry_id as varchar) as report_entry_id,
-        cast(journal_key as varchar) as journal_key,
-        cast(allocation_key as varchar) as allocation_key,
+        cast(report_entry_id as {{ type_text() }}) as report_entry_id,
+        cast(journal_key as {{ type_text() }}) as journal_key,
+        cast(allocation_key as {{ type_text() }}) as allocation_key,
         report_id,
-        cast(report_key as varchar) as report_key,
-        cast(batch_id as varchar) as batch_id,
+        cast(report_key as {{ type_text() }}) as report_key,
+        cast(batch_id as {{ type_text() }}) as batch_id,
         batch_date,
         sequence_number,
 

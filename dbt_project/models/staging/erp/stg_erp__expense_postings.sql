@@ -10,10 +10,10 @@ renamed as (
 
     select
         -- ids
-        cast(line_id as varchar) as posting_line_source_id,
-        cast(journal_internal_id as varchar) as journal_source_id,
+        cast(line_id as {{ type_text() }}) as posting_line_source_id,
+        cast(journal_internal_id as {{ type_text() }}) as journal_source_id,
         journal_tranid as journal_number,
-        cast(concur_entry_id as varchar) as expense_source_id,
+        cast(concur_entry_id as {{ type_text() }}) as expense_source_id,
         concur_report_id as report_id,
         employee_id,
 

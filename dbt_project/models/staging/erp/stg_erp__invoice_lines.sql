@@ -10,8 +10,8 @@ renamed as (
 
     select
         -- ids
-        cast(line_id as varchar) as invoice_line_source_id,
-        cast(invoice_internal_id as varchar) as invoice_source_id,
+        cast(line_id as {{ type_text() }}) as invoice_line_source_id,
+        cast(invoice_internal_id as {{ type_text() }}) as invoice_source_id,
         line_number,
 
         -- attributes

@@ -10,7 +10,7 @@ renamed as (
 
     select
         -- ids
-        cast(internal_id as varchar) as invoice_source_id,
+        cast(internal_id as {{ type_text() }}) as invoice_source_id,
         tranid as invoice_number,
         entity_id as customer_source_id,
         entity_name as customer_name,

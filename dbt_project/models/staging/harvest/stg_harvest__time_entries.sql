@@ -175,10 +175,10 @@ deletion_versions as (
         exported_at as updated_at,
         exported_at as deleted_at,
         export_file as source_file,
-        cast(null as varchar) as source_file_sha256,
+        cast(null as {{ type_text() }}) as source_file_sha256,
         cast(null as bigint) as source_row_number,
         exported_at as ingested_at,
-        cast(null as varchar) as load_id
+        cast(null as {{ type_text() }}) as load_id
     from deleted
 
 )

@@ -22,7 +22,7 @@ renamed as (
         to_status,
         run_id,
         actor,
-        cast(detail as varchar) as detail_json,
+        cast(detail as {{ type_text() }}) as detail_json,
         event_at
     from source
 

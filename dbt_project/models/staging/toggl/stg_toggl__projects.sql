@@ -13,9 +13,9 @@ renamed as (
         -- ids: time entries refer to a Toggl project by its name; a name two projects share
         -- names neither (Toggl allows it: the warning test on project_name says so), so
         -- their entries are `unknown_project` exceptions instead of counting twice
-        cast(id as varchar) as project_source_id,
+        cast(id as {{ type_text() }}) as project_source_id,
         case when count(*) over (partition by name) = 1 then name end as project_ref,
-        cast(client_id as varchar) as client_source_id,
+        cast(client_id as {{ type_text() }}) as client_source_id,
 
         -- attributes: the name starts with the project code where the project has one
         name as project_name,
@@ -26,7 +26,7 @@ renamed as (
                 then {{ dbt.split_part('name', "' '", 1) }}
         end as project_code,
         -- the projects export names no client
-        cast(null as varchar) as client_name,
+        cast(null as {{ type_text() }}) as client_name,
         active as is_active,
         billable as is_billable,
         start_date,

@@ -27,19 +27,16 @@ located as (
         -- how CSV rows name it; an id the export does not know stays visible as the id (an
         -- unknown project)
         coalesce(
-            source.project, projects.project_ref, cast(source.project_id as varchar)
+            source.project, projects.project_ref, cast(source.project_id as {{ type_text() }})
         ) as project_name_or_id,
         -- the work date is the local date the work started: CSV times are wall-clock in the
         -- exporting profile's zone already, API times are UTC (time_zone) and are read in
         -- the workspace's zone (var toggl_time_zone)
         case
             when source.time_zone = 'UTC'
-                then cast(
-                    timezone(
-                        '{{ var("toggl_time_zone", "Europe/Amsterdam") }}',
-                        timezone('UTC', source.start_date + source.start_time)
-                    ) as date
-                )
+                then {{ local_date_of_utc(
+                    'source.start_date', 'source.start_time', var("toggl_time_zone", "Europe/Amsterdam")
+                ) }}
             else source.start_date
         end as local_start_date,
         -- when the version became known: its update time, else (a stock CSV carries none)
@@ -47,7 +44,7 @@ located as (
         coalesce(source.updated_at, source._ingested_at) as known_at
     from source
     left join projects
-        on cast(source.project_id as varchar) = projects.project_source_id
+        on cast(source.project_id as {{ type_text() }}) = projects.project_source_id
 
 ),
 
@@ -57,8 +54,8 @@ renamed as (
     select
         -- ids: CSV rows name people by e-mail, API rows by Toggl user id (matched to HR
         -- through the MDM identity mapping); projects and tasks by name
-        cast(time_entry_id as varchar) as time_entry_source_id,
-        coalesce(lower(trim(email)), cast(user_id as varchar)) as person_source_id,
+        cast(time_entry_id as {{ type_text() }}) as time_entry_source_id,
+        coalesce(lower(trim(email)), cast(user_id as {{ type_text() }})) as person_source_id,
         user_name as person_name,
         project_name_or_id as project_ref,
         case
@@ -73,7 +70,7 @@ renamed as (
 
         -- work
         local_start_date as work_date,
-        cast(extract(epoch from duration) / 3600.0 as decimal(12, 4)) as hours,
+        cast({{ interval_seconds("duration") }} / 3600.0 as decimal(12, 4)) as hours,
         description as notes,
         billable as is_billable,
         -- the report shows an amount, in the currency of its Amount header, not a rate
