@@ -11,7 +11,8 @@
     {%- set refs = [] -%}
     {%- for name in [
         'stg_erp__invoices', 'stg_erp__invoice_lines', 'stg_erp_api__invoices',
-        'stg_erp_api__invoice_lines', 'int_time_entry_versions', 'stg_concur__expenses',
+        'stg_erp_api__invoice_lines', 'stg_erp_api__invoice_status',
+        'int_time_entry_versions', 'stg_concur__expenses',
         'int_invoice_line_records', 'int_time_entries_rated', 'stg_config__sla_thresholds',
     ] -%}
         {%- do refs.append(ref(name) | string) -%}

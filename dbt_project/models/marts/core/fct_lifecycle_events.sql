@@ -19,6 +19,7 @@
 
 -- depends_on: {{ ref('stg_erp__invoices') }}, {{ ref('stg_erp__invoice_lines') }}
 -- depends_on: {{ ref('stg_erp_api__invoices') }}, {{ ref('stg_erp_api__invoice_lines') }}
+-- depends_on: {{ ref('stg_erp_api__invoice_status') }}
 -- depends_on: {{ ref('int_time_entries_rated') }}
 {%- set cutoff = incremental_cutoff(
     with_billing=true, invoiced_entries=ref('fct_time_entries')

@@ -18,6 +18,7 @@
 -- depends_on: {{ ref('int_time_entry_versions') }}
 -- depends_on: {{ ref('stg_erp__invoices') }}, {{ ref('stg_erp__invoice_lines') }}
 -- depends_on: {{ ref('stg_erp_api__invoices') }}, {{ ref('stg_erp_api__invoice_lines') }}
+-- depends_on: {{ ref('stg_erp_api__invoice_status') }}
 {%- set cutoff = incremental_cutoff(with_billing=true) %}
 
 with
