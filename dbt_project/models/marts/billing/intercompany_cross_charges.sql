@@ -178,17 +178,20 @@ priced as (
         ranked_rules.markup_pct,
         ranked_rules.share_pct,
         ranked_rules.effective_from as rule_effective_from,
-        -- percent as an exact decimal product (x 0.01), not a division
-        case ranked_rules.method
-            when 'cost_plus' then {{ exact_money(
-                'in_supplier_currency.labour_cost * (100 + ranked_rules.markup_pct)'
-                ~ ' * cast(0.01 as decimal(3, 2))'
-            ) }}
-            when 'billed_share' then {{ exact_money(
-                'in_supplier_currency.billable_value_in_supplier_currency'
-                ~ ' * ranked_rules.share_pct * cast(0.01 as decimal(3, 2))'
-            ) }}
-        end as transfer_price
+        -- percent as an exact decimal product (x 0.01), not a division; the cast outside the
+        -- case keeps the column's scale on PostgreSQL (a case with no else drops it)
+        cast(
+            case ranked_rules.method
+                when 'cost_plus' then {{ exact_money(
+                    'in_supplier_currency.labour_cost * (100 + ranked_rules.markup_pct)'
+                    ~ ' * cast(0.01 as decimal(3, 2))'
+                ) }}
+                when 'billed_share' then {{ exact_money(
+                    'in_supplier_currency.billable_value_in_supplier_currency'
+                    ~ ' * ranked_rules.share_pct * cast(0.01 as decimal(3, 2))'
+                ) }}
+            end as decimal(18, 2)
+        ) as transfer_price
     from in_supplier_currency
     left join ranked_rules
         on
