@@ -464,92 +464,100 @@ def _erp_feedback(args) -> int:
     return 0
 
 
-def _hold(args) -> int:
+def _in_billing_store(verb: str, change) -> int:
+    """Run ``change(con, run_id)`` on the billing store, for ``d2b hold`` and ``d2b waive``.
+
+    ``change`` returns the line to print after a change (then mirrored to the warehouse, so the
+    next build of the marts sees it), or None when it only listed; a ValueError it raises is
+    the command's one-line error.
+    """
     from erp.billing_store import mirror_to_warehouse, open_store
-    from erp.outbox import releasing
 
     settings = _settings()
-    by = args.by or _os_user()
-    run_id = f"hold-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    run_id = f"{verb}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     with open_store(settings.billing.store, settings.warehouse) as con:
         try:
-            if args.list:
-                holds = releasing.active_holds(con)
-                print(f"{len(holds)} holds in force")
-                for h in holds:
-                    print(
-                        f"  {h.hold_id} {h.scope:<6} {h.target} until {h.expires_on} "
-                        f"by {h.approver}: {h.reason}"
-                    )
-                return 0
-            if args.lift:
-                releasing.lift_hold(con, args.lift, by=by, run_id=run_id)
-                said = f"lifted {args.lift}"
-            else:
-                if not args.reason or not args.until:
-                    raise CliError("a hold needs --reason and --until")
-                scope = releasing.BATCH if args.batch else releasing.RECORD
-                hold_id = releasing.place_hold(
-                    con,
-                    scope,
-                    args.batch or args.record,
-                    approver=by,
-                    reason=args.reason,
-                    expires_on=args.until,
-                    run_id=run_id,
-                )
-                said = f"{hold_id}: {scope} {args.batch or args.record} held until {args.until}"
+            said = change(con, run_id)
         except ValueError as error:
             raise CliError(str(error)) from error
+    if said is None:
+        return 0
     if settings.warehouse.exists():
         mirror_to_warehouse(settings.billing.store, settings.warehouse)
     print(said)
     return 0
+
+
+def _hold(args) -> int:
+    from erp.outbox import releasing
+
+    by = args.by or _os_user()
+
+    def change(con, run_id: str) -> str | None:
+        if args.list:
+            holds = releasing.active_holds(con)
+            print(f"{len(holds)} holds in force")
+            for h in holds:
+                print(
+                    f"  {h.hold_id} {h.scope:<6} {h.target} until {h.expires_on} "
+                    f"by {h.approver}: {h.reason}"
+                )
+            return None
+        if args.lift:
+            releasing.lift_hold(con, args.lift, by=by, run_id=run_id)
+            return f"lifted {args.lift}"
+        if not args.reason or not args.until:
+            raise CliError("a hold needs --reason and --until")
+        scope = releasing.BATCH if args.batch else releasing.RECORD
+        hold_id = releasing.place_hold(
+            con,
+            scope,
+            args.batch or args.record,
+            approver=by,
+            reason=args.reason,
+            expires_on=args.until,
+            run_id=run_id,
+        )
+        return f"{hold_id}: {scope} {args.batch or args.record} held until {args.until}"
+
+    return _in_billing_store("hold", change)
 
 
 def _waive(args) -> int:
-    from erp.billing_store import mirror_to_warehouse, open_store
     from erp.outbox import waivers
 
-    settings = _settings()
     by = args.by or _os_user()
-    run_id = f"waive-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    with open_store(settings.billing.store, settings.warehouse) as con:
-        try:
-            if args.list:
-                active = waivers.active_waivers(con)
-                print(f"{len(active)} waivers in force")
-                for w in active:
-                    print(
-                        f"  {w.waiver_id} {w.correlation_id} {w.exception_code} until "
-                        f"{w.expires_on} by {w.approver}: {w.reason}"
-                    )
-                return 0
-            if args.lift:
-                waivers.lift_waiver(con, args.lift, by=by, run_id=run_id)
-                said = f"lifted {args.lift}"
-            else:
-                if not args.exception or not args.reason or not args.until:
-                    raise CliError("a waiver needs --exception, --reason and --until")
-                waiver_id = waivers.place_waiver(
-                    con,
-                    args.record,
-                    args.exception,
-                    approver=by,
-                    reason=args.reason,
-                    expires_on=args.until,
-                    run_id=run_id,
+
+    def change(con, run_id: str) -> str | None:
+        if args.list:
+            active = waivers.active_waivers(con)
+            print(f"{len(active)} waivers in force")
+            for w in active:
+                print(
+                    f"  {w.waiver_id} {w.correlation_id} {w.exception_code} until "
+                    f"{w.expires_on} by {w.approver}: {w.reason}"
                 )
-                said = (
-                    f"{waiver_id}: {args.exception} of {args.record} waived until {args.until}; "
-                    "billed from the next build of the marts if nothing else holds it"
-                )
-        except ValueError as error:
-            raise CliError(str(error)) from error
-    if settings.warehouse.exists():
-        mirror_to_warehouse(settings.billing.store, settings.warehouse)
-    print(said)
-    return 0
+            return None
+        if args.lift:
+            waivers.lift_waiver(con, args.lift, by=by, run_id=run_id)
+            return f"lifted {args.lift}"
+        if not args.exception or not args.reason or not args.until:
+            raise CliError("a waiver needs --exception, --reason and --until")
+        waiver_id = waivers.place_waiver(
+            con,
+            args.record,
+            args.exception,
+            approver=by,
+            reason=args.reason,
+            expires_on=args.until,
+            run_id=run_id,
+        )
+        return (
+            f"{waiver_id}: {args.exception} of {args.record} waived until {args.until}; "
+            "billed from the next build of the marts if nothing else holds it"
+        )
+
+    return _in_billing_store("waive", change)
 
 
 def outbox_exists(con) -> bool:

@@ -57,6 +57,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     yield  # the other hooks, deselection (-m) among them
     if not hasattr(config, "workerinput"):
         return  # not an xdist worker: the collection order stays
+    for item in items:
+        _tag_with_group(item, group_of[item])
     groups: dict[str, list[pytest.Item]] = {}
     for item in items:
         groups.setdefault(group_of[item], []).append(item)
@@ -66,6 +68,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (group != "sample_firm", not builds, -len(groups[group]))
 
     items[:] = [item for group in sorted(groups, key=cost) for item in groups[group]]
+
+
+def _tag_with_group(item: pytest.Item, group: str) -> None:
+    """Give ``item`` the ``<nodeid>@<group>`` id by which xdist's loadgroup scheduler groups.
+
+    pytest-xdist 3.8 appends the suffix by assigning ``item._nodeid``; pytest 9.2 keeps the id
+    in ``item._id`` (a ``NodeId``), so the assignment is lost and every test became its own
+    group: module and session fixtures were built on both workers (the sample firm twice).
+    """
+    if str(item.nodeid).endswith(f"@{group}"):
+        return  # xdist's own tagging took effect
+    from _pytest.nodeid import NodeId
+
+    item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 #: The default sample firm of the test suite (scale 0.02, about 100 people).

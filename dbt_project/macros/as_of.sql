@@ -29,3 +29,9 @@
     case when {{ known_at_as_of(updated_at) }} then {{ updated_at }} end desc,
     {{ updated_at }}
 {%- endmacro %}
+
+{#- Whether a billing hold or waiver is in force on the as-of date: not lifted, and not yet
+    expired (it ends at the start of its expiry day; docs/erp.md "The release gate and holds"). -#}
+{% macro in_force_at_as_of(lifted_at, expires_on) -%}
+    ({{ lifted_at }} is null and {{ expires_on }} > {{ as_of_date() }})
+{%- endmacro %}

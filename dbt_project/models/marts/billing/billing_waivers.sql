@@ -31,10 +31,7 @@ stated as (
         placed_at,
         lifted_by,
         lifted_at,
-        (
-            lifted_at is null
-            and expires_on > {{ as_of_date() }}
-        ) as is_in_force
+        {{ in_force_at_as_of('lifted_at', 'expires_on') }} as is_in_force
     from waivers
 
 ),
