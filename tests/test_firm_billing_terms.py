@@ -6,8 +6,8 @@ Consultant at 200.00 USD, approved the day after its work date; as of 2026-06-30
 
 - P-2001, time and materials capped at 10 hours (Not_To_Exceed_Hours__c): 6 h on 1 June and
   6 h on 2 June. The running total reaches 12 h with the second entry: it is held (over_cap,
-  6 h = 1200.00), the first is WIP at rate (1200.00). A milestone line on this T&M contract
-  is ignored.
+  6 h = 1200.00, queued in billing_exceptions for finance, still valid work), the first is WIP
+  at rate (1200.00). A milestone line on this T&M contract is ignored.
 - P-2002, fixed fee with three 10000.00 instalments due 31 May, 30 June and 31 July: due
   20000.00; invoice INV-US01-000001 (released 8 June) bills the first instalment, 10000.00,
   on a labour line carrying the 8 h of 3 June: unbilled 10000.00. Its uninvoiced 4 h of
@@ -131,6 +131,27 @@ def test_work_held_past_the_cap_is_no_billing_candidate(firm_run):
     by_id = dict(entries)
     assert (by_id["2500000001"],) in candidates
     assert (by_id["2500000002"],) not in candidates
+
+
+def test_work_held_past_the_cap_is_queued_as_valid_work(firm_run):
+    queued = query(
+        firm_run.warehouse,
+        "SELECT source_entity, source_id, reason, category, severity, owner_team, "
+        "contract_source_id, hours, amount, currency "
+        "FROM marts.billing_exceptions WHERE reason = 'over_cap'",
+    )
+    assert queued == [
+        ("time_entries", "2500000002", "over_cap", "contract", "high", "finance",
+         "800Hb00000TmCapAAA", Decimal("6.0000"), Decimal("1200.00"), "USD"),
+    ]  # fmt: skip
+    # a billing hold, not a validity fault: the entry stays valid (the hours tie-out counts it
+    # in the valid hours; test_the_build_passes_every_check runs that tie-out)
+    validity = query(
+        firm_run.warehouse,
+        "SELECT is_valid, exception_reasons FROM marts.fct_time_entries "
+        "WHERE source_id = '2500000002'",
+    )
+    assert validity == [(True, None)]
 
 
 def test_candidates_bill_exactly_the_due_schedule_amounts(firm_run):
