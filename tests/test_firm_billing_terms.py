@@ -195,6 +195,34 @@ def test_candidates_bill_exactly_the_due_schedule_amounts(firm_run):
     assert billed == unbilled == d("23300.00")
 
 
+def test_schedule_amounts_are_reconciliation_records(firm_run):
+    # Every amount due by the as-of date is a record of its own, on the billing side from its
+    # billable date: none is on an invoice line yet (the write-back has not sent), so each
+    # awaits its invoice, except P-2002's first instalment, which the ERP billed as a labour
+    # line (INV-US01-000001) that names no schedule line: that invoice passed it by. The
+    # third instalment (31 July) and the milestone not accepted are not due: no row.
+    rows = query(
+        firm_run.warehouse,
+        "SELECT project_code, record_kind, record_date, psa_hours, psa_amount, "
+        "billing_line_count, difference_reason, reconciliation_status "
+        "FROM marts.reconciliation_records WHERE source_system = 'salesforce' "
+        "ORDER BY project_code, record_date, record_kind",
+    )
+    d = Decimal
+    assert rows == [
+        ("P-2002", "fixed_fee_instalment", date(2026, 5, 31), None, d("10000.00"), 0,
+         "skipped_by_invoice", "discrepancy"),
+        ("P-2002", "fixed_fee_instalment", date(2026, 6, 30), None, d("10000.00"), 0,
+         "awaiting_invoice", "timing"),
+        ("P-2003", "retainer_fee", date(2026, 6, 1), None, d("5000.00"), 0,
+         "awaiting_invoice", "timing"),
+        ("P-2003", "retainer_overage", date(2026, 6, 30), d("2.0000"), d("300.00"), 0,
+         "awaiting_invoice", "timing"),
+        ("P-2004", "milestone", date(2026, 6, 15), None, d("8000.00"), 0,
+         "awaiting_invoice", "timing"),
+    ]  # fmt: skip
+
+
 def test_hours_of_a_schedule_contract_are_never_billed_as_time(firm_run):
     billed_hours = query(
         firm_run.warehouse,
