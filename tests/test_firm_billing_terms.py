@@ -6,8 +6,8 @@ Consultant at 200.00 USD, approved the day after its work date; as of 2026-06-30
 
 - P-2001, time and materials capped at 10 hours (Not_To_Exceed_Hours__c): 6 h on 1 June and
   6 h on 2 June. The running total reaches 12 h with the second entry: it is held (over_cap,
-  6 h = 1200.00), the first is WIP at rate (1200.00). A milestone line on this T&M contract
-  is ignored.
+  6 h = 1200.00, queued in billing_exceptions for finance, still valid work), the first is WIP
+  at rate (1200.00). A milestone line on this T&M contract is ignored.
 - P-2002, fixed fee with three 10000.00 instalments due 31 May, 30 June and 31 July: due
   20000.00; invoice INV-US01-000001 (released 8 June) bills the first instalment, 10000.00,
   on a labour line carrying the 8 h of 3 June: unbilled 10000.00. Its uninvoiced 4 h of
@@ -133,6 +133,27 @@ def test_work_held_past_the_cap_is_no_billing_candidate(firm_run):
     assert (by_id["2500000002"],) not in candidates
 
 
+def test_work_held_past_the_cap_is_queued_as_valid_work(firm_run):
+    queued = query(
+        firm_run.warehouse,
+        "SELECT source_entity, source_id, reason, category, severity, owner_team, "
+        "contract_source_id, hours, amount, currency "
+        "FROM marts.billing_exceptions WHERE reason = 'over_cap'",
+    )
+    assert queued == [
+        ("time_entries", "2500000002", "over_cap", "contract", "high", "finance",
+         "800Hb00000TmCapAAA", Decimal("6.0000"), Decimal("1200.00"), "USD"),
+    ]  # fmt: skip
+    # a billing hold, not a validity fault: the entry stays valid (the hours tie-out counts it
+    # in the valid hours; test_the_build_passes_every_check runs that tie-out)
+    validity = query(
+        firm_run.warehouse,
+        "SELECT is_valid, exception_reasons FROM marts.fct_time_entries "
+        "WHERE source_id = '2500000002'",
+    )
+    assert validity == [(True, None)]
+
+
 def test_candidates_bill_exactly_the_due_schedule_amounts(firm_run):
     # P-2002: instalment 1 (due 31 May) is covered by the ERP's labour line of 10000.00,
     # instalment 2 (due 30 June) is billed, instalment 3 (due 31 July) is not due. P-2003:
@@ -172,6 +193,34 @@ def test_candidates_bill_exactly_the_due_schedule_amounts(firm_run):
     )[0]
     billed = sum((amount if amount is not None else q * p) for *_, q, p, amount, _ in rows)
     assert billed == unbilled == d("23300.00")
+
+
+def test_schedule_amounts_are_reconciliation_records(firm_run):
+    # Every amount due by the as-of date is a record of its own, on the billing side from its
+    # billable date: none is on an invoice line yet (the write-back has not sent), so each
+    # awaits its invoice, except P-2002's first instalment, which the ERP billed as a labour
+    # line (INV-US01-000001) that names no schedule line: that invoice passed it by. The
+    # third instalment (31 July) and the milestone not accepted are not due: no row.
+    rows = query(
+        firm_run.warehouse,
+        "SELECT project_code, record_kind, record_date, psa_hours, psa_amount, "
+        "billing_line_count, difference_reason, reconciliation_status "
+        "FROM marts.reconciliation_records WHERE source_system = 'salesforce' "
+        "ORDER BY project_code, record_date, record_kind",
+    )
+    d = Decimal
+    assert rows == [
+        ("P-2002", "fixed_fee_instalment", date(2026, 5, 31), None, d("10000.00"), 0,
+         "skipped_by_invoice", "discrepancy"),
+        ("P-2002", "fixed_fee_instalment", date(2026, 6, 30), None, d("10000.00"), 0,
+         "awaiting_invoice", "timing"),
+        ("P-2003", "retainer_fee", date(2026, 6, 1), None, d("5000.00"), 0,
+         "awaiting_invoice", "timing"),
+        ("P-2003", "retainer_overage", date(2026, 6, 30), d("2.0000"), d("300.00"), 0,
+         "awaiting_invoice", "timing"),
+        ("P-2004", "milestone", date(2026, 6, 15), None, d("8000.00"), 0,
+         "awaiting_invoice", "timing"),
+    ]  # fmt: skip
 
 
 def test_hours_of_a_schedule_contract_are_never_billed_as_time(firm_run):

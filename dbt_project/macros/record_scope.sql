@@ -81,14 +81,16 @@
     {{ return(keys) }}
 {%- endmacro %}
 
-{#- The rows of reconciliation_records a run rebuilds: those of every expense, of every record
-    of unknown kind (a written-back correlation id the warehouse does not know, which may be
-    known as an expense later) and of the staged time entries; `true` when it builds in full.
-    `record_kind`: the column or literal giving the kind of the rows filtered. -#}
+{#- The rows of reconciliation_records a run rebuilds: those of every expense and billing
+    schedule amount (few, and a schedule amount's due date moves with the as-of date), of
+    every record of unknown kind (a written-back correlation id the warehouse does not know,
+    which may be known as an expense later) and of the staged time entries; `true` when it
+    builds in full. `record_kind`: the column or literal giving the kind of the rows
+    filtered. -#}
 {% macro reconciliation_records_in_scope(full, record_kind='record_kind') -%}
     {%- if full -%}{{ return('true') }}{%- endif -%}
     (
-        coalesce({{ record_kind }}, 'expense') = 'expense'
+        coalesce({{ record_kind }}, 'expense') != 'time_entry'
         or correlation_id in {{ staged_incremental_keys() }}
     )
 {%- endmacro %}

@@ -3,7 +3,9 @@
 -- version recomputed here independently), unless that version is a deletion
 -- must equal the hours in fct_time_entries (less the entries held out for an implausible
 -- date), and equal the valid hours plus the hours of the excepted entries in
--- billing_exceptions (which lists the held-out entries too).
+-- billing_exceptions (which lists the held-out entries too). An entry queued only for
+-- `over_cap` is valid work held from billing, not an excepted one: it counts in the valid
+-- hours, and fails the test if it is not valid.
 
 -- an asset check of fct_time_entries in Dagster (the test reads more than one model)
 {{ config(meta={
@@ -71,7 +73,23 @@ excepted_entries as (
         source_id,
         hours
     from {{ ref('billing_exceptions') }}
-    where source_entity = 'time_entries'
+    where source_entity = 'time_entries' and reason != 'over_cap'
+
+),
+
+-- held past a cap yet not valid: a validity exception the queue would count twice
+invalid_held_entries as (
+
+    select
+        held.source_system,
+        count(*) as entries
+    from {{ ref('billing_exceptions') }} as held
+    inner join {{ ref('fct_time_entries') }} as time_entries
+        on
+            held.source_system = time_entries.source_system
+            and held.source_id = time_entries.source_id
+    where held.reason = 'over_cap' and not time_entries.is_valid
+    group by held.source_system
 
 ),
 
@@ -96,12 +114,15 @@ compared as (
         staged_totals.held_hours,
         mart_totals.hours as mart_hours,
         mart_totals.valid_hours,
-        coalesce(excepted_totals.hours, 0) as excepted_hours
+        coalesce(excepted_totals.hours, 0) as excepted_hours,
+        coalesce(invalid_held_entries.entries, 0) as invalid_held_entries
     from staged_totals
     full outer join mart_totals
         on staged_totals.source_system = mart_totals.source_system
     left join excepted_totals
         on staged_totals.source_system = excepted_totals.source_system
+    left join invalid_held_entries
+        on staged_totals.source_system = invalid_held_entries.source_system
 
 )
 
@@ -111,3 +132,4 @@ where
     staged_entries - held_entries is distinct from mart_entries
     or staged_hours - held_hours is distinct from mart_hours
     or staged_hours is distinct from valid_hours + excepted_hours
+    or invalid_held_entries > 0

@@ -2,7 +2,9 @@
 -- expenses, Salesforce contracts, PSA projects, ERP invoices and FX rates, with category,
 -- severity and owner team (seed exception_reasons), the date the pipeline first saw the
 -- record, and the record's identity and money for triage. An excepted record is never billed until
--- its exception is resolved.
+-- its exception is resolved. `over_cap` is the one billing hold among the reasons: the entry is
+-- valid work (fct_time_entries.is_valid) that a not-to-exceed cap keeps off the invoice until
+-- the cap is raised (wip_excluded_time_entries).
 
 with
 
@@ -33,6 +35,15 @@ findings as (
         reason,
         detail
     from {{ ref('int_record_date_exceptions') }}
+    union all
+    select
+        source_system,
+        'time_entries' as source_entity,
+        source_id,
+        exclusion_reason as reason,
+        'work past the not-to-exceed cap of contract ' || contract_source_id as detail
+    from {{ ref('wip_excluded_time_entries') }}
+    where exclusion_reason = 'over_cap'
 
 ),
 

@@ -108,8 +108,9 @@ billed_records as (
         time_entries.currency as time_currency,
         expenses.rebill_amount,
         expenses.contract_currency as expense_currency,
-        time_entries.correlation_id is not null or expenses.correlation_id is not null
-            as is_known
+        time_entries.correlation_id is not null
+        or expenses.correlation_id is not null
+        or schedule_amounts.correlation_id is not null as is_known
     from line_records
     inner join invoice_lines
         on line_records.invoice_line_id = invoice_lines.invoice_line_id
@@ -123,6 +124,9 @@ billed_records as (
         on
             line_records.correlation_id = expenses.correlation_id
             and line_records.record_kind = 'expense'
+    -- a schedule amount (fixed fee, retainer, milestone) is known; it bills no hours
+    left join {{ ref('int_contract_schedule_amounts') }} as schedule_amounts
+        on line_records.correlation_id = schedule_amounts.correlation_id
 
 ),
 

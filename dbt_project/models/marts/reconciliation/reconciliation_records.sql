@@ -1,11 +1,13 @@
 -- Record-level reconciliation as of the as-of date: the PSA / Concur side (time entries
--- approved and billable; expenses approved, the re-billable ones also for billing) against
--- the ERP side (the invoice lines that bill them, through fct_invoice_line_records, and the
--- expense postings), matched by correlation id. One row per record found on either side,
--- with hours and amounts per side where determinable and, for every difference, a status
--- and a reason from a closed set (see _reconciliation__models.yml).
--- Incremental by record: a daily run rebuilds every expense and the time entries whose
--- reconciliation may have changed (macro reconciliation_scope_keys), and keeps the rest.
+-- approved and billable; expenses approved, the re-billable ones also for billing; the
+-- amounts a billing schedule makes due) against the ERP side (the invoice lines that bill
+-- them, through fct_invoice_line_records, and the expense postings), matched by correlation
+-- id. One row per record found on either side, with hours and amounts per side where
+-- determinable and, for every difference, a status and a reason from a closed set (see
+-- _reconciliation__models.yml).
+-- Incremental by record: a daily run rebuilds every expense and schedule amount and the time
+-- entries whose reconciliation may have changed (macro reconciliation_scope_keys), and keeps
+-- the rest.
 
 {{ config(
     materialized='incremental',
@@ -229,12 +231,57 @@ expense_records as (
 
 ),
 
+-- the amounts a contract's billing schedule makes due (int_contract_schedule_amounts), each a
+-- record billed at its agreed amount: ready to bill on its billable date (its approval), on
+-- the billing side when it has an amount (a retainer period without overage has none)
+schedule_records as (
+
+    select
+        schedule_amounts.correlation_id,
+        schedule_amounts.line_kind as record_kind,
+        cast(null as {{ type_text() }}) as record_id,
+        'salesforce' as source_system,
+        schedule_amounts.schedule_line_source_id as source_id,
+        schedule_contracts.legal_entity,
+        schedule_contracts.client_id,
+        schedule_contracts.contract_id,
+        cast(null as {{ type_text() }}) as project_id,
+        schedule_contracts.project_code,
+        schedule_amounts.billable_date as record_date,
+        cast(schedule_amounts.billable_date as timestamp) as approved_at,
+        coalesce(schedule_amounts.billable_date <= as_of.as_of_date, false) as is_approved,
+        coalesce(schedule_amounts.amount > 0, false) as is_billable,
+        true as is_valid,
+        cast(null as {{ type_text() }}) as exception_reasons,
+        coalesce(schedule_contracts.has_exception, false) as has_contract_exception,
+        -- a retainer overage bills hours (at the overage rate); a fee bills none
+        case
+            when schedule_amounts.line_kind = 'retainer_overage' then schedule_amounts.quantity
+        end as hours,
+        schedule_contracts.currency,
+        cast(null as decimal(18, 4)) as resolved_bill_rate,
+        schedule_amounts.amount,
+        schedule_batches.batch_key,
+        cast(null as {{ type_text() }}) as reimbursement_currency,
+        cast(null as decimal(18, 2)) as concur_posted_amount,
+        cast(null as {{ type_text() }}) as posting_line_source_id
+    from {{ ref('int_contract_schedule_amounts') }} as schedule_amounts
+    cross join as_of
+    left join {{ ref('dim_contracts') }} as schedule_contracts
+        on schedule_amounts.contract_source_id = schedule_contracts.source_id
+    left join {{ ref('stg_ops__erp_outbox_correlations') }} as schedule_batches
+        on schedule_amounts.correlation_id = schedule_batches.correlation_id
+
+),
+
 known_records as not materialized (
 
     -- read twice, the second time for a few columns: recomputed, not materialized
     select * from time_records
     union all
     select * from expense_records
+    union all
+    select * from schedule_records
 
 ),
 
