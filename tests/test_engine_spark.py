@@ -42,13 +42,6 @@ def spark(tmp_path_factory) -> Iterator[Service]:
         service.stop()
 
 
-# measured: 31 of 37 marts equal, none different; reconciliation_records (CTE materialization
-# hints) and a unit test's list literal stop 6 marts on Spark (docs/scale.md, "Not yet")
-# Not run in CI until they do: a failing Spark build costs 4-15 minutes of the slow lane and
-# proves nothing an xfail could report; run it with `--runxfail` while fixing them.
-@pytest.mark.xfail(
-    strict=True, run=False, reason="6 marts do not build on Spark yet (docs/scale.md)"
-)
 def test_every_mart_is_the_same_on_spark_as_on_duckdb(tmp_path, spark: Service) -> None:
     warehouse = load_and_build_on_duckdb(FIRM_BY_HAND, FIRM_BY_HAND_AS_OF, tmp_path)
     spark_env = {

@@ -167,3 +167,17 @@
         ) as date
     )
 {%- endmacro %}
+
+{#- The hint that a CTE read more than once is inlined into each read rather than computed
+    once into a temporary copy (`name as {{ cte_not_materialized() }} (...)`): DuckDB and
+    PostgreSQL take it; Spark's parser does not, and Spark inlines a CTE anyway. -#}
+{% macro cte_not_materialized() -%}
+    {{ return(adapter.dispatch('cte_not_materialized')()) }}
+{%- endmacro %}
+
+{% macro default__cte_not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__cte_not_materialized() -%}
+{%- endmacro %}

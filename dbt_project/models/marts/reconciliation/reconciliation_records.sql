@@ -35,7 +35,7 @@ as_of as (
 
 ),
 
-time_entries as not materialized (
+time_entries as {{ cte_not_materialized() }} (
 
     -- read twice (known_records): scanned for the columns each read needs, not copied
     select * from {{ ref('fct_time_entries') }}
@@ -274,7 +274,7 @@ schedule_records as (
 
 ),
 
-known_records as not materialized (
+known_records as {{ cte_not_materialized() }} (
 
     -- read twice, the second time for a few columns: recomputed, not materialized
     select * from time_records

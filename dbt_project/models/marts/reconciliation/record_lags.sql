@@ -36,7 +36,7 @@ as_of as (
 
 ),
 
-time_entries as not materialized (
+time_entries as {{ cte_not_materialized() }} (
 
     -- read twice (the approval lags and the invoices' readiness): a table scan reads only
     -- the columns each read needs, cheaper than a materialized copy of the whole fact
