@@ -42,8 +42,8 @@ spark-deps:  ## Debian's Java 17 runtime for the Spark engine suite (tests/test_
 	@command -v java >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
-test-slow: install browser-deps postgres-deps spark-deps  ## the slow suites (large scale, browser, Tryton server); exit 5 (none collected) is fine
-	$(UV) run pytest -m slow --durations=25; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
+test-slow: install browser-deps postgres-deps spark-deps  ## the slow suites (large scale, browser, Tryton server, engines) on two workers; exit 5 (none collected) is fine
+	$(UV) run pytest -m slow -n 2 --dist loadgroup --durations=25; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
 lint: install  ## ruff and sqlfluff (dbt templater)
 	$(UV) run ruff check .

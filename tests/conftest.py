@@ -41,8 +41,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     together, else by module (a module's fixtures are built once).
 
     Under xdist the selected tests' groups are then ordered for the two workers to finish
-    together: the sample firm's first (the longest), then the groups that build a warehouse,
-    each tier by number of tests; a worker takes the next group when it runs short.
+    together: those with a ``long`` test first (one test of ten minutes or more, in the slow
+    lane), then the sample firm's (the longest), then the groups that build a warehouse, each
+    tier by number of tests; a worker takes the next group when it runs short.
     """
     group_of: dict[pytest.Item, str] = {}
     for item in items:  # before xdist reads the markers
@@ -63,9 +64,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         groups.setdefault(group_of[item], []).append(item)
 
-    def cost(group: str) -> tuple[bool, bool, int]:
+    def cost(group: str) -> tuple[bool, bool, bool, int]:
+        long = any(item.get_closest_marker("long") for item in groups[group])
         builds = any(_uses(item, _BUILDING_FIXTURES) for item in groups[group])
-        return (group != "sample_firm", not builds, -len(groups[group]))
+        return (not long, group != "sample_firm", not builds, -len(groups[group]))
 
     items[:] = [item for group in sorted(groups, key=cost) for item in groups[group]]
 

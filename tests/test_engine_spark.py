@@ -28,7 +28,7 @@ from tests.support.engine_comparison import (
 )
 from tests.support.tryton_server import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ from tests.support.d2b_cli import D2B, d2b_environment, run_d2b
 from tests.test_as_of import mart_fingerprints
 from tests.test_recovery import _batches, _marts_reading_billing
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 KILLS = int(os.environ.get("D2B_KILLS", "20"))
 SEED = int(os.environ.get("D2B_KILL_SEED", "2121"))
