@@ -109,6 +109,8 @@ def test_billing_without_candidates_fails_with_a_clear_message(filedrop_home, db
     assert not result.success
     failure = result.get_step_failure_events()[0]
     assert "marts.billing_batch_candidates does not exist" in str(failure.event_specific_data.error)
+    # said at once: a missing mart does not appear by retrying the step
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
 
 
 def test_the_monthly_schedule_bills_the_closed_period():

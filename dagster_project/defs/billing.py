@@ -160,8 +160,10 @@ def erp_outbox(
     settings.dbt.require_duckdb_marts("billing")
     with connect(settings.warehouse) as warehouse:
         if not table_exists(warehouse, CANDIDATES_RELATION):
+            # a missing mart does not appear by waiting: fail at once, without the step's retries
             raise dg.Failure(
                 f"{CANDIDATES_RELATION} does not exist: build the marts before billing",
+                allow_retries=False,
             )
         try:
             candidates = read_candidates(warehouse, [period], config.as_of())
