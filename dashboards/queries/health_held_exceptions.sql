@@ -7,4 +7,4 @@ select
     min(first_seen_date) as oldest_first_seen
 from marts.billing_exceptions
 group by all
-order by owner_team, records desc, reason
+order by owner_team, records desc, reason, severity

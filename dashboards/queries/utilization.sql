@@ -23,4 +23,5 @@ where
     and (len($region) = 0 or list_contains($region, u.region))
     and (len($practice) = 0 or list_contains($practice, u.practice))
 group by all
-order by u.month_start_date
+-- a total order: the page and the scoped query show the same rows in the same order
+order by u.month_start_date, practice, region, legal_entity
