@@ -40,4 +40,4 @@ where
     and (len($region) = 0 or list_contains($region, entities.region))
     and (len($client) = 0 or list_contains($client, clients.client_name))
 group by all
-order by f.work_month
+order by f.work_month, legal_entity, region, client_name, currency

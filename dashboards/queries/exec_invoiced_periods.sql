@@ -9,4 +9,4 @@ select
 from marts.fct_invoices as i
 where i.billing_period_start_date is not null and i.billing_period_end_date is not null
 group by all
-order by period_end
+order by period_end, period_start

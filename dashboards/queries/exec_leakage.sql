@@ -42,4 +42,4 @@ where
     and (len($client) = 0 or list_contains($client, clients.client_name))
     and (len($practice) = 0 or list_contains($practice, leakage.practice))
 group by all
-order by record_month, cause
+order by record_month, cause, legal_entity, region, client_name, currency
