@@ -223,6 +223,30 @@ def test_schedule_amounts_are_reconciliation_records(firm_run):
     ]  # fmt: skip
 
 
+def test_capped_and_schedule_billed_hours_are_held_records_not_awaiting_an_invoice(firm_run):
+    # The time side of the reconciliation: P-2001's first entry awaits its invoice, its second
+    # is past the cap (held); the hours of the schedule-basis contracts P-2002 to P-2004 are
+    # never billed as time (held: their schedule amounts are the records billed), even P-2002's
+    # March entry, which the June invoice's period covers; P-2002's 8 h of 3 June ride on that
+    # invoice's labour line at its agreed amount (matched); P-2005, billed by its hours, awaits.
+    rows = query(
+        firm_run.warehouse,
+        "SELECT source_id, project_code, difference_reason, reconciliation_status "
+        "FROM marts.reconciliation_records WHERE record_kind = 'time_entry' ORDER BY source_id",
+    )
+    assert rows == [
+        ("2500000001", "P-2001", "awaiting_invoice", "timing"),
+        ("2500000002", "P-2001", "over_cap", "held"),
+        ("2500000003", "P-2002", "billed_by_schedule", "held"),
+        ("2500000004", "P-2002", None, "matched"),
+        ("2500000005", "P-2003", "billed_by_schedule", "held"),
+        ("2500000006", "P-2003", "billed_by_schedule", "held"),
+        ("2500000007", "P-2004", "billed_by_schedule", "held"),
+        ("2500000008", "P-2005", "awaiting_invoice", "timing"),
+        ("2500000009", "P-2005", "awaiting_invoice", "timing"),
+    ]
+
+
 def test_hours_of_a_schedule_contract_are_never_billed_as_time(firm_run):
     billed_hours = query(
         firm_run.warehouse,

@@ -184,8 +184,11 @@ time_records as (
         time_entries.batch_key,
         cast(null as {{ type_text() }}) as reimbursement_currency,
         cast(null as decimal(18, 2)) as concur_posted_amount,
-        cast(null as {{ type_text() }}) as posting_line_source_id
+        cast(null as {{ type_text() }}) as posting_line_source_id,
+        time_exclusions.exclusion_reason as time_billing_exclusion
     from time_entries
+    left join {{ ref('wip_excluded_time_entries') }} as time_exclusions
+        on time_entries.correlation_id = time_exclusions.correlation_id
 
 ),
 
@@ -223,7 +226,8 @@ expense_records as (
         expenses.reimbursement_currency,
         cast(expenses.posted_amount as decimal(18, 2)) as concur_posted_amount,
         case when expenses.is_posted then expenses.posting_line_source_id end
-            as posting_line_source_id
+            as posting_line_source_id,
+        cast(null as {{ type_text() }}) as time_billing_exclusion
     from expenses
     cross join as_of
     left join contracts
@@ -264,7 +268,8 @@ schedule_records as (
         schedule_batches.batch_key,
         cast(null as {{ type_text() }}) as reimbursement_currency,
         cast(null as decimal(18, 2)) as concur_posted_amount,
-        cast(null as {{ type_text() }}) as posting_line_source_id
+        cast(null as {{ type_text() }}) as posting_line_source_id,
+        cast(null as {{ type_text() }}) as time_billing_exclusion
     from {{ ref('int_contract_schedule_amounts') }} as schedule_amounts
     cross join as_of
     left join {{ ref('dim_contracts') }} as schedule_contracts
@@ -333,6 +338,7 @@ records as (
         cast(null as {{ type_text() }}) as reimbursement_currency,
         cast(null as decimal(18, 2)) as concur_posted_amount,
         posted.posting_line_source_id,
+        cast(null as {{ type_text() }}) as time_billing_exclusion,
         false as is_known
     from posted
     where
@@ -378,6 +384,7 @@ in_scope as (
         records.reimbursement_currency,
         records.concur_posted_amount,
         records.posting_line_source_id,
+        records.time_billing_exclusion,
         coalesce(records.is_known, false) as is_known,
         billed.invoice_id,
         billed.invoice_line_id,
@@ -504,6 +511,13 @@ reasoned as (
                 then 'no_contract'
             when matched.has_contract_exception
                 then 'contract_on_hold'
+            -- valid work the contract's terms keep off time billing (wip_excluded_time_entries):
+            -- past its not-to-exceed cap, or hours of a contract billed by its schedule, whose
+            -- amounts are records of their own
+            when matched.time_billing_exclusion = 'over_cap'
+                then 'over_cap'
+            when matched.time_billing_exclusion = 'billed_by_schedule'
+                then 'billed_by_schedule'
             -- frozen into a Deliver-to-Bill billing batch the ERP refused for good: it stays
             -- unbilled until the batch is fixed and replayed
             when matched.batch_status = 'dead_letter'
@@ -648,7 +662,11 @@ final as (
                 'expense_not_posted'
             ) then 'timing'
             when difference_reason in (
-                'excepted_not_billable', 'contract_on_hold', 'no_contract'
+                'excepted_not_billable',
+                'contract_on_hold',
+                'no_contract',
+                'over_cap',
+                'billed_by_schedule'
             ) then 'held'
             else 'discrepancy'
         end as reconciliation_status,
