@@ -39,7 +39,7 @@ def test_a_hand_written_config_loads_and_bad_rows_are_quarantined_with_their_rea
 ) -> None:
     with connect(tmp_path / "warehouse.duckdb") as con:
         report = load_landing(con, landing)
-        assert report.count(LOADED) == 5
+        assert report.count(LOADED) == 6
         assert report.rows_read == report.rows_loaded + report.rows_rejected
         rejected = con.execute(
             "SELECT source_file, row_number, reason, detail FROM quarantine.rejected_rows "
@@ -47,7 +47,13 @@ def test_a_hand_written_config_loads_and_bad_rows_are_quarantined_with_their_rea
         ).fetchall()
         loaded = {
             entity: con.execute(f"SELECT count(*) FROM raw.config__{entity}").fetchone()[0]
-            for entity in ("legal_entities", "tax_rules", "expense_policy", "sla_thresholds")
+            for entity in (
+                "legal_entities",
+                "tax_rules",
+                "expense_policy",
+                "sla_thresholds",
+                "system_of_record",
+            )
         }
     reasons = {(Path(f).name, row, reason) for f, row, reason, _ in rejected}
     # only a value that cannot be read is a load error: a rate that is not a number. A line
@@ -58,7 +64,13 @@ def test_a_hand_written_config_loads_and_bad_rows_are_quarantined_with_their_rea
     assert "tax_rate" in details
     # both versions of legal_entities are kept in raw (history); the tax rule for the
     # unknown entity ZZ09 is read, and left to the staging test to report
-    assert loaded == {"legal_entities": 3, "tax_rules": 5, "expense_policy": 3, "sla_thresholds": 7}
+    assert loaded == {
+        "legal_entities": 3,
+        "tax_rules": 5,
+        "expense_policy": 3,
+        "sla_thresholds": 7,
+        "system_of_record": 4,
+    }
 
 
 def test_every_threshold_the_source_accepts_has_a_default_and_is_accepted_in_staging() -> None:
@@ -111,6 +123,9 @@ def test_the_newest_version_is_in_force_and_config_problems_are_warnings(landing
     assert re.search(r"WARN \d+ assert_firm_configuration_is_complete", output), output[-4000:]
     assert re.search(r"WARN 1 relationships_stg_config__tax_rules_legal_entity", output)
     assert re.search(r"WARN 1 accepted_values_stg_config__tax_rules_line_kind", output), output
+    # a routing rule naming a system Deliver-to-Bill does not know is a warning (it routes
+    # nothing: billing_batch_candidates reads only legacy and write_back rules)
+    assert re.search(r"WARN 1 accepted_values_stg_config__system_of_record_system", output)
     with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
         entities = con.execute(
             "SELECT legal_entity, source_file FROM staging.stg_config__legal_entities "
@@ -127,6 +142,17 @@ def test_the_newest_version_is_in_force_and_config_problems_are_warnings(landing
         ("AC02", "config/legal_entities/legal_entities_2025-06-01.csv"),
     ]
     assert ("config/sla_thresholds", "no file landed: the firm has no sla_thresholds") in missing
+    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        routing = con.execute(
+            "SELECT legal_entity, domain, system, effective_from::VARCHAR "
+            "FROM staging.stg_config__system_of_record ORDER BY ALL"
+        ).fetchall()
+    assert routing == [
+        ("*", "invoices", "oracle", "2025-01-01"),
+        ("*", "time", "legacy", "2024-01-01"),
+        ("*", "time", "write_back", "2025-07-01"),
+        ("AC02", "expenses", "legacy", "2024-01-01"),
+    ]
     assert len(missing) == 1 + len(THRESHOLD_NAMES)
 
 

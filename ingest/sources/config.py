@@ -1,10 +1,11 @@
 """The firm's own configuration, landed like any source: ``config/<entity>/<entity>_<date>.csv``.
 
 A firm's legal entities, tax rules, expense policy, service-level thresholds, business
-calendars, (where its ERP has none) FX rates, billing release rules and transfer-pricing rules
-are its data, not the product's code (docs/sources.md, "config"). Each file is a full snapshot
-dated in its name; the newest not after the as-of date is in force, so a new version replaces
-the last and the earlier ones stay in ``raw`` as history. Rows that cannot be read (a rate that
+calendars, (where its ERP has none) FX rates, billing release rules, transfer-pricing rules
+and system-of-record routing are its data, not the product's code (docs/sources.md,
+"config"). Each file is a full snapshot dated in its name; the newest not after the as-of date
+is in force, so a new version replaces the last and the earlier ones stay in ``raw`` as
+history. Rows that cannot be read (a rate that
 is not a number, an unknown line kind, a repeated key) go to ``quarantine.rejected_rows`` with
 their reason like any source's; rules across files (a tax rule for an unknown legal entity) are
 checked by the staging models' tests.
@@ -180,6 +181,43 @@ TRANSFER_PRICING = SourceSchema(
     ),
 )
 
+#: Who bills each domain of an entity's work during a phased ERP migration
+#: (config/system_of_record), and the domains it routes.
+SYSTEMS_OF_RECORD = ("legacy", "write_back")
+BILLING_DOMAINS = ("time", "expenses", "invoices")
+
+SYSTEM_OF_RECORD = SourceSchema(
+    system="config",
+    entity="system_of_record",
+    key=("legal_entity", "domain", "effective_from"),
+    snapshot=True,
+    description=(
+        "System-of-record routing for a phased ERP migration: per legal entity and billing "
+        "domain, whether the legacy ERP or the write-back bills it, from a billing period."
+    ),
+    columns=(
+        Column(
+            "legal_entity",
+            "VARCHAR",
+            required=True,
+            description="Contracting entity code, or * for any.",
+        ),
+        Column(
+            "domain",
+            "VARCHAR",
+            required=True,
+            description="time (labour), expenses (re-billed) or invoices (schedule amounts).",
+        ),
+        Column("system", "VARCHAR", required=True, description="legacy or write_back."),
+        Column(
+            "effective_from",
+            "DATE",
+            required=True,
+            description="The cutover: the rule bills the periods starting on or after it.",
+        ),
+    ),
+)
+
 #: The entities of the firm's daily activity (not master data, not the ERP): what a new
 #: day's exports bring (bench.ladder holds them back and lands them as the next day).
 DAILY_ACTIVITY = ()
@@ -195,5 +233,6 @@ ENTITIES = tuple(
         FX_RATES,
         BILLING_RELEASE,
         TRANSFER_PRICING,
+        SYSTEM_OF_RECORD,
     )
 )

@@ -16,7 +16,8 @@
 -- a contract outside the write-back (legacy labour lines, contract_unbilled_by_method)
 -- covers its earliest fees first, so the candidates never bill more than is unbilled.
 -- Rebillable expenses are candidates on every method. Work held past a not-to-exceed cap
--- (wip_excluded_time_entries, over_cap) is no candidate.
+-- (wip_excluded_time_entries, over_cap) is no candidate, nor is a record the legacy ERP bills
+-- during a phased migration (stg_config__system_of_record, docs/design.md §6).
 
 with
 
@@ -290,6 +291,67 @@ unioned as (
 
 ),
 
+-- system-of-record routing: per record, the rule of its invoicing entity and domain for its
+-- billing period, the entity's own before `*`, then the latest cutover (no rule: the
+-- write-back); a rule naming an unknown domain or system applies to nothing
+routing_rules as (
+
+    select
+        legal_entity,
+        domain,
+        system,
+        effective_from
+    from {{ ref('stg_config__system_of_record') }}
+    where domain in ('time', 'expenses', 'invoices') and system in ('legacy', 'write_back')
+
+),
+
+records_to_route as (
+
+    select
+        unioned.correlation_id,
+        unioned.period_start,
+        coalesce(contracts.legal_entity, unioned.legal_entity) as legal_entity,
+        case unioned.line_kind
+            when 'labour' then 'time'
+            when 'expense' then 'expenses'
+            else 'invoices'
+        end as billing_domain
+    from unioned
+    inner join contracts
+        on unioned.contract_id = contracts.contract_id
+
+),
+
+routed as (
+
+    select
+        correlation_id,
+        system
+    from (
+        select
+            records_to_route.correlation_id,
+            routing_rules.system,
+            row_number() over (
+                partition by records_to_route.correlation_id
+                order by
+                    case when routing_rules.legal_entity = '*' then 1 else 0 end,
+                    routing_rules.effective_from desc
+            ) as rule_rank
+        from records_to_route
+        inner join routing_rules
+            on
+                records_to_route.billing_domain = routing_rules.domain
+                and records_to_route.period_start >= routing_rules.effective_from
+                and (
+                    records_to_route.legal_entity = routing_rules.legal_entity
+                    or routing_rules.legal_entity = '*'
+                )
+    ) as ranked_rules
+    where rule_rank = 1
+
+),
+
 final as (
 
     select
@@ -328,6 +390,11 @@ final as (
     where
         cast({{ dbt.dateadd('month', 1, 'unioned.period_start') }} as date)
         <= {{ dbt.dateadd('day', 1, as_of_date()) }}
+        and unioned.correlation_id not in (
+            select routed.correlation_id
+            from routed
+            where routed.system = 'legacy'
+        )
 
 )
 
