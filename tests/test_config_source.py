@@ -136,17 +136,16 @@ def test_the_newest_version_is_in_force_and_config_problems_are_warnings(landing
             + _compiled(project, "assert_firm_configuration_is_complete")
             + ") ORDER BY ALL"
         ).fetchall()
+        routing = con.execute(
+            "SELECT legal_entity, domain, system, effective_from::VARCHAR "
+            "FROM staging.stg_config__system_of_record ORDER BY ALL"
+        ).fetchall()
     # the second version replaced the first
     assert entities == [
         ("AC01", "config/legal_entities/legal_entities_2025-06-01.csv"),
         ("AC02", "config/legal_entities/legal_entities_2025-06-01.csv"),
     ]
     assert ("config/sla_thresholds", "no file landed: the firm has no sla_thresholds") in missing
-    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
-        routing = con.execute(
-            "SELECT legal_entity, domain, system, effective_from::VARCHAR "
-            "FROM staging.stg_config__system_of_record ORDER BY ALL"
-        ).fetchall()
     assert routing == [
         ("*", "invoices", "oracle", "2025-01-01"),
         ("*", "time", "legacy", "2024-01-01"),
