@@ -12,14 +12,18 @@ import os
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench import SUITES
 from d2b.files import PRIVATE_UMASK
 from d2b.settings import SettingError, Settings, help_text
 from ingest.landing import has_files
+
+if TYPE_CHECKING:
+    from erp.adapters.base import ErpAdapter
 
 #: The small sample firm ``d2b run`` generates into an empty landing zone (about 100 people).
 SAMPLE_SCALE = 0.02
@@ -245,8 +249,9 @@ def _parser() -> argparse.ArgumentParser:
             "Read every invoice the write-back created in the ERP (D2B_ERP_ADAPTER) that is "
             "not yet paid or cancelled: its state, due date and payments, one reading each, "
             "kept in the billing store and mirrored to the warehouse. AR aging and paid hours "
-            "use the newest reading at the next build (d2b run, or the nightly refresh). The "
-            "erp_feedback_daily schedule runs the same every day."
+            "use the newest reading at the next build (the nightly refresh; d2b run reads the "
+            "feedback itself before its build). The erp_feedback_daily schedule runs the same "
+            "every day."
         ),
     )
     feedback.set_defaults(handler=_erp_feedback)
@@ -380,6 +385,14 @@ def _erp_settings():
         raise CliError(str(error)) from error
 
 
+def _configured_adapter() -> ErpAdapter:
+    """The adapter of the ERP the ``D2B_ERP_*`` settings name (``ValueError`` if they are bad)."""
+    from erp.adapters import make_adapter
+    from erp.settings import ErpSettings
+
+    return make_adapter(ErpSettings.from_env())
+
+
 def _scale(text: str) -> float:
     try:
         scale = float(text)
@@ -456,12 +469,62 @@ def _erp_feedback(args) -> int:
         adapter.close()
     if settings.warehouse.exists():
         mirror_to_warehouse(settings.billing.store, settings.warehouse)
-    states = ", ".join(f"{count} {state}" for state, count in result.states.items())
-    print(
-        f"ERP feedback: {result.read} of {result.asked} open invoices read"
-        + (f" ({states})" if states else "")
-    )
+    print(_feedback_line(result))
     return 0
+
+
+def _feedback_line(result) -> str:
+    """``ERP feedback: <read> of <asked> open invoices read (<count> <state>, ...)``."""
+    states = ", ".join(f"{count} {state}" for state, count in result.states.items())
+    return f"ERP feedback: {result.read} of {result.asked} open invoices read" + (
+        f" ({states})" if states else ""
+    )
+
+
+def read_erp_feedback(settings: Settings, adapter_factory: Callable[[], ErpAdapter]) -> str:
+    """``d2b run``'s ERP feedback, before its build; returns the one line to print.
+
+    As ``d2b erp-feedback``, it reads the ERP's state, due date and payments of the invoices
+    not yet final, through the adapter ``adapter_factory`` builds (and this closes), so the
+    marts the run builds show them (AR aging, paid hours). Never fails the run: with nothing
+    sent to an ERP yet it builds no adapter and creates no billing store; with ERP settings
+    that do not resolve (the factory's ``ValueError``), or an ERP that does not answer, it says
+    so and the marts keep the last reading.
+    """
+    from erp.adapters.base import ErpError
+    from erp.billing_store import mirror_to_warehouse, open_store
+    from erp.outbox import read_feedback
+    from ingest.warehouse import connect
+
+    started = time.perf_counter()
+    store_path, warehouse = settings.billing.store, settings.warehouse
+    if not store_path.exists():
+        # a warehouse of before the billing store still holds the outbox (open_store takes it)
+        legacy = False
+        if warehouse.exists():
+            with connect(warehouse, read_only=True) as con:
+                legacy = outbox_exists(con)
+        if not legacy:
+            return "ERP feedback: nothing sent to the ERP yet"
+    with open_store(store_path, warehouse) as con:
+        ((sent,),) = con.execute(
+            "SELECT count(*) FROM ops.erp_outbox WHERE erp_document_id IS NOT NULL"
+        ).fetchall()
+        if not sent:
+            return "ERP feedback: nothing sent to the ERP yet"
+        try:
+            adapter = adapter_factory()
+        except ValueError as error:  # settings errors name the variable, never a secret
+            return f"ERP feedback: no ERP configured ({error}); not read"
+        try:
+            result = read_feedback(con, adapter, f"run-feedback-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+        except ErpError as error:  # its message is redacted (erp.adapters.base)
+            return f"ERP feedback: not read, {error}; the marts keep the last reading"
+        finally:
+            adapter.close()
+    if warehouse.exists():
+        mirror_to_warehouse(store_path, warehouse)
+    return f"{_feedback_line(result)} in {time.perf_counter() - started:.1f} s"
 
 
 def _in_billing_store(verb: str, change) -> int:
@@ -829,6 +892,8 @@ def _run(args) -> int:
         # A killed run's slot would block this run forever; a live one is waited for here,
         # where Ctrl-C and SIGTERM work (docs/operations.md, "Recovery").
         wait_for_warehouse(instance, settings.serving)
+        # before the build, so the marts it publishes show the ERP's newest states
+        print(read_erp_feedback(settings, _configured_adapter))
         started = time.perf_counter()
         since = datetime.now(UTC).replace(tzinfo=None)  # ingest stamps rejections in naive UTC
         with output_to_log(log_path) as terminal:

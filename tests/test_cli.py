@@ -162,6 +162,10 @@ def _run_output_ends_with_the_summary(result) -> list[str]:
     assert log.parent.name == "logs" and "STEP_START" in log.read_text()
     out = result.stdout.splitlines()
     assert any(line.startswith("ingest: ") for line in out), out
+    # the ERP feedback is read before the build (a fresh home has sent nothing to an ERP)
+    feedback = [n for n, line in enumerate(out) if line.startswith("ERP feedback: ")]
+    assert [out[n] for n in feedback] == ["ERP feedback: nothing sent to the ERP yet"], out
+    assert feedback[0] < next(n for n, line in enumerate(out) if line.startswith("ingest: "))
     assert any(line.startswith("dbt build: ") and " models, " in line for line in out), out
     assert any(line.startswith("publish in ") for line in out), out
     assert out[-1].startswith("Next: `d2b dashboard`"), out

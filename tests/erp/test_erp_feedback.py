@@ -4,13 +4,23 @@ and from a file drop."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+import duckdb
+
 from bench.sample import sample_batches
+from d2b.settings import Settings
+from dagster_project.cli import read_erp_feedback
+from erp.adapters import make_adapter
 from erp.adapters.base import payment_term_days
+from erp.adapters.tryton import TrytonAdapter
+from erp.billing_store import open_store
 from erp.outbox import NO_BACKOFF, read_feedback
 from erp.run_billing import run_billing
+from erp.settings import ErpSettings
 
 
 def pay_in_tryton(tryton, document_id: str, amount: Decimal, day: date) -> None:
@@ -122,3 +132,63 @@ def test_file_drop_feedback_gives_due_dates_but_no_payments(warehouse, filedrop)
     ]
     # A file drop never reports a payment, so its invoices stay open and are read every day.
     assert read_feedback(warehouse, filedrop, "feedback-2").asked == 2
+
+
+def test_d2b_run_reads_the_feedback_before_its_build_and_never_fails(
+    tmp_path, tryton, erp_settings
+):
+    """``d2b run``'s step (``dagster_project.cli.read_erp_feedback``) on a home whose billing
+    store bills into a real Tryton: nothing sent, then two invoices read (one posted) into the
+    warehouse the build reads, then an ERP that does not answer and settings that do not
+    resolve, each one line and no failure."""
+    home = tmp_path / "home"
+    settings = Settings.from_env({"D2B_HOME": str(home)})
+    built: list[TrytonAdapter] = []
+
+    def embedded() -> TrytonAdapter:
+        built.append(TrytonAdapter(erp_settings))
+        return built[-1]
+
+    assert read_erp_feedback(settings, embedded) == "ERP feedback: nothing sent to the ERP yet"
+    assert not built and not settings.billing.store.exists()
+
+    home.mkdir()
+    duckdb.connect(str(settings.warehouse)).close()
+    batches = sample_batches(2, lines_per_batch=2)
+    with open_store(settings.billing.store, settings.warehouse) as con:
+        run_billing(con, tryton, batches, "run-1", backoff=NO_BACKOFF)
+        documents = dict(
+            con.execute("SELECT batch_key, erp_document_id FROM ops.erp_outbox").fetchall()
+        )
+    posted, draft = (b.batch_key for b in batches)
+    tryton.post([documents[posted]], acknowledge=("invoice_payment_term",))
+
+    line = read_erp_feedback(settings, embedded)
+    assert re.fullmatch(
+        r"ERP feedback: 2 of 2 open invoices read \(1 draft, 1 posted\) in \d+\.\d s", line
+    ), line
+    assert len(built) == 1
+
+    def readings() -> set[tuple[str, str]]:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            return set(
+                con.execute("SELECT batch_key, state FROM raw.erp_api__invoice_status").fetchall()
+            )
+
+    # mirrored into the warehouse, where the run's dbt build reads it
+    assert readings() == {(posted, "posted"), (draft, "draft")}
+
+    unreachable = dataclasses.replace(erp_settings, xmlrpc_url="http://127.0.0.1:9/d2b_erp/rpc/")
+    line = read_erp_feedback(settings, lambda: TrytonAdapter(unreachable))
+    assert line.startswith("ERP feedback: not read, cannot reach the ERP: "), line
+    assert line.endswith("; the marts keep the last reading") and "\n" not in line
+    assert len(readings()) == 2
+
+    clear_password = {
+        "D2B_HOME": str(home),
+        "D2B_ERP_XMLRPC_URL": "http://erp.example.com:8000/d2b/rpc/",
+        "D2B_ERP_PASSWORD": "s3cret-pw",
+    }
+    line = read_erp_feedback(settings, lambda: make_adapter(ErpSettings.from_env(clear_password)))
+    assert line.startswith("ERP feedback: no ERP configured (D2B_ERP_XMLRPC_URL would send"), line
+    assert line.endswith("; not read") and "s3cret-pw" not in line

@@ -14,7 +14,9 @@
 -- date (fixed_fee_instalment, retainer_fee, milestone: one unit at the amount;
 -- retainer_overage: the overage hours at the overage rate). Labour the ERP invoiced on such
 -- a contract outside the write-back (legacy labour lines, contract_unbilled_by_method)
--- covers its earliest fees first, so the candidates never bill more than is unbilled.
+-- covers its earliest fees first, once: over all its fees in due order, batched or not (a
+-- fee batched after being partly covered has spent its share), so the candidates bill what
+-- is unbilled and a fee's share depends on the due order alone, never on what was batched.
 -- Rebillable expenses are candidates on every method. Work held past a not-to-exceed cap
 -- (wip_excluded_time_entries, over_cap) is no candidate, nor is a record the legacy ERP bills
 -- during a phased migration (stg_config__system_of_record, docs/design.md §6).
@@ -76,10 +78,11 @@ labour_tax_rules as (
 
 ),
 
+-- batched or not: the legacy labour coverage runs over every fee (fees_in_due_order)
 schedule_amounts as (
 
     select * from {{ ref('int_contract_schedule_amounts') }}
-    where not is_batched and amount > 0
+    where amount > 0
 
 ),
 
@@ -103,7 +106,7 @@ fees_in_due_order as (
         coalesce(labour_invoiced.invoiced_amount, 0) as labour_invoiced_amount,
         sum(schedule_amounts.amount) over (
             partition by schedule_amounts.contract_source_id
-            order by schedule_amounts.due_date, schedule_amounts.correlation_id
+            order by schedule_amounts.due_date nulls last, schedule_amounts.correlation_id
             rows between unbounded preceding and current row
         ) as running_amount
     from schedule_amounts
@@ -117,7 +120,8 @@ fees_in_due_order as (
 
 schedule_due as (
 
-    -- a fee, less what legacy labour lines already cover of it
+    -- a fee not yet batched, less what legacy labour lines cover of it: the coverage left
+    -- after the fees before it in due order (running_amount - amount), batched ones included
     select
         contract_id,
         correlation_id,
@@ -129,7 +133,7 @@ schedule_due as (
         cast(null as decimal(12, 4)) as quantity,
         least(amount, running_amount - labour_invoiced_amount) as amount
     from fees_in_due_order
-    where running_amount > labour_invoiced_amount
+    where not is_batched and running_amount > labour_invoiced_amount
     union all
     select
         contracts.contract_id,
@@ -144,7 +148,7 @@ schedule_due as (
     from schedule_amounts
     inner join contracts
         on schedule_amounts.contract_source_id = contracts.source_id
-    where schedule_amounts.line_kind = 'retainer_overage'
+    where schedule_amounts.line_kind = 'retainer_overage' and not schedule_amounts.is_batched
 
 ),
 
