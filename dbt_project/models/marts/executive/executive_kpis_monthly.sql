@@ -3,8 +3,8 @@
 -- Σ capacity hours), timesheet compliance (Σ on-time days ÷ Σ due days), realization,
 -- recognized revenue and margin on it in the reporting currency (Σ over projects, by work
 -- month), and from contract_revenue_monthly the month's billing (release month) and the
--- month-end contract assets and liabilities, each contract's figure converted at the month's
--- last FX rate (the as-of date's in the as-of month). Ratios of sums, never averages of
+-- month-end contract assets and liabilities (each contract's at the month's last FX rate,
+-- the as-of date's in the as-of month). Ratios of sums, never averages of
 -- ratios, so a small part-timer weighs what their capacity weighs.
 
 with
@@ -30,16 +30,6 @@ project_financials as (
 contract_revenue as (
 
     select * from {{ ref('contract_revenue_monthly') }}
-
-),
-
-fx_rates as (
-
-    select
-        currency,
-        rate_date,
-        base_per_unit
-    from {{ ref('int_fx_rates_daily') }}
 
 ),
 
@@ -85,49 +75,14 @@ financial_totals as (
 
 ),
 
-contract_positions as (
-
-    -- each contract's month in the reporting currency at the month's last rate
-    select
-        contract_revenue.month_start_date,
-        {{ convert_money(
-            'contract_revenue.billed_amount',
-            cross_rate('contract_fx.base_per_unit', 'reporting_fx.base_per_unit')
-        ) }} as billed_reporting,
-        {{ convert_money(
-            'contract_revenue.contract_asset',
-            cross_rate('contract_fx.base_per_unit', 'reporting_fx.base_per_unit')
-        ) }} as contract_asset_reporting,
-        {{ convert_money(
-            'contract_revenue.contract_liability',
-            cross_rate('contract_fx.base_per_unit', 'reporting_fx.base_per_unit')
-        ) }} as contract_liability_reporting
-    from contract_revenue
-    left join fx_rates as contract_fx
-        on
-            contract_revenue.currency = contract_fx.currency
-            and least(
-                cast({{ dbt.last_day('contract_revenue.month_start_date', 'month') }} as date),
-                contract_revenue.as_of_date
-            ) = contract_fx.rate_date
-    left join fx_rates as reporting_fx
-        on
-            reporting_fx.currency = '{{ var("reporting_currency") }}'
-            and least(
-                cast({{ dbt.last_day('contract_revenue.month_start_date', 'month') }} as date),
-                contract_revenue.as_of_date
-            ) = reporting_fx.rate_date
-
-),
-
 position_totals as (
 
     select
         month_start_date,
-        sum(billed_reporting) as billed_reporting,
+        sum(billed_amount_reporting) as billed_reporting,
         sum(contract_asset_reporting) as contract_asset_reporting,
         sum(contract_liability_reporting) as contract_liability_reporting
-    from contract_positions
+    from contract_revenue
     group by month_start_date
 
 ),

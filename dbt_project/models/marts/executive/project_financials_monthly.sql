@@ -431,35 +431,17 @@ expense_facts as (
 
 contract_revenue as (
 
-    -- a month's recognized revenue in the reporting currency at the month's last rate (the
+    -- a month's recognized revenue, in the reporting currency at the month's last rate (the
     -- as-of date's in the as-of month)
     select
-        contract_revenue.contract_source_id,
-        contract_revenue.month_start_date,
-        contract_revenue.recognized_revenue,
-        {{ convert_money(
-            'contract_revenue.recognized_revenue',
-            cross_rate('contract_fx.base_per_unit', 'reporting_fx.base_per_unit')
-        ) }} as recognized_revenue_reporting
-    from {{ ref('contract_revenue_monthly') }} as contract_revenue
-    cross join as_of
-    left join fx_rates as contract_fx
-        on
-            contract_revenue.currency = contract_fx.currency
-            and least(
-                cast({{ dbt.last_day('contract_revenue.month_start_date', 'month') }} as date),
-                as_of.as_of_date
-            ) = contract_fx.rate_date
-    left join fx_rates as reporting_fx
-        on
-            reporting_fx.currency = '{{ var("reporting_currency") }}'
-            and least(
-                cast({{ dbt.last_day('contract_revenue.month_start_date', 'month') }} as date),
-                as_of.as_of_date
-            ) = reporting_fx.rate_date
+        contract_source_id,
+        month_start_date,
+        recognized_revenue,
+        recognized_revenue_reporting
+    from {{ ref('contract_revenue_monthly') }}
     where
-        contract_revenue.recognized_revenue != 0
-        and {{ on_or_after_cutoff('contract_revenue.month_start_date', cutoff) }}
+        recognized_revenue != 0
+        and {{ on_or_after_cutoff('month_start_date', cutoff) }}
 
 ),
 
