@@ -11,10 +11,15 @@
 --   cost = hours x the worker's cost rate (converted from the employing entity's currency
 --     at the work date) + non-reimbursable expenses allocated to the project (converted at
 --     the transaction date);
---   revenue = invoiced value; margin = revenue - cost. Re-billed expenses pass through and
---     count on neither side.
--- A work month's revenue is complete once its billable work is invoiced: billable_value
--- minus invoiced_value_at_resolved_rate shows what is still to bill.
+--   recognized revenue: each contract's month of contract_revenue_monthly (as delivered,
+--     by completion or straight-line) split over the projects and workers of its billable
+--     work that month, pro rata to their value at the resolved rate (else their hours, else
+--     the contract's projects equally: a row without worker), in whole cents that add up to
+--     the contract's figure, in the contract and the reporting currency (the month's last
+--     rate, converted once upstream);
+--   margin = recognized revenue - cost, both in the work month. Re-billed expenses pass
+--     through and count on neither side. The invoiced value is the work billed (what is
+--     still to bill: billable_value minus invoiced_value_at_resolved_rate).
 -- Incremental by month: a daily run rebuilds every month from the earliest one whose figures
 -- may have changed (macro project_financials_cutoff), and keeps the months before it.
 
