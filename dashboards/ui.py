@@ -142,7 +142,10 @@ INITIALISMS = {
     "psa": "PSA",
 }
 #: Words that make a column an amount of money (labelled with its currency when it has one).
-MONEY_WORDS = frozenset({"value", "amount", "revenue", "cost", "margin", "leakage", "total"})
+MONEY_WORDS = frozenset(
+    {"value", "amount", "revenue", "cost", "margin", "leakage", "total", "billed"}
+    | {"assets", "liabilities"}
+)
 
 
 def column_label(name: str, currency: str | None = None) -> str:

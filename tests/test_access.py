@@ -259,6 +259,36 @@ def test_a_regional_lead_sees_only_their_regions_wip(snapshot_path, sql):
         assert lifted.empty
 
 
+def test_revenue_recognition_is_scoped_like_wip(snapshot_path, sql):
+    """Contract positions follow the contract's legal entity, its region and client; a
+    contract has no practice, so a practice's delivery lead sees none."""
+    regions = _regions(sql)
+    for region in regions:
+        scope = Scope("regions", frozenset({region}))
+        positions = data.run_scoped(snapshot_path, "exec_contract_positions", ALL, scope)
+        ((recognized, assets),) = sql(
+            "select sum(r.recognized_revenue_reporting), sum(r.contract_asset_reporting) "
+            "from marts.contract_revenue_monthly r "
+            "join marts.dim_contracts c using (contract_id) "
+            "join marts.dim_legal_entities e using (legal_entity) where e.region = ?",
+            [region],
+        )
+        if recognized is None:
+            assert positions.empty, region
+            continue
+        assert set(positions["region"]) == {region}
+        assert float(positions["recognized_revenue"].sum()) == pytest.approx(float(recognized))
+        assert float(positions["contract_assets"].sum()) == pytest.approx(float(assets))
+        other = next(r for r in regions if r != region)
+        lifted = data.run_scoped(
+            snapshot_path, "exec_contract_positions", {**ALL, "region": [other]}, scope
+        )
+        assert lifted.empty
+    ((practice,),) = sql("select min(practice) from marts.dim_resources")
+    practices = Scope("practices", frozenset({practice}))
+    assert data.run_scoped(snapshot_path, "exec_contract_positions", ALL, practices).empty
+
+
 def test_entity_finance_and_delivery_leads_see_their_rows_only(snapshot_path, sql):
     ((entity,),) = sql("select min(legal_entity) from marts.reconciliation_records")
     records = data.run_scoped(
@@ -444,7 +474,11 @@ def test_a_signed_in_regional_lead_sees_their_regions_figures(signed_in_app, sql
     # a user no grant names signs in and sees no figure
     stranger = signed_in_app({"email": "who@firm.example", "sub": "2"}, access)
     shown = {m.label: m.value for m in stranger.metric}
-    assert (shown["WIP value"], shown["Revenue"], shown["Utilization"]) == ("0", "0", "–")
+    assert (shown["WIP value"], shown["Recognized revenue"], shown["Utilization"]) == (
+        "0",
+        "0",
+        "–",
+    )
 
 
 def test_every_page_runs_in_every_scope(signed_in_app, sql):

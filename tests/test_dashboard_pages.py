@@ -217,15 +217,20 @@ def test_executive_tiles_over_the_whole_history_agree_with_the_kpi_marts(sample_
     at_home(sample_home)
     app = open_page("views/executive.py", **history(sample_home))
     shown = tiles(app)
-    ((billable, capacity, invoiced, at_rate, margin),) = snapshot_sql(
+    months = history(sample_home)
+    # the history's months (a retainer's fee recognized before them is outside the window)
+    ((billable, capacity, invoiced, at_rate, margin, recognized),) = snapshot_sql(
         sample_home,
         "SELECT sum(billable_hours), sum(capacity_hours), sum(invoiced_value_reporting), "
-        "sum(invoiced_value_at_resolved_rate_reporting), sum(margin_reporting) "
-        "FROM marts.executive_kpis_monthly",
+        "sum(invoiced_value_at_resolved_rate_reporting), sum(margin_reporting), "
+        "sum(recognized_revenue_reporting) FROM marts.executive_kpis_monthly "
+        "WHERE strftime(month_start_date, '%Y-%m') BETWEEN ? AND ?",
+        [months["period_from"], months["period_to"]],
     )
     assert shown["Utilization"][0] == fmt.share(billable / capacity)
     assert shown["Realization"][0] == fmt.share(invoiced / at_rate)
     assert shown["Margin (USD)"][0] == fmt.money(margin)
+    assert shown["Recognized revenue (USD)"][0] == fmt.money(recognized)
     median = one(
         sample_home,
         "SELECT median_business_days FROM marts.lag_summary WHERE lag_kind = 'invoice_release'",
@@ -252,6 +257,44 @@ def test_executive_marks_open_months_and_compares_only_complete_ones(sample_home
     # the open months are shaded on the trends by month
     (shade,) = chart(app, "trend_margin_chart")["layout"]["shapes"]
     assert (shade["x0"][:10], shade["x1"][:10]) == ("2025-04-16", "2025-06-16")
+
+
+def test_executive_shows_revenue_recognition_beside_the_margin(sample_home, at_home):
+    """Per month of the chosen period: recognized revenue, billed and the month-end contract
+    assets and liabilities (the firm's, in USD) beside the projects' cost and margin."""
+    at_home(sample_home)
+    months = history(sample_home)
+    app = open_page("views/executive.py", **months)
+    shown = frame(app, "trend_revenue_recognition")
+    expected = snapshot_sql(
+        sample_home,
+        "SELECT month_start_date, recognized_revenue_reporting, billed_reporting, "
+        "contract_asset_reporting, contract_liability_reporting, total_cost_reporting, "
+        "margin_reporting FROM marts.executive_kpis_monthly "
+        "WHERE strftime(month_start_date, '%Y-%m') BETWEEN ? AND ? ORDER BY 1",
+        [months["period_from"], months["period_to"]],
+    )
+    assert len(expected) == 12
+    assert set(shown["currency"]) == {"USD"}
+    assert [pd.Timestamp(m).date() for m in shown["month_start_date"]] == [r[0] for r in expected]
+    columns = (
+        "recognized_revenue",
+        "billed",
+        "contract_assets",
+        "contract_liabilities",
+        "total_cost",
+        "margin",
+    )
+    for (_, *figures), (_, row) in zip(expected, shown.iterrows(), strict=True):
+        for column, figure in zip(columns, figures, strict=True):
+            assert float(row[column]) == pytest.approx(float(figure), abs=0.005), column
+    # recognized on the contracts = split over the projects: the margin's own revenue
+    assert all(
+        float(row["margin"])
+        == pytest.approx(float(row["recognized_revenue"]) - float(row["total_cost"]), abs=0.01)
+        for _, row in shown.iterrows()
+    )
+    assert float(shown["contract_liabilities"].sum()) > 0
 
 
 def test_executive_shows_wip_over_120_days_and_its_largest_clients(sample_home, at_home):
@@ -688,9 +731,10 @@ def test_utilization_page_by_practice_region_and_person(sample_home, at_home):
     assert shown["Capacity hours"][0] == fmt.hours(capacity)
     assert shown["Utilization"][0] == fmt.share(billable / capacity)
     revenue = one(
-        sample_home, "SELECT sum(revenue_reporting) FROM marts.project_financials_monthly"
+        sample_home,
+        "SELECT sum(recognized_revenue_reporting) FROM marts.project_financials_monthly",
     )
-    assert shown["Revenue (USD)"][0] == fmt.money(revenue)
+    assert shown["Recognized revenue (USD)"][0] == fmt.money(revenue)
     assert len(frame(app, "utilization_by_person")) == people
     practices = frame(app, "practice_utilization_margin").set_index("practice")
     for practice, cap, util in snapshot_sql(
@@ -700,12 +744,16 @@ def test_utilization_page_by_practice_region_and_person(sample_home, at_home):
     ):
         assert practices.loc[practice, "capacity_hours"] == pytest.approx(float(cap))
         assert practices.loc[practice, "utilization"] == pytest.approx(util)
-    assert set(frame(app, "region_utilization_margin")["region"]) == {
+    regions = frame(app, "region_utilization_margin").set_index("region")
+    # beside the workers' regions, a retainer's fee recognized in a month without work
+    assert set(regions.index) == {"(no work)"} | {
         r
         for (r,) in snapshot_sql(
             sample_home, "SELECT DISTINCT region FROM marts.utilization_monthly"
         )
     }
+    no_work = regions.loc["(no work)"]
+    assert no_work["recognized_revenue"] > 0 and no_work["total_cost"] == 0
 
 
 def test_utilization_page_honours_practice_and_period(sample_home, at_home):

@@ -14,8 +14,11 @@ docs/model.md "Executive", and compared exactly with the marts:
 * ``project_financials_monthly``: hours per project, month and the workers' practice,
   region and legal entity; invoiced value per project and month (the pro-rata split of
   each ERP line); realization per contract from the legacy invoice lines; labour and
-  expense cost and margin in the contract and the reporting currency;
-* ``executive_kpis_monthly``: the firm's monthly ratios from the recomputed totals.
+  expense cost in the contract and the reporting currency; recognized revenue of the
+  time-and-materials contracts (their approved billable work at the resolved rate, in its
+  work month, converted at the month's last rate) and margin = that - cost;
+* ``executive_kpis_monthly``: the firm's monthly ratios from the recomputed totals, billing
+  by release month from the ERP export.
 """
 
 from __future__ import annotations
@@ -69,6 +72,10 @@ def parse_utc(text: str) -> datetime:
 
 def month_of(day: date) -> date:
     return day.replace(day=1)
+
+
+def month_end(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def correlation_id(system: str, kind: str, source_id: str) -> str:
@@ -142,6 +149,7 @@ class Firm:
     project_currency: dict[tuple[str, str], str]  # (PSA, project id) -> contract currency
     project_by_code: dict[str, tuple[str, str]]  # canonical project code -> (PSA, id)
     contract_of_project: dict[tuple[str, str], str]
+    contract_terms: dict[str, tuple[str, str]]  # contract Id -> (billing method, currency)
 
     @property
     def as_of_end(self) -> datetime:
@@ -230,6 +238,11 @@ def read_firm(run: PipelineRun) -> Firm:
         project_currency=project_currency,
         project_by_code=project_by_code,
         contract_of_project=contract_of_project,
+        contract_terms={
+            c.Id: (c.Billing_Method__c, c.CurrencyIsoCode)
+            for c in data.contracts.itertuples()
+            if str(c.IsDeleted).lower() != "true"
+        },
     )
 
 
@@ -328,6 +341,41 @@ def value_at_resolved_rate(firm: Firm, e) -> Decimal:
     return money(e.hours * rate) if e.billable and rate is not None else Decimal(0)
 
 
+def contract_of(firm: Firm, e) -> str | None:
+    """The contract Id of the entry's project (none without contract)."""
+    return firm.contract_of_project.get(firm.project_key(e))
+
+
+def is_time_and_materials(firm: Firm, e) -> bool:
+    terms = firm.contract_terms.get(contract_of(firm, e))
+    return terms is not None and terms[0] == "time_and_materials"
+
+
+def expected_tm_recognized(firm: Firm) -> dict[tuple[str, date], tuple[Decimal, Decimal]]:
+    """(T&M contract Id, work month) -> recognized revenue in the contract and the reporting
+    currency: Σ approved billable work at the resolved rate, converted at the month's last
+    day's rate (the as-of date's in the as-of month)."""
+    work: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    for e in firm.entries():
+        if is_time_and_materials(firm, e) and firm.is_billable(e):
+            work[(contract_of(firm, e), month_of(date.fromisoformat(e.spent_date)))] += (
+                value_at_resolved_rate(firm, e)
+            )
+    return {
+        (contract, month): (
+            value,
+            firm.fx.convert(
+                value,
+                firm.contract_terms[contract][1],
+                REPORTING_CURRENCY,
+                min(month_end(month), firm.as_of),
+            ),
+        )
+        for (contract, month), value in work.items()
+        if value != 0
+    }
+
+
 def expected_financials(firm: Firm) -> dict[Key, dict[str, Decimal]]:
     """(PSA, project id, month, practice, region, legal entity) -> hours, invoiced value,
     labour and expense cost in the contract and the reporting currency."""
@@ -342,6 +390,12 @@ def expected_financials(firm: Firm) -> dict[Key, dict[str, Decimal]]:
         day = date.fromisoformat(e.spent_date)
         row = row_of(e)
         row["hours"] += e.hours
+        # a time-and-materials contract recognizes its approved billable work at the
+        # resolved rate in the work month; the generator sets no not-to-exceed cap and gives
+        # every contract one project, so the contract's month splits over its rows by value
+        # exactly: each row recognizes its own work
+        if is_time_and_materials(firm, e) and firm.is_billable(e):
+            row["recognized_revenue"] += value_at_resolved_rate(firm, e)
         w = firm.workers.get(e.employee_id)
         if w is None:
             continue  # no cost rate without the HR worker
@@ -461,26 +515,88 @@ def assert_financials_match(run: PipelineRun, firm: Firm) -> None:
     rows = query(
         run.warehouse,
         "SELECT source_system, project_source_id, month_start_date, practice, region, "
-        f"legal_entity, {', '.join(measures)}, revenue, total_cost, margin "
+        f"legal_entity, {', '.join(measures)}, billing_method, contract_source_id, "
+        "recognized_revenue, recognized_revenue_reporting, total_cost, margin "
         "FROM marts.project_financials_monthly",
     )
     got = {tuple(r[:6]): r[6:] for r in rows}
     expected = expected_financials(firm)
-    assert expected and set(got) == set(expected), set(got) ^ set(expected)
+    # beyond the rows of work and spend: a month a fixed fee or retainer recognizes revenue
+    # without work on the project (a retainer's fee), on a row of no worker
+    extra = {k: r for k, r in got.items() if k not in expected}
+    assert set(expected) <= set(got), set(expected) - set(got)
+    assert all(
+        k[3:] == (None, None, None)
+        and r[: len(measures)] == (0,) * len(measures)
+        and r[len(measures)] != "time_and_materials"
+        and r[len(measures) + 2] != 0
+        for k, r in extra.items()
+    ), list(extra.items())[:3]
     differing = {
         k: (got[k], dict(v))
         for k, v in expected.items()
         if tuple(got[k][: len(measures)]) != tuple(v[m] for m in measures)
     }
     assert not differing, list(differing.items())[:3]
-    # margin = invoiced value - (labour cost + non-reimbursable expenses), per project
+
+    # recognized revenue of T&M work, per row: its work at the resolved rate
+    tm = {k: r for k, r in got.items() if r[len(measures)] == "time_and_materials"}
+    assert len(tm) > 100
+    wrong = {
+        k: (r[len(measures) + 2], expected[k]["recognized_revenue"])
+        for k, r in tm.items()
+        if r[len(measures) + 2] != expected[k]["recognized_revenue"]
+    }
+    assert not wrong, list(wrong.items())[:3]
+    # ... per contract and month in the reporting currency (the split adds up to it)
+    reporting: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    for k, r in tm.items():
+        reporting[(r[len(measures) + 1], k[2])] += r[len(measures) + 3]
+    truth = expected_tm_recognized(firm)
+    assert {k: v for k, v in reporting.items() if v} == {k: v[1] for k, v in truth.items()}
+
+    # margin = recognized revenue - (labour cost + non-reimbursable expenses), per row; per
+    # T&M project from the recomputed figures alone
+    assert all(
+        r[-1]
+        == r[len(measures) + 2]
+        - expected.get(k, {}).get("labour_cost", 0)
+        - expected.get(k, {}).get("expense_cost", 0)
+        for k, r in got.items()
+    )
     margin: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for k, v in expected.items():
-        margin[k[:2]] += v["invoiced_value"] - v["labour_cost"] - v["expense_cost"]
     got_margin: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for k, r in got.items():
+    for k, r in tm.items():
+        v = expected[k]
+        margin[k[:2]] += v["recognized_revenue"] - v["labour_cost"] - v["expense_cost"]
         got_margin[k[:2]] += r[-1]
     assert got_margin == margin
+    # a work month with work and no invoice out yet has a margin: the as-of month
+    as_of_month = month_of(firm.as_of)
+    open_rows = [
+        r for k, r in tm.items() if k[2] == as_of_month and r[1] == 0 and r[len(measures) + 2] > 0
+    ]
+    assert any(r[-1] > 0 for r in open_rows)
+
+
+def assert_recognized_revenue_ties_to_the_contracts(run: PipelineRun) -> None:
+    """Each contract's month of contract_revenue_monthly is split over project rows in whole
+    cents that add up to it exactly (every contract of the generator has a project)."""
+    rows = query(
+        run.warehouse,
+        """
+        SELECT c.contract_source_id, c.month_start_date, c.recognized_revenue,
+            coalesce(p.recognized, 0)
+        FROM marts.contract_revenue_monthly AS c
+        FULL JOIN (
+            SELECT contract_source_id, month_start_date, sum(recognized_revenue) AS recognized
+            FROM marts.project_financials_monthly GROUP BY ALL
+        ) AS p USING (contract_source_id, month_start_date)
+        WHERE coalesce(c.recognized_revenue, 0) != 0 OR coalesce(p.recognized, 0) != 0
+        """,
+    )
+    assert len(rows) > 100
+    assert [r for r in rows if r[2] != r[3]] == []
 
 
 # --- the default sample -------------------------------------------------------------------
@@ -594,10 +710,30 @@ def test_realization_per_contract_from_the_legacy_invoice_lines(
     assert_realization_matches(sample_run, firm)
 
 
-def test_invoiced_value_cost_and_margin_per_project_month_and_cut(
+def test_invoiced_value_cost_recognized_revenue_and_margin_per_project_month_and_cut(
     sample_run: PipelineRun, firm: Firm
 ) -> None:
     assert_financials_match(sample_run, firm)
+
+
+def test_each_contract_month_of_recognized_revenue_is_split_to_the_cent(
+    sample_run: PipelineRun,
+) -> None:
+    assert_recognized_revenue_ties_to_the_contracts(sample_run)
+
+
+def released_by_month(firm: Firm) -> dict[tuple[str, date], Decimal]:
+    """(contract Id, release month) -> Σ labour line amounts released by the as-of date."""
+    released = {
+        r.internal_id: (r.custbody_sf_contract_id, month_of(date.fromisoformat(r.released_date)))
+        for r in firm.data.invoices.itertuples()
+        if r.released_date and date.fromisoformat(r.released_date) <= firm.as_of
+    }
+    billed: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    for r in firm.data.invoice_lines.itertuples():
+        if r.custcol_line_kind == "labour" and r.invoice_internal_id in released:
+            billed[released[r.invoice_internal_id]] += Decimal(r.amount)
+    return billed
 
 
 def test_firm_kpis_are_ratios_of_the_recomputed_totals(sample_run: PipelineRun, firm: Firm) -> None:
@@ -606,19 +742,61 @@ def test_firm_kpis_are_ratios_of_the_recomputed_totals(sample_run: PipelineRun, 
     rows = query(
         sample_run.warehouse,
         "SELECT month_start_date, capacity_hours, billable_hours, utilization, due_days, "
-        "on_time_days, compliance_share, revenue_reporting, total_cost_reporting, "
-        "margin_reporting FROM marts.executive_kpis_monthly ORDER BY 1",
+        "on_time_days, compliance_share, recognized_revenue_reporting, total_cost_reporting, "
+        "margin_reporting, billed_reporting FROM marts.executive_kpis_monthly ORDER BY 1",
     )
-    assert len(rows) == 12  # the year of history up to the as-of date
-    for month, capacity, billable, ratio, due, on_time, share, revenue, cost, margin in rows:
-        cap = sum(v[1] for (_, m), v in utilization.items() if m == month)
-        bill = sum(v[2] for (_, m), v in utilization.items() if m == month)
-        assert (capacity, billable) == (cap, bill), month
-        assert ratio == pytest.approx(float(bill / cap)), month
-        d = sum(v[1] for (_, m), v in compliance.items() if m == month)
-        o = sum(v[2] for (_, m), v in compliance.items() if m == month)
-        assert (due, on_time) == (d, o) and share == pytest.approx(o / d), month
+    # the year of history up to the as-of date; before it, retainer months recognized
+    # without work
+    history = [r for r in rows if r[0] >= month_of(firm.history_start)]
+    assert len(history) == 12
+    assert all(r[1] == 0 and r[9] == r[7] > 0 for r in rows if r not in history)
+    billed: dict[date, Decimal] = defaultdict(Decimal)
+    for (contract, month), amount in released_by_month(firm).items():
+        if contract not in firm.contract_terms:
+            continue  # an invoice of a contract the CRM does not export (or deleted)
+        currency = firm.contract_terms[contract][1]
+        billed[month] += firm.fx.convert(
+            amount, currency, REPORTING_CURRENCY, min(month_end(month), firm.as_of)
+        )
+    for month, capacity, billable, ratio, due, on_time, share, revenue, cost, margin, bill in rows:
+        assert bill == billed.get(month, 0), month
         assert margin == revenue - cost, month
+        if month >= month_of(firm.history_start):
+            cap = sum(v[1] for (_, m), v in utilization.items() if m == month)
+            bl = sum(v[2] for (_, m), v in utilization.items() if m == month)
+            assert (capacity, billable) == (cap, bl), month
+            assert ratio == pytest.approx(float(bl / cap)), month
+            d = sum(v[1] for (_, m), v in compliance.items() if m == month)
+            o = sum(v[2] for (_, m), v in compliance.items() if m == month)
+            assert (due, on_time) == (d, o) and share == pytest.approx(o / d), month
+    assert sum(billed.values()) > 0 and set(billed) <= {r[0] for r in rows}
+
+
+def test_firm_contract_positions_are_the_contracts_month_end_positions(
+    sample_run: PipelineRun, firm: Firm
+) -> None:
+    """Contract assets and liabilities per month: each contract's month-end position
+    (contract_revenue_monthly) at the month's last rate, summed."""
+    positions = query(
+        sample_run.warehouse,
+        "SELECT month_start_date, currency, contract_asset, contract_liability "
+        "FROM marts.contract_revenue_monthly",
+    )
+    assets: dict[date, Decimal] = defaultdict(Decimal)
+    liabilities: dict[date, Decimal] = defaultdict(Decimal)
+    for month, currency, asset, liability in positions:
+        day = min(month_end(month), firm.as_of)
+        assets[month] += firm.fx.convert(asset, currency, REPORTING_CURRENCY, day)
+        liabilities[month] += firm.fx.convert(liability, currency, REPORTING_CURRENCY, day)
+    rows = query(
+        sample_run.warehouse,
+        "SELECT month_start_date, contract_asset_reporting, contract_liability_reporting "
+        "FROM marts.executive_kpis_monthly ORDER BY 1",
+    )
+    assert rows and any(r[1] > 0 for r in rows) and any(r[2] > 0 for r in rows)
+    assert {r[0]: (r[1], r[2]) for r in rows} == {
+        m: (assets.get(m, 0), liabilities.get(m, 0)) for m in {r[0] for r in rows}
+    }
 
 
 # --- a larger firm ------------------------------------------------------------------------
@@ -631,3 +809,4 @@ def test_executive_marts_match_the_landing_at_scale_0_2(scale_02_run: PipelineRu
     assert_compliance_matches(scale_02_run, firm)
     assert_realization_matches(scale_02_run, firm)
     assert_financials_match(scale_02_run, firm)
+    assert_recognized_revenue_ties_to_the_contracts(scale_02_run)

@@ -220,9 +220,15 @@ def _land_late_expense(export_dir: Path, landing: Path) -> date:
     return date.fromisoformat(values["report_entry_transaction_date"])
 
 
+#: The firm's first month of work or spend (a retainer's fee recognized before its history
+#: has a row of its own, without hours or cost).
+_FIRST_MONTH = (
+    "select min(month_start_date) from marts.project_financials_monthly "
+    "where hours != 0 or total_cost != 0"
+)
 _EXPENSE_COST_OF_FIRST_MONTH = (
     "select sum(expense_cost_reporting) from marts.project_financials_monthly "
-    "where month_start_date = (select min(month_start_date) from marts.project_financials_monthly)"
+    f"where month_start_date = ({_FIRST_MONTH})"
 )
 
 
@@ -266,9 +272,7 @@ def test_late_records_rebuild_what_they_reach_back_to(daily_run, tmp_path):
             [correlation_id],
         ).fetchone()
         late_first_month_cost = con.execute(_EXPENSE_COST_OF_FIRST_MONTH).fetchone()[0]
-        first_month = con.execute(
-            "select min(month_start_date) from marts.project_financials_monthly"
-        ).fetchone()[0]
+        first_month = con.execute(_FIRST_MONTH).fetchone()[0]
     assert passed_over == ("skipped_by_invoice", AS_OF)
     # the late expense's cost lands in the firm's first month, long before the day
     assert spent_on.replace(day=1) == first_month

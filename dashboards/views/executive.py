@@ -1,11 +1,13 @@
 """Executive overview: where money is stuck, at a glance.
 
-KPI tiles with their change, the deliver-to-bill funnel, WIP aging, trends by month and
-breakdowns by region, legal entity, practice and client. Flows (leakage, realization,
-utilization, margin, invoice release delay) cover the KPI window (the chosen period, else the
-last three complete months) against the window before, when the firm's history covers it;
-months still open (not ended, or their invoicing not out) are marked and never compared.
-Stocks (WIP) stand at the as-of date against the previous published snapshot.
+KPI tiles with their change, the deliver-to-bill funnel, WIP aging, trends by month (with
+revenue recognition: recognized revenue, billed, contract assets and liabilities beside the
+margin) and breakdowns by region, legal entity, practice and client. Flows (leakage,
+realization, utilization, recognized revenue, margin, invoice release delay) cover the KPI
+window (the chosen period, else the last three complete months) against the window before,
+when the firm's history covers it; months still open (not ended, or their invoicing not out)
+are marked and never compared. Stocks (WIP) stand at the as-of date against the previous
+published snapshot.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ TABLES = (
     "marts.billing_funnel",
     "marts.revenue_leakage",
     "marts.project_financials_monthly",
+    "marts.contract_revenue_monthly",
     "marts.utilization_monthly",
     "marts.timesheet_compliance_monthly",
     "marts.record_lags",
@@ -234,13 +237,15 @@ def tiles(params, filters, as_of, last_complete: str | None) -> None:
     )
     fin_now = in_window(financials, "month_start_date", window)
     fin_before = in_window(financials, "month_start_date", previous)
-    margin_share = ratio_of_sums(in_window(ratios, "month_start_date", window), "margin", "revenue")
+    margin_share = ratio_of_sums(
+        in_window(ratios, "month_start_date", window), "margin", "recognized_revenue"
+    )
     money_metric(
         second[1],
         "Margin",
         currency_totals(fin_now, "margin"),
         currency_totals(fin_before, "margin") if has_previous else None,
-        help="Revenue (invoiced work) − labour cost − non-reimbursable expenses, by work month"
+        help="Recognized revenue − labour cost − non-reimbursable expenses, by work month"
         f" (marts.project_financials_monthly). Margin share: {fmt.share(margin_share)}.",
     )
     release = invoice_release_row(lags_now)
@@ -267,17 +272,19 @@ def tiles(params, filters, as_of, last_complete: str | None) -> None:
         )
     money_metric(
         second[3],
-        "Revenue",
-        currency_totals(fin_now, "revenue"),
-        currency_totals(fin_before, "revenue") if has_previous else None,
-        help="Work of the window billed on released ERP invoices.",
+        "Recognized revenue",
+        currency_totals(fin_now, "recognized_revenue"),
+        currency_totals(fin_before, "recognized_revenue") if has_previous else None,
+        help="Revenue recognized in the window's work months: time and materials as delivered "
+        "(approved billable work at rate), fixed fees by completion, retainers straight-line "
+        "(marts.contract_revenue_monthly, split over the projects).",
     )
     if filters.currency == "contract":
         by_currency = pd.concat(
             {
                 "WIP value": currency_totals(wip, "unbilled_value"),
                 "Leakage": currency_totals(leak_now, "leakage_amount"),
-                "Revenue": currency_totals(fin_now, "revenue"),
+                "Recognized revenue": currency_totals(fin_now, "recognized_revenue"),
                 "Margin": currency_totals(fin_now, "margin"),
             },
             axis=1,
@@ -427,6 +434,7 @@ def trends(params, filters, last_complete: str | None) -> None:
     utilization = in_window(query("utilization", params), "month_start_date", window)
     funnel_frame = in_window(query("exec_funnel", params), "work_month", window)
     leakage = in_window(query("exec_leakage", params), "record_month", window)
+    positions = in_window(query("exec_contract_positions", params), "month_start_date", window)
     lags = in_window(
         lag_months(query("lag_histogram", {**params, "lag_kind": ["invoice_release"]})),
         "finish_month",
@@ -435,8 +443,9 @@ def trends(params, filters, last_complete: str | None) -> None:
 
     filter_note(
         filters,
-        ["utilization", "exec_funnel", "lag_histogram"],
-        "utilization is per person, the funnel and invoices per project.",
+        ["utilization", "exec_funnel", "lag_histogram", "exec_contract_positions"],
+        "utilization is per person, the funnel and invoices per project, revenue recognition "
+        "per contract.",
         sliced=["period"],
     )
     money, rates, billing, leak, release = st.tabs(
@@ -444,7 +453,7 @@ def trends(params, filters, last_complete: str | None) -> None:
     )
     with money:
         monthly = financials.groupby(["month_start_date", "currency"], as_index=False)[
-            ["revenue", "total_cost", "margin"]
+            ["recognized_revenue", "total_cost", "margin"]
         ].sum()
         long = monthly.melt(["month_start_date", "currency"], var_name="measure")
         figure = px.bar(
@@ -457,8 +466,13 @@ def trends(params, filters, last_complete: str | None) -> None:
             labels={"month_start_date": "work month", "value": ""},
         )
         mark_open(figure, monthly["month_start_date"], last_complete)
-        plot(st, figure, key="trend_margin_chart", title="Revenue, cost and margin by work month")
-        table(monthly, "trend_revenue_margin", empty="No financials in scope.")
+        plot(
+            st,
+            figure,
+            key="trend_margin_chart",
+            title="Recognized revenue, cost and margin by work month",
+        )
+        recognition(monthly, positions, filters, last_complete)
     with rates:
         util = utilization.groupby("month_start_date", as_index=False)[
             ["billable_hours", "logged_hours", "capacity_hours", "on_time_days", "due_days"]
@@ -537,6 +551,52 @@ def trends(params, filters, last_complete: str | None) -> None:
         table(invoices, "trend_release_delay", empty="No invoice released in scope.")
 
 
+#: The revenue recognition table's money columns, in their order.
+RECOGNITION = ("recognized_revenue", "billed", "contract_assets", "contract_liabilities")
+
+
+def recognition(monthly: pd.DataFrame, positions: pd.DataFrame, filters, last_complete) -> None:
+    """Revenue recognition per month beside the margin.
+
+    Recognized revenue, billed and the month-end contract assets and liabilities
+    (``exec_contract_positions``), with the projects' cost and margin of the work month
+    (``monthly``, from ``financials``).
+    """
+    by_contract = positions.groupby(["month_start_date", "currency"], as_index=False)[
+        list(RECOGNITION)
+    ].sum()
+    frame = by_contract.merge(
+        monthly[["month_start_date", "currency", "total_cost", "margin"]],
+        on=["month_start_date", "currency"],
+        how="outer",
+    ).sort_values(["month_start_date", "currency"], ignore_index=True)
+    long = frame.melt(["month_start_date", "currency"], list(RECOGNITION), var_name="measure")
+    figure = px.line(
+        long,
+        x="month_start_date",
+        y="value",
+        color="measure",
+        line_dash="currency" if frame["currency"].nunique() > 1 else None,
+        markers=True,
+        labels={"month_start_date": "month", "value": ""},
+    )
+    mark_open(figure, frame["month_start_date"], last_complete)
+    plot(st, figure, key="trend_recognition_chart", title="Revenue recognition by month")
+    st.caption(
+        "Recognized revenue in the month it is earned; billed: labour invoice lines released "
+        "in the month; contract assets (recognized above billed) and liabilities (billed above "
+        "recognized): per contract at the month's end"
+        + (
+            ", each contract's month at the month's last FX rate."
+            if filters.currency != "contract"
+            else "."
+        )
+        + " Cost and margin: the projects' work of the month (margin = recognized revenue − "
+        "cost)."
+    )
+    table(frame, "trend_revenue_recognition", empty="No revenue recognized in scope.")
+
+
 def breakdowns(params, filters) -> None:
     """Money, WIP, leakage and utilization by region, legal entity, practice or client."""
     st.subheader("Breakdowns")
@@ -547,7 +607,11 @@ def breakdowns(params, filters) -> None:
     window = period_window(filters)
     keys = [dimension, "currency"]
     financials = in_window(query("financials", params), "month_start_date", window)
-    parts = [financials.groupby(keys)[["billable_value", "revenue", "total_cost", "margin"]].sum()]
+    parts = [
+        financials.groupby(keys)[
+            ["billable_value", "recognized_revenue", "invoiced_value", "total_cost", "margin"]
+        ].sum()
+    ]
     if dimension != "practice":
         wip = query("exec_wip", params)
         parts.append(
@@ -563,7 +627,9 @@ def breakdowns(params, filters) -> None:
             .rename(columns={"leakage_amount": "leakage"})
         )
     frame = pd.concat(parts, axis=1).reset_index()
-    frame["margin_share"] = frame["margin"] / frame["revenue"].where(frame["revenue"] != 0)
+    frame["margin_share"] = frame["margin"] / frame["recognized_revenue"].where(
+        frame["recognized_revenue"] != 0
+    )
     if dimension != "client_name":
         utilization = in_window(query("utilization", params), "month_start_date", window)
         util = utilization.groupby(dimension)[["billable_hours", "capacity_hours"]].sum()
@@ -573,9 +639,12 @@ def breakdowns(params, filters) -> None:
             right_index=True,
             how="left",
         )
-    frame = frame.sort_values("revenue", ascending=False)
+    frame = frame.sort_values(["recognized_revenue", *keys], ascending=[False, True, True])
     figure = px.bar(
-        frame.melt(keys, [c for c in ("revenue", "margin", "wip_value", "leakage") if c in frame]),
+        frame.melt(
+            keys,
+            [c for c in ("recognized_revenue", "margin", "wip_value", "leakage") if c in frame],
+        ),
         x=dimension,
         y="value",
         color="variable",
@@ -585,7 +654,8 @@ def breakdowns(params, filters) -> None:
     )
     plot(st, figure, key="breakdown_chart", title=f"Money by {label.lower()}")
     st.caption(
-        "Revenue, cost and margin by the workers' practice and region and the project's "
+        "Recognized revenue, billed (invoiced) value, cost and margin by the workers' practice "
+        "and region and the project's "
         "billing legal entity and client (period: "
         + (window.label() if window else "all months")
         + "); WIP and leakage by the contract's legal entity, its region and client."

@@ -3,7 +3,8 @@
 Utilization = billable hours ÷ capacity hours (weekly capacity on working days, less the
 region's holidays, within employment dates); total utilization uses every logged hour;
 compliance is the share of due capacity days with time submitted by the deadline. Margin =
-revenue (work billed on released invoices) − labour cost − non-reimbursable expenses.
+recognized revenue (marts.contract_revenue_monthly split over the projects' work) − labour
+cost − non-reimbursable expenses, by work month.
 """
 
 from __future__ import annotations
@@ -41,7 +42,15 @@ UTILIZATION_SUMS = [
     "due_days",
     "on_time_days",
 ]
-MONEY_SUMS = ["billable_value", "revenue", "labour_cost", "expense_cost", "total_cost", "margin"]
+MONEY_SUMS = [
+    "billable_value",
+    "recognized_revenue",
+    "invoiced_value",
+    "labour_cost",
+    "expense_cost",
+    "total_cost",
+    "margin",
+]
 
 
 def with_rates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -66,7 +75,9 @@ def by_dimension(utilization, financials, ratios, dimension: str) -> pd.DataFram
     )
     util = with_rates(util.assign(people=people)).reset_index()
     money = financials.groupby([dimension, "currency"], as_index=False)[MONEY_SUMS].sum()
-    money["margin_share"] = money["margin"] / money["revenue"].where(money["revenue"] != 0)
+    money["margin_share"] = money["margin"] / money["recognized_revenue"].where(
+        money["recognized_revenue"] != 0
+    )
     real = ratios.groupby(dimension)[["invoiced_value", "invoiced_value_at_resolved_rate"]].sum()
     realization = (real["invoiced_value"] / real["invoiced_value_at_resolved_rate"]).rename(
         "realization"
@@ -78,7 +89,7 @@ def by_dimension(utilization, financials, ratios, dimension: str) -> pd.DataFram
 
 
 def tiles(utilization, financials, ratios) -> None:
-    """Capacity, billable hours, utilization, compliance, revenue, cost and margin."""
+    """Capacity, billable hours, utilization, compliance, recognized revenue, cost, margin."""
     totals = with_rates(utilization[UTILIZATION_SUMS[1:]].sum().to_frame().T).iloc[0]
     columns = st.columns(4)
     columns[0].metric("Capacity hours", fmt.hours(totals["capacity_hours"]))
@@ -94,13 +105,18 @@ def tiles(utilization, financials, ratios) -> None:
         help="Due capacity days with time submitted by the deadline.",
     )
     columns = st.columns(4)
-    money_metric(columns[0], "Revenue", currency_totals(financials, "revenue"))
+    money_metric(
+        columns[0],
+        "Recognized revenue",
+        currency_totals(financials, "recognized_revenue"),
+        help="Revenue recognized in the work month (as delivered, by completion or straight-line).",
+    )
     money_metric(columns[1], "Cost", currency_totals(financials, "total_cost"))
     money_metric(columns[2], "Margin", currency_totals(financials, "margin"))
     columns[3].metric(
         "Margin share",
-        fmt.share(fmt.ratio(ratios["margin"].sum(), ratios["revenue"].sum())),
-        help="Margin ÷ revenue (reporting currency).",
+        fmt.share(fmt.ratio(ratios["margin"].sum(), ratios["recognized_revenue"].sum())),
+        help="Margin ÷ recognized revenue (reporting currency).",
     )
 
 
@@ -121,7 +137,7 @@ def section(title, key, utilization, financials, ratios, dimension, filters) -> 
     figure.update_layout(height=320, margin={"t": 30})
     plot(left, figure, key=f"{key}_capacity_chart", title=f"Hours by {title.lower()} (h)")
     margin = frame.dropna(subset=["currency"]).melt(
-        [dimension, "currency"], ["revenue", "total_cost", "margin"], var_name="measure"
+        [dimension, "currency"], ["recognized_revenue", "total_cost", "margin"], var_name="measure"
     )
     figure = px.bar(
         margin,
@@ -138,7 +154,7 @@ def section(title, key, utilization, financials, ratios, dimension, filters) -> 
         right,
         figure,
         key=f"{key}_margin_chart",
-        title=f"Revenue, cost and margin by {title.lower()} ({currency})",
+        title=f"Recognized revenue, cost and margin by {title.lower()} ({currency})",
     )
     table(frame, f"{key}_utilization_margin", empty="Nothing in scope.")
 
@@ -160,7 +176,7 @@ if require_snapshot() and require_tables(*TABLES) and require_as_of(filters):
     st.caption(
         "Period: "
         + (window.label() if window else "all months")
-        + ". Revenue and margin by the workers' practice and region."
+        + ". Recognized revenue and margin by the workers' practice and region."
     )
     filter_note(filters, ["utilization"], "utilization is per person.", sliced=["period"])
     if utilization.empty:
@@ -215,11 +231,11 @@ if require_snapshot() and require_tables(*TABLES) and require_as_of(filters):
         clients = financials.groupby(["client_name", "currency"], as_index=False)[
             MONEY_SUMS + ["hours", "invoiced_hours"]
         ].sum()
-        clients["margin_share"] = clients["margin"] / clients["revenue"].where(
-            clients["revenue"] != 0
+        clients["margin_share"] = clients["margin"] / clients["recognized_revenue"].where(
+            clients["recognized_revenue"] != 0
         )
         table(
-            clients.sort_values("revenue", ascending=False),
+            clients.sort_values(["recognized_revenue", "client_name"], ascending=[False, True]),
             "margin_by_client",
             empty="No work in scope.",
         )

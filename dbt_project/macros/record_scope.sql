@@ -155,7 +155,9 @@
     - the transaction date, in any version, of an expense landed since;
     - the work date of every entry the as-of date has reached since the last build (an entry
       known before the day it was worked counts from that day; the date moves daily when the
-      var is unset). `this` still holds the last build's as-of date: the post-hook moves it. -#}
+      var is unset);
+    - the as-of date, when it moved: the as-of month's recognized revenue (retainer fees,
+      with or without work) and its reporting rate move with it. `this` still holds the last build's as-of date: the post-hook moves it. -#}
 {% macro project_financials_cutoff() -%}
     {%- set window = rebuild_window() -%}
     {%- if window is none -%}{{ return(none) }}{%- endif -%}
@@ -202,6 +204,11 @@
             where
                 work_date > (select max(as_of_date) from {{ this }})
                 and work_date <= {{ as_of_date() }}
+            union all
+            -- the as-of month when the as-of date moved: its recognized revenue (a
+            -- retainer's month without work) and that revenue's FX rate (the as-of date's)
+            select {{ as_of_date() }} from {{ this }}
+            having max(as_of_date) != {{ as_of_date() }}
         )
         select {{ dbt.date_trunc('month', 'min(cutoff)') }} from cutoffs
     {%- endset -%}

@@ -16,6 +16,9 @@
 -- Position = recognized to date - billed to date: a contract asset (unbilled receivable)
 -- when positive, a contract liability (deferred revenue) when negative; each month rolls
 -- forward: opening position + recognized - billed = closing position.
+-- In the reporting currency (*_reporting): the month's recognized revenue, billing and
+-- month-end asset and liability, each at the month's last FX rate (the as-of date's in the
+-- as-of month); no roll-forward holds across months there (the rate moves).
 
 with
 
@@ -165,6 +168,16 @@ first_months as (
 
 ),
 
+fx_rates as (
+
+    select
+        currency,
+        rate_date,
+        base_per_unit
+    from {{ ref('int_fx_rates_daily') }}
+
+),
+
 months as (
 
     select distinct calendar.month_start_date
@@ -296,6 +309,45 @@ final as (
         {{ as_of_date() }} as as_of_date
     from positions
 
+),
+
+in_reporting_currency as (
+
+    select
+        final.*,
+        '{{ var("reporting_currency") }}' as reporting_currency,
+        {{ convert_money(
+            'final.recognized_revenue',
+            cross_rate('contract_fx.base_per_unit', 'reporting_fx.base_per_unit')
+        ) }} as recognized_revenue_reporting,
+        {{ convert_money(
+            'final.billed_amount',
+            cross_rate('contract_fx.base_per_unit', 'reporting_fx.base_per_unit')
+        ) }} as billed_amount_reporting,
+        {{ convert_money(
+            'final.contract_asset',
+            cross_rate('contract_fx.base_per_unit', 'reporting_fx.base_per_unit')
+        ) }} as contract_asset_reporting,
+        {{ convert_money(
+            'final.contract_liability',
+            cross_rate('contract_fx.base_per_unit', 'reporting_fx.base_per_unit')
+        ) }} as contract_liability_reporting
+    from final
+    left join fx_rates as contract_fx
+        on
+            final.currency = contract_fx.currency
+            and least(
+                cast({{ dbt.last_day('final.month_start_date', 'month') }} as date),
+                final.as_of_date
+            ) = contract_fx.rate_date
+    left join fx_rates as reporting_fx
+        on
+            reporting_fx.currency = '{{ var("reporting_currency") }}'
+            and least(
+                cast({{ dbt.last_day('final.month_start_date', 'month') }} as date),
+                final.as_of_date
+            ) = reporting_fx.rate_date
+
 )
 
-select * from final
+select * from in_reporting_currency

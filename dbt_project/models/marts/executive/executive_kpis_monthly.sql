@@ -1,7 +1,10 @@
--- The firm's headline KPIs per month (docs/design.md §4), rolled up from the three executive marts
+-- The firm's headline KPIs per month (docs/design.md §4), rolled up from the executive marts
 -- so a dashboard reads one row per month: utilization and total utilization (Σ hours ÷
--- Σ capacity hours), timesheet compliance (Σ on-time days ÷ Σ due days), realization and
--- margin in the reporting currency (Σ over projects). Ratios of sums, never averages of
+-- Σ capacity hours), timesheet compliance (Σ on-time days ÷ Σ due days), realization,
+-- recognized revenue and margin on it in the reporting currency (Σ over projects, by work
+-- month), and from contract_revenue_monthly the month's billing (release month) and the
+-- month-end contract assets and liabilities (each contract's at the month's last FX rate,
+-- the as-of date's in the as-of month). Ratios of sums, never averages of
 -- ratios, so a small part-timer weighs what their capacity weighs.
 
 with
@@ -21,6 +24,12 @@ compliance as (
 project_financials as (
 
     select * from {{ ref('project_financials_monthly') }}
+
+),
+
+contract_revenue as (
+
+    select * from {{ ref('contract_revenue_monthly') }}
 
 ),
 
@@ -58,10 +67,22 @@ financial_totals as (
         sum(invoiced_value_reporting) as invoiced_value_reporting,
         sum(invoiced_value_at_resolved_rate_reporting)
             as invoiced_value_at_resolved_rate_reporting,
-        sum(revenue_reporting) as revenue_reporting,
+        sum(recognized_revenue_reporting) as recognized_revenue_reporting,
         sum(total_cost_reporting) as total_cost_reporting,
         sum(margin_reporting) as margin_reporting
     from project_financials
+    group by month_start_date
+
+),
+
+position_totals as (
+
+    select
+        month_start_date,
+        sum(billed_amount_reporting) as billed_reporting,
+        sum(contract_asset_reporting) as contract_asset_reporting,
+        sum(contract_liability_reporting) as contract_liability_reporting
+    from contract_revenue
     group by month_start_date
 
 ),
@@ -71,6 +92,8 @@ months as (
     select month_start_date from utilization_totals
     union
     select month_start_date from financial_totals
+    union
+    select month_start_date from position_totals
 
 ),
 
@@ -114,15 +137,22 @@ final as (
             ),
             0
         ) as realization,
-        cast(coalesce(financial_totals.revenue_reporting, 0) as decimal(18, 2))
-            as revenue_reporting,
+        cast(coalesce(financial_totals.recognized_revenue_reporting, 0) as decimal(18, 2))
+            as recognized_revenue_reporting,
         cast(coalesce(financial_totals.total_cost_reporting, 0) as decimal(18, 2))
             as total_cost_reporting,
         cast(coalesce(financial_totals.margin_reporting, 0) as decimal(18, 2))
             as margin_reporting,
         cast(financial_totals.margin_reporting as {{ type_double() }})
-        / nullif(cast(financial_totals.revenue_reporting as {{ type_double() }}), 0)
-            as margin_share,
+        / nullif(
+            cast(financial_totals.recognized_revenue_reporting as {{ type_double() }}), 0
+        ) as margin_share,
+        cast(coalesce(position_totals.billed_reporting, 0) as decimal(18, 2))
+            as billed_reporting,
+        cast(coalesce(position_totals.contract_asset_reporting, 0) as decimal(18, 2))
+            as contract_asset_reporting,
+        cast(coalesce(position_totals.contract_liability_reporting, 0) as decimal(18, 2))
+            as contract_liability_reporting,
         {{ as_of_date() }} as as_of_date
     from months
     left join utilization_totals
@@ -131,6 +161,8 @@ final as (
         on months.month_start_date = compliance_totals.month_start_date
     left join financial_totals
         on months.month_start_date = financial_totals.month_start_date
+    left join position_totals
+        on months.month_start_date = position_totals.month_start_date
 
 )
 

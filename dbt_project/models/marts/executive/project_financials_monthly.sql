@@ -11,10 +11,15 @@
 --   cost = hours x the worker's cost rate (converted from the employing entity's currency
 --     at the work date) + non-reimbursable expenses allocated to the project (converted at
 --     the transaction date);
---   revenue = invoiced value; margin = revenue - cost. Re-billed expenses pass through and
---     count on neither side.
--- A work month's revenue is complete once its billable work is invoiced: billable_value
--- minus invoiced_value_at_resolved_rate shows what is still to bill.
+--   recognized revenue: each contract's month of contract_revenue_monthly (as delivered,
+--     by completion or straight-line) split over the projects and workers of its billable
+--     work that month, pro rata to their value at the resolved rate (else their hours, else
+--     the contract's projects equally: a row without worker), in whole cents that add up to
+--     the contract's figure, in the contract and the reporting currency (the month's last
+--     rate, converted once upstream);
+--   margin = recognized revenue - cost, both in the work month. Re-billed expenses pass
+--     through and count on neither side. The invoiced value is the work billed (what is
+--     still to bill: billable_value minus invoiced_value_at_resolved_rate).
 -- Incremental by month: a daily run rebuilds every month from the earliest one whose figures
 -- may have changed (macro project_financials_cutoff), and keeps the months before it.
 
@@ -143,6 +148,9 @@ known_entries as (
         time_entries.project_id,
         time_entries.project_code,
         time_entries.resource_id,
+        -- the contract whose recognized revenue the entry's work carries (as in
+        -- contract_revenue_monthly)
+        time_entries.contract_source_id,
         time_entries.work_date,
         time_entries.hours,
         time_entries.is_billable_stage as is_billable_hour,
@@ -310,7 +318,9 @@ entry_facts as (
             cross_rate('cost_fx.base_per_unit', 'reporting_fx.base_per_unit')
         ) }} as labour_cost_reporting,
         cast(null as decimal(18, 2)) as expense_cost,
-        cast(null as decimal(18, 2)) as expense_cost_reporting
+        cast(null as decimal(18, 2)) as expense_cost_reporting,
+        cast(null as decimal(18, 2)) as recognized_revenue,
+        cast(null as decimal(18, 2)) as recognized_revenue_reporting
     from known_entries
     left join fx_rates as cost_fx
         on
@@ -361,7 +371,9 @@ invoiced_facts as (
         cast(null as decimal(18, 2)) as labour_cost,
         cast(null as decimal(18, 2)) as labour_cost_reporting,
         cast(null as decimal(18, 2)) as expense_cost,
-        cast(null as decimal(18, 2)) as expense_cost_reporting
+        cast(null as decimal(18, 2)) as expense_cost_reporting,
+        cast(null as decimal(18, 2)) as recognized_revenue,
+        cast(null as decimal(18, 2)) as recognized_revenue_reporting
     from ranked_shares
     where is_known and {{ on_or_after_cutoff('work_date', cutoff) }}
 
@@ -395,7 +407,9 @@ expense_facts as (
             'expenses.posted_amount',
             cross_rate('spend_fx.base_per_unit', 'project_fx.base_per_unit')
         ) }} as expense_cost,
-        expenses.posted_amount_reporting as expense_cost_reporting
+        expenses.posted_amount_reporting as expense_cost_reporting,
+        cast(null as decimal(18, 2)) as recognized_revenue,
+        cast(null as decimal(18, 2)) as recognized_revenue_reporting
     from expenses
     cross join as_of
     inner join project_terms
@@ -417,6 +431,191 @@ expense_facts as (
 
 ),
 
+-- 5. recognized revenue: each contract's month (contract_revenue_monthly) split over the
+--    projects and workers whose billable work it recognizes
+
+contract_revenue as (
+
+    -- a month's recognized revenue, in the reporting currency at the month's last rate (the
+    -- as-of date's in the as-of month)
+    select
+        contract_source_id,
+        month_start_date,
+        recognized_revenue,
+        recognized_revenue_reporting
+    from {{ ref('contract_revenue_monthly') }}
+    where
+        recognized_revenue != 0
+        and {{ on_or_after_cutoff('month_start_date', cutoff) }}
+
+),
+
+recognition_basis as (
+
+    -- what a contract's month splits over: its billable work by project and worker, in
+    -- integer cents at the resolved rate and in 1/10,000 h; and each project of the
+    -- contract with weight one, for a month without billable work (a retainer's)
+    select
+        known_entries.contract_source_id,
+        cast({{ dbt.date_trunc('month', 'known_entries.work_date') }} as date)
+            as month_start_date,
+        known_entries.source_system,
+        known_entries.project_source_id,
+        max(known_entries.project_id) as project_id,
+        max(known_entries.project_code) as project_code,
+        max(known_entries.currency) as currency,
+        known_entries.resource_id,
+        greatest(cast(sum(coalesce(known_entries.billable_amount, 0)) * 100 as bigint), 0)
+            as value_weight,
+        greatest(cast(sum(known_entries.hours) * 10000 as bigint), 0) as hours_weight,
+        0 as unit_weight
+    from known_entries
+    where known_entries.is_billable_hour and known_entries.contract_source_id is not null
+    group by
+        known_entries.contract_source_id,
+        cast({{ dbt.date_trunc('month', 'known_entries.work_date') }} as date),
+        known_entries.source_system,
+        known_entries.project_source_id,
+        known_entries.resource_id
+    union all
+    select
+        contract_revenue.contract_source_id,
+        contract_revenue.month_start_date,
+        project_terms.source_system,
+        project_terms.source_id as project_source_id,
+        project_terms.project_id,
+        project_terms.project_code,
+        project_terms.currency,
+        cast(null as {{ type_text() }}) as resource_id,
+        0 as value_weight,
+        0 as hours_weight,
+        1 as unit_weight
+    from contract_revenue
+    inner join project_terms
+        on contract_revenue.contract_source_id = project_terms.contract_source_id
+
+),
+
+recognition_weighted as (
+
+    -- by value when the month's work carries any, else by hours, else the projects equally
+    select
+        contract_revenue.recognized_revenue,
+        contract_revenue.recognized_revenue_reporting,
+        recognition_basis.*,
+        cast(abs(contract_revenue.recognized_revenue) * 100 as {{ type_wide_integer() }})
+            as revenue_cents,
+        cast(abs(contract_revenue.recognized_revenue_reporting) * 100 as {{ type_wide_integer() }})
+            as revenue_reporting_cents,
+        case
+            when sum(recognition_basis.value_weight) over contract_month > 0
+                then recognition_basis.value_weight
+            when sum(recognition_basis.hours_weight) over contract_month > 0
+                then recognition_basis.hours_weight
+            else recognition_basis.unit_weight
+        end as weight,
+        case
+            when sum(recognition_basis.value_weight) over contract_month > 0
+                then sum(recognition_basis.value_weight) over contract_month
+            when sum(recognition_basis.hours_weight) over contract_month > 0
+                then sum(recognition_basis.hours_weight) over contract_month
+            else sum(recognition_basis.unit_weight) over contract_month
+        end as total_weight
+    from contract_revenue
+    inner join recognition_basis
+        on
+            contract_revenue.contract_source_id = recognition_basis.contract_source_id
+            and contract_revenue.month_start_date = recognition_basis.month_start_date
+    window contract_month as (
+        partition by recognition_basis.contract_source_id, recognition_basis.month_start_date
+    )
+
+),
+
+recognition_shares as (
+
+    -- in whole cents, as the invoice lines above: floors, then the cents left to the largest
+    -- fractions (ties: PSA, project, worker), so the shares add up to the contract's figure
+    select
+        *,
+        {{ integer_divide('revenue_cents * weight', 'total_weight') }} as cents_floor,
+        revenue_cents * weight
+        - {{ integer_divide('revenue_cents * weight', 'total_weight') }} * total_weight
+            as cents_fraction,
+        {{ integer_divide('revenue_reporting_cents * weight', 'total_weight') }}
+            as reporting_cents_floor,
+        revenue_reporting_cents * weight
+        - {{ integer_divide('revenue_reporting_cents * weight', 'total_weight') }} * total_weight
+            as reporting_cents_fraction
+    from recognition_weighted
+    where weight > 0
+
+),
+
+recognition_ranked as (
+
+    select
+        *,
+        revenue_cents
+        - sum(cents_floor) over (partition by contract_source_id, month_start_date)
+            as cents_left,
+        revenue_reporting_cents
+        - sum(reporting_cents_floor) over (partition by contract_source_id, month_start_date)
+            as reporting_cents_left,
+        row_number() over (
+            partition by contract_source_id, month_start_date
+            order by cents_fraction desc, source_system asc, project_source_id asc, resource_id asc
+        ) as cents_rank,
+        row_number() over (
+            partition by contract_source_id, month_start_date
+            order by
+                reporting_cents_fraction desc,
+                source_system asc,
+                project_source_id asc,
+                resource_id asc
+        ) as reporting_cents_rank
+    from recognition_shares
+
+),
+
+recognized_facts as (
+
+    select
+        source_system,
+        project_source_id,
+        project_id,
+        project_code,
+        currency,
+        resource_id,
+        month_start_date,
+        cast(0 as decimal(12, 4)) as hours,
+        cast(0 as decimal(12, 4)) as billable_hours,
+        cast(null as decimal(18, 2)) as billable_value,
+        cast(null as decimal(18, 2)) as billable_value_reporting,
+        cast(0 as decimal(12, 4)) as invoiced_hours,
+        cast(null as decimal(18, 2)) as invoiced_value,
+        cast(null as decimal(18, 2)) as invoiced_value_reporting,
+        cast(null as decimal(18, 2)) as invoiced_value_at_resolved_rate,
+        cast(null as decimal(18, 2)) as invoiced_value_at_resolved_rate_reporting,
+        cast(null as decimal(18, 2)) as labour_cost,
+        cast(null as decimal(18, 2)) as labour_cost_reporting,
+        cast(null as decimal(18, 2)) as expense_cost,
+        cast(null as decimal(18, 2)) as expense_cost_reporting,
+        cast(
+            sign(recognized_revenue) * (
+                cents_floor + case when cents_rank <= cents_left then 1 else 0 end
+            ) as decimal(18, 0)
+        ) * cast(0.01 as decimal(3, 2)) as recognized_revenue,
+        cast(
+            sign(recognized_revenue_reporting) * (
+                reporting_cents_floor
+                + case when reporting_cents_rank <= reporting_cents_left then 1 else 0 end
+            ) as decimal(18, 0)
+        ) * cast(0.01 as decimal(3, 2)) as recognized_revenue_reporting
+    from recognition_ranked
+
+),
+
 facts as (
 
     select * from entry_facts
@@ -424,6 +623,8 @@ facts as (
     select * from invoiced_facts
     union all
     select * from expense_facts
+    union all
+    select * from recognized_facts
 
 ),
 
@@ -452,7 +653,9 @@ grouped as (
         sum(facts.labour_cost) as labour_cost,
         sum(facts.labour_cost_reporting) as labour_cost_reporting,
         sum(facts.expense_cost) as expense_cost,
-        sum(facts.expense_cost_reporting) as expense_cost_reporting
+        sum(facts.expense_cost_reporting) as expense_cost_reporting,
+        sum(facts.recognized_revenue) as recognized_revenue,
+        sum(facts.recognized_revenue_reporting) as recognized_revenue_reporting
     from facts
     left join resources
         on facts.resource_id = resources.resource_id
@@ -470,8 +673,8 @@ totals as (
 
     select
         grouped.*,
-        coalesce(grouped.invoiced_value, 0) as revenue,
-        coalesce(grouped.invoiced_value_reporting, 0) as revenue_reporting,
+        coalesce(grouped.recognized_revenue, 0) as revenue,
+        coalesce(grouped.recognized_revenue_reporting, 0) as revenue_reporting,
         coalesce(grouped.labour_cost, 0) + coalesce(grouped.expense_cost, 0) as total_cost,
         coalesce(grouped.labour_cost_reporting, 0)
         + coalesce(grouped.expense_cost_reporting, 0) as total_cost_reporting
@@ -517,7 +720,7 @@ final as (
         cast(coalesce(totals.labour_cost, 0) as decimal(18, 2)) as labour_cost,
         cast(coalesce(totals.expense_cost, 0) as decimal(18, 2)) as expense_cost,
         cast(totals.total_cost as decimal(18, 2)) as total_cost,
-        cast(totals.revenue as decimal(18, 2)) as revenue,
+        cast(totals.revenue as decimal(18, 2)) as recognized_revenue,
         cast(totals.revenue - totals.total_cost as decimal(18, 2)) as margin,
         cast(totals.revenue - totals.total_cost as {{ type_double() }})
         / nullif(cast(totals.revenue as {{ type_double() }}), 0) as margin_share,
@@ -533,7 +736,7 @@ final as (
         cast(coalesce(totals.expense_cost_reporting, 0) as decimal(18, 2))
             as expense_cost_reporting,
         cast(totals.total_cost_reporting as decimal(18, 2)) as total_cost_reporting,
-        cast(totals.revenue_reporting as decimal(18, 2)) as revenue_reporting,
+        cast(totals.revenue_reporting as decimal(18, 2)) as recognized_revenue_reporting,
         cast(totals.revenue_reporting - totals.total_cost_reporting as decimal(18, 2))
             as margin_reporting,
         as_of.as_of_date
