@@ -240,21 +240,11 @@ weighted as (
 
 shares as (
 
-    -- exact integer arithmetic (integer_divide; amounts and weights are not negative): the
-    -- floor of each share in cents, and the fraction left over (as a numerator over the
-    -- line's total weight) that decides who gets the remaining cents, by subtraction rather
-    -- than a second 128-bit division (`%`)
+    -- the floor of each share in cents and the fraction that decides who gets the cents left
+    -- (macros/cent_split.sql)
     select
         *,
-        {{ integer_divide('line_cents * weight', 'total_weight') }} as cents_floor,
-        line_cents * weight
-        - {{ integer_divide('line_cents * weight', 'total_weight') }} * total_weight
-            as cents_fraction,
-        {{ integer_divide('line_reporting_cents * weight', 'total_weight') }}
-            as reporting_cents_floor,
-        line_reporting_cents * weight
-        - {{ integer_divide('line_reporting_cents * weight', 'total_weight') }} * total_weight
-            as reporting_cents_fraction
+        {{ cent_share_floors('line_cents', 'line_reporting_cents') }}
     from weighted
     -- a line whose entries carry neither value nor hours splits over none: it is an
     -- unattributed_labour_line exception (int_invoice_exceptions), not a division by zero
@@ -266,15 +256,9 @@ ranked_shares as (
 
     select
         *,
-        line_cents - sum(cents_floor) over (partition by invoice_line_id) as cents_left,
-        line_reporting_cents - sum(reporting_cents_floor) over (partition by invoice_line_id)
-            as reporting_cents_left,
-        row_number() over (
-            partition by invoice_line_id order by cents_fraction desc, correlation_id asc
-        ) as cents_rank,
-        row_number() over (
-            partition by invoice_line_id order by reporting_cents_fraction desc, correlation_id asc
-        ) as reporting_cents_rank
+        {{ cent_share_ranks(
+            'line_cents', 'line_reporting_cents', 'invoice_line_id', 'correlation_id asc'
+        ) }}
     from shares
 
 ),
@@ -356,16 +340,10 @@ invoiced_facts as (
         cast(null as decimal(18, 2)) as billable_value,
         cast(null as decimal(18, 2)) as billable_value_reporting,
         cast(null as decimal(12, 4)) as invoiced_hours,
-        cast(
-            sign(amount) * (cents_floor + case when cents_rank <= cents_left then 1 else 0 end)
-            as decimal(18, 0)
-        ) * cast(0.01 as decimal(3, 2)) as invoiced_value,
-        cast(
-            sign(amount_reporting) * (
-                reporting_cents_floor
-                + case when reporting_cents_rank <= reporting_cents_left then 1 else 0 end
-            ) as decimal(18, 0)
-        ) * cast(0.01 as decimal(3, 2)) as invoiced_value_reporting,
+        cast({{ cent_share('amount') }} as decimal(18, 0)) * cast(0.01 as decimal(3, 2))
+            as invoiced_value,
+        cast({{ cent_share('amount_reporting', 'reporting_') }} as decimal(18, 0))
+        * cast(0.01 as decimal(3, 2)) as invoiced_value_reporting,
         cast(null as decimal(18, 2)) as invoiced_value_at_resolved_rate,
         cast(null as decimal(18, 2)) as invoiced_value_at_resolved_rate_reporting,
         cast(null as decimal(18, 2)) as labour_cost,
@@ -538,15 +516,7 @@ recognition_shares as (
     -- fractions (ties: PSA, project, worker), so the shares add up to the contract's figure
     select
         *,
-        {{ integer_divide('revenue_cents * weight', 'total_weight') }} as cents_floor,
-        revenue_cents * weight
-        - {{ integer_divide('revenue_cents * weight', 'total_weight') }} * total_weight
-            as cents_fraction,
-        {{ integer_divide('revenue_reporting_cents * weight', 'total_weight') }}
-            as reporting_cents_floor,
-        revenue_reporting_cents * weight
-        - {{ integer_divide('revenue_reporting_cents * weight', 'total_weight') }} * total_weight
-            as reporting_cents_fraction
+        {{ cent_share_floors('revenue_cents', 'revenue_reporting_cents') }}
     from recognition_weighted
     where weight > 0
 
@@ -556,24 +526,12 @@ recognition_ranked as (
 
     select
         *,
-        revenue_cents
-        - sum(cents_floor) over (partition by contract_source_id, month_start_date)
-            as cents_left,
-        revenue_reporting_cents
-        - sum(reporting_cents_floor) over (partition by contract_source_id, month_start_date)
-            as reporting_cents_left,
-        row_number() over (
-            partition by contract_source_id, month_start_date
-            order by cents_fraction desc, source_system asc, project_source_id asc, resource_id asc
-        ) as cents_rank,
-        row_number() over (
-            partition by contract_source_id, month_start_date
-            order by
-                reporting_cents_fraction desc,
-                source_system asc,
-                project_source_id asc,
-                resource_id asc
-        ) as reporting_cents_rank
+        {{ cent_share_ranks(
+            'revenue_cents',
+            'revenue_reporting_cents',
+            'contract_source_id, month_start_date',
+            'source_system asc, project_source_id asc, resource_id asc',
+        ) }}
     from recognition_shares
 
 ),
@@ -601,17 +559,10 @@ recognized_facts as (
         cast(null as decimal(18, 2)) as labour_cost_reporting,
         cast(null as decimal(18, 2)) as expense_cost,
         cast(null as decimal(18, 2)) as expense_cost_reporting,
-        cast(
-            sign(recognized_revenue) * (
-                cents_floor + case when cents_rank <= cents_left then 1 else 0 end
-            ) as decimal(18, 0)
-        ) * cast(0.01 as decimal(3, 2)) as recognized_revenue,
-        cast(
-            sign(recognized_revenue_reporting) * (
-                reporting_cents_floor
-                + case when reporting_cents_rank <= reporting_cents_left then 1 else 0 end
-            ) as decimal(18, 0)
-        ) * cast(0.01 as decimal(3, 2)) as recognized_revenue_reporting
+        cast({{ cent_share('recognized_revenue') }} as decimal(18, 0))
+        * cast(0.01 as decimal(3, 2)) as recognized_revenue,
+        cast({{ cent_share('recognized_revenue_reporting', 'reporting_') }} as decimal(18, 0))
+        * cast(0.01 as decimal(3, 2)) as recognized_revenue_reporting
     from recognition_ranked
 
 ),
